@@ -1,0 +1,78 @@
+/**
+ * Every knob the harness reads from the environment, parsed and checked in
+ * one place. A bad value is a UsageError naming the variable.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dotenv from 'dotenv';
+import { UsageError } from './errors.js';
+import { PROFILES, type ProfileName } from './topology.js';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export type AccelChoice = 'auto' | 'kvm' | 'tcg';
+
+export interface HarnessConfig {
+  profile: ProfileName;
+  stack: string;
+  /** Runtime state: keys, node disks, logs, sockets, lock. `clean` removes exactly this. */
+  stateDir: string;
+  /** Built images, keyed by recipe hash; survives `clean` and `fresh-*`. */
+  cacheDir: string;
+  accel: AccelChoice;
+  portBase: number;
+  /** Per-tier deadline for SSH plus units, seconds. */
+  bootTimeoutS: number;
+  /** Explicit apt sources file for the image build, else the host's own. */
+  debianSources?: string;
+}
+
+let loaded = false;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HarnessConfig {
+  if (!loaded && env === process.env) {
+    dotenv.config({ path: path.join(PROJECT_ROOT, '.env'), quiet: true });
+    loaded = true;
+  }
+  const profile = oneOf('ULTRACLOUD_PROFILE', env.ULTRACLOUD_PROFILE, Object.keys(PROFILES), 'default') as ProfileName;
+  const home = env.HOME || os.homedir();
+  const baseState = env.PHOTON_VM_DIR || path.join(home, '.ultracloud-test-cluster');
+  if (!path.isAbsolute(baseState)) throw new UsageError(`PHOTON_VM_DIR must be an absolute path, got '${baseState}'`);
+  const stateDir = profile === 'default' ? baseState : `${baseState}-${profile}`;
+  const cacheDir =
+    env.ULTRACLOUD_IMAGE_CACHE || path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'ultracloud-test-cluster');
+  if (!path.isAbsolute(cacheDir)) throw new UsageError(`ULTRACLOUD_IMAGE_CACHE must be an absolute path, got '${cacheDir}'`);
+  if (isInside(cacheDir, stateDir)) {
+    throw new UsageError(`ULTRACLOUD_IMAGE_CACHE (${cacheDir}) must lie outside the state dir (${stateDir}): clean would delete it`);
+  }
+  return {
+    profile,
+    stack: oneOf('ULTRACLOUD_STACK', env.ULTRACLOUD_STACK, ['reference', 'ultracloud'], 'reference'),
+    stateDir,
+    cacheDir,
+    accel: oneOf('ULTRACLOUD_ACCEL', env.ULTRACLOUD_ACCEL, ['auto', 'kvm', 'tcg'], 'auto') as AccelChoice,
+    portBase: int('ULTRACLOUD_PORT_BASE', env.ULTRACLOUD_PORT_BASE, PROFILES[profile].defaultPortBase, 1024, 65000),
+    bootTimeoutS: int('ULTRACLOUD_BOOT_TIMEOUT', env.ULTRACLOUD_BOOT_TIMEOUT, 900, 30, 7200),
+    debianSources: env.ULTRACLOUD_DEBIAN_SOURCES || undefined,
+  };
+}
+
+function oneOf(name: string, value: string | undefined, allowed: string[], dflt: string): string {
+  if (value === undefined || value === '') return dflt;
+  if (!allowed.includes(value)) throw new UsageError(`${name}='${value}' is not one of: ${allowed.join(', ')}`);
+  return value;
+}
+
+function int(name: string, value: string | undefined, dflt: number, min: number, max: number): number {
+  if (value === undefined || value === '') return dflt;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${name}='${value}' is not a whole number`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`${name}=${n} is outside ${min}..${max}`);
+  return n;
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}

@@ -1,0 +1,281 @@
+/**
+ * The reference stack's image builder: one Debian rootfs with every role's
+ * packages and files, made by mmdebstrap from the host's apt sources, turned
+ * into an ext4 qcow2 plus the kernel and initrd for direct boot.
+ *
+ * Images are cached by a hash of the whole recipe (packages, files, scripts,
+ * topology, apt sources, this builder): an unchanged recipe is never rebuilt,
+ * a changed one always is. Builds happen in a temp dir renamed into place at
+ * the end, so a killed build leaves nothing that looks finished.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { HostError } from '../errors.js';
+import { FileLock } from '../lock.js';
+import { elapsed, progress, withHeartbeat } from '../log.js';
+import { findProcesses, isAlive, terminate } from '../proc.js';
+import { requireRoot, requireTools } from '../host.js';
+import type { Stack } from '../stack.js';
+import type { NodeSpec } from '../topology.js';
+import { hostSourcesFor } from './apt-sources.js';
+
+const BUILDER_SOURCE = fileURLToPath(import.meta.url);
+/** ext4 size inside the qcow2; sparse, so only used blocks cost disk. */
+const DISK_SIZE = '8G';
+const DPKG_EXCLUDES = [
+  'path-exclude=/usr/share/man/*',
+  'path-exclude=/usr/share/doc/*',
+  'path-include=/usr/share/doc/*/copyright',
+  'path-exclude=/usr/share/locale/*',
+  'path-include=/usr/share/locale/locale.alias',
+  'path-exclude=/usr/share/info/*',
+];
+
+export interface BuiltImage {
+  stack: string;
+  hash: string;
+  dir: string;
+  disk: string;
+  kernel: string;
+  initrd: string;
+  /** Busybox initramfs that prints a marker once userspace runs. */
+  probeInitrd: string;
+  builtAt: string;
+  buildSeconds: number;
+}
+
+export interface Recipe {
+  hash: string;
+  /** The canonical description that was hashed (kept next to the image). */
+  description: Record<string, unknown>;
+  packages: string[];
+  sources: string;
+}
+
+export function imageRecipe(stack: Stack, nodes: NodeSpec[], sources: string): Recipe {
+  const packages = [...new Set(stack.roles.flatMap((r) => r.image.packages))].sort();
+  const roles = stack.roles.map((r) => ({
+    name: r.name,
+    units: r.units,
+    disable: r.image.disableUnits ?? [],
+    mask: r.image.maskUnits ?? [],
+    files: r.image.filesDir ? treeDigest(r.image.filesDir) : {},
+    customize: r.image.customizeScript ? sha256(fs.readFileSync(r.image.customizeScript)) : null,
+  }));
+  const description = {
+    stack: stack.name,
+    suite: stack.suite,
+    packages,
+    roles,
+    hosts: hostsFile(nodes),
+    sources,
+    dpkg: DPKG_EXCLUDES,
+    builder: sha256(fs.readFileSync(BUILDER_SOURCE)),
+    disk: DISK_SIZE,
+  };
+  return { hash: sha256(JSON.stringify(description)).slice(0, 16), description, packages, sources };
+}
+
+export interface EnsureOptions {
+  cacheDir: string;
+  debianSources?: string;
+  /** Drop the cached image of this recipe and build again. */
+  rebuild?: boolean;
+}
+
+export function imageDir(cacheDir: string, stack: string, hash: string): string {
+  return path.join(cacheDir, 'images', `${stack}-${hash}`);
+}
+
+/** The cached image for this recipe, if one finished building. */
+export function cachedImage(dir: string): BuiltImage | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'image.json'), 'utf8')) as BuiltImage;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function ensureImage(stack: Stack, nodes: NodeSpec[], opts: EnsureOptions): Promise<BuiltImage> {
+  const recipe = imageRecipe(stack, nodes, hostSourcesFor(stack.suite, opts.debianSources));
+  const dir = imageDir(opts.cacheDir, stack.name, recipe.hash);
+  if (opts.rebuild) {
+    progress('image', `dropping cached image ${path.basename(dir)}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const cached = cachedImage(dir);
+  if (cached) {
+    progress('image', `${stack.name} image ${recipe.hash} cached (built ${cached.builtAt}, ${cached.buildSeconds}s)`);
+    return cached;
+  }
+  requireRoot('building the node image');
+  requireTools(['mmdebstrap', 'mkfs.ext4', 'qemu-img']);
+  const lock = FileLock.acquire(path.join(opts.cacheDir, 'images', `.build-${stack.name}-${recipe.hash}.lock`), 'image build');
+  try {
+    const again = cachedImage(dir); // another run may have finished it while we waited
+    if (again) return again;
+    await removeStaleBuilds(path.join(opts.cacheDir, 'images'));
+    return await build(stack, nodes, recipe, dir);
+  } finally {
+    lock.release();
+  }
+}
+
+async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: string): Promise<BuiltImage> {
+  const started = Date.now();
+  const tmp = `${path.dirname(finalDir)}/.tmp-${path.basename(finalDir)}-${process.pid}`;
+  fs.mkdirSync(tmp, { recursive: true });
+  const rootfs = path.join(tmp, 'rootfs');
+  const staging = path.join(tmp, 'staging');
+  const sourcesFile = path.join(tmp, 'debian.sources');
+  fs.writeFileSync(sourcesFile, recipe.sources);
+  stage(stack, nodes, staging);
+
+  progress('image', `building ${stack.name} image ${recipe.hash}: ${recipe.packages.length} packages from ${stack.suite} (mmdebstrap)`);
+  let last = '';
+  const child = execa(
+    'mmdebstrap',
+    [
+      '--variant=minbase',
+      '--mode=root',
+      '--format=directory',
+      `--include=${recipe.packages.join(',')}`,
+      ...DPKG_EXCLUDES.map((o) => `--dpkgopt=${o}`),
+      '--aptopt=Acquire::Retries "3"',
+      `--customize-hook=sync-in ${staging} /`,
+      '--customize-hook=chroot "$1" /bin/sh -eu /usr/lib/ultracloud/customize.sh',
+      stack.suite,
+      rootfs,
+      sourcesFile,
+    ],
+    { all: true, buffer: false, env: { LC_ALL: 'C.UTF-8' } },
+  );
+  const transcript: string[] = [];
+  child.all?.setEncoding('utf8');
+  child.all?.on('data', (chunk: string) => {
+    for (const line of chunk.split('\n').filter(Boolean)) {
+      transcript.push(line);
+      if (transcript.length > 200) transcript.shift();
+      last = line;
+      if (/^I: /.test(line) || process.env.ULTRACLOUD_VERBOSE === '1') progress('image', line);
+    }
+  });
+  try {
+    await withHeartbeat(20_000, (ms) => progress('image', `still building (${Math.round(ms / 1000)}s): ${last.slice(0, 100)}`), child);
+  } catch (e) {
+    throw new HostError(`mmdebstrap failed (see the lines above):\n${transcript.slice(-30).join('\n')}\n${(e as Error).message.split('\n')[0]}`);
+  }
+  progress('image', `rootfs ready after ${elapsed(started)}; making disk`);
+
+  const boot = path.join(rootfs, 'boot');
+  const kernelName = fs.readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
+  const initrdName = fs.readdirSync(boot).find((f) => f.startsWith('initrd.img-'));
+  if (!kernelName || !initrdName) throw new HostError(`image build produced no kernel/initrd in ${boot}`);
+  fs.copyFileSync(path.join(boot, kernelName), path.join(tmp, 'vmlinuz'));
+  fs.copyFileSync(path.join(boot, initrdName), path.join(tmp, 'initrd.img'));
+  fs.copyFileSync(path.join(rootfs, 'usr/lib/ultracloud/probe-initrd.img'), path.join(tmp, 'probe-initrd.img'));
+  const manifest = await execa('chroot', [rootfs, 'dpkg-query', '-W', '-f', '${Package} ${Version}\n']);
+  fs.writeFileSync(path.join(tmp, 'packages.txt'), manifest.stdout);
+
+  const raw = path.join(tmp, 'disk.raw');
+  await execa('mkfs.ext4', ['-q', '-F', '-L', 'ultracloud-root', '-d', rootfs, raw, DISK_SIZE]);
+  await execa('qemu-img', ['convert', '-O', 'qcow2', raw, path.join(tmp, 'disk.qcow2')]);
+  fs.rmSync(raw);
+  fs.rmSync(rootfs, { recursive: true, force: true });
+  fs.rmSync(staging, { recursive: true, force: true });
+
+  const image: BuiltImage = {
+    stack: stack.name,
+    hash: recipe.hash,
+    dir: finalDir,
+    disk: path.join(finalDir, 'disk.qcow2'),
+    kernel: path.join(finalDir, 'vmlinuz'),
+    initrd: path.join(finalDir, 'initrd.img'),
+    probeInitrd: path.join(finalDir, 'probe-initrd.img'),
+    builtAt: new Date().toISOString(),
+    buildSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  fs.writeFileSync(path.join(tmp, 'recipe.json'), JSON.stringify(recipe.description, null, 2));
+  fs.writeFileSync(path.join(tmp, 'image.json'), JSON.stringify(image, null, 2));
+  fs.rmSync(finalDir, { recursive: true, force: true });
+  fs.renameSync(tmp, finalDir);
+  const size = fs.statSync(image.disk).size;
+  progress('image', `built ${path.basename(finalDir)} in ${image.buildSeconds}s (disk ${(size / 2 ** 20).toFixed(0)} MiB)`);
+  return image;
+}
+
+/** Lays out every role's files plus what the builder generates, to be synced into the rootfs. */
+function stage(stack: Stack, nodes: NodeSpec[], staging: string): void {
+  fs.mkdirSync(staging, { recursive: true });
+  const lib = path.join(staging, 'usr/lib/ultracloud');
+  fs.mkdirSync(path.join(lib, 'roles'), { recursive: true });
+  fs.mkdirSync(path.join(lib, 'customize.d'), { recursive: true });
+  fs.mkdirSync(path.join(staging, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(staging, 'etc/hosts'), hostsFile(nodes));
+  const steps: string[] = [];
+  stack.roles.forEach((role, i) => {
+    if (role.image.filesDir) fs.cpSync(role.image.filesDir, staging, { recursive: true });
+    fs.writeFileSync(path.join(lib, 'roles', `${role.name}.units`), role.units.map((u) => `${u}\n`).join(''));
+    if (role.image.customizeScript) {
+      const name = `${String(i).padStart(2, '0')}-${role.name}.sh`;
+      fs.copyFileSync(role.image.customizeScript, path.join(lib, 'customize.d', name));
+      steps.push(`echo "customize: ${role.name}"`, `/bin/sh -eu /usr/lib/ultracloud/customize.d/${name}`);
+    }
+    // Role units start only where the kernel command line names the role.
+    if (role.name !== 'base' && role.units.length > 0) steps.push(`systemctl disable ${role.units.join(' ')} || true`);
+    if (role.image.disableUnits?.length) steps.push(`systemctl disable ${role.image.disableUnits.join(' ')} || true`);
+    if (role.image.maskUnits?.length) steps.push(`systemctl mask ${role.image.maskUnits.join(' ')}`);
+  });
+  fs.writeFileSync(path.join(lib, 'customize.sh'), ['set -eu', ...steps, ''].join('\n'));
+}
+
+export function hostsFile(nodes: NodeSpec[]): string {
+  return [
+    '127.0.0.1 localhost',
+    '::1 localhost ip6-localhost ip6-loopback',
+    ...nodes.map((n) => `${n.clusterIp} ${n.name}`),
+    '',
+  ].join('\n');
+}
+
+/** Leftovers of killed builds: stop their processes, unmount, remove. */
+async function removeStaleBuilds(imagesDir: string): Promise<void> {
+  if (!fs.existsSync(imagesDir)) return;
+  for (const entry of fs.readdirSync(imagesDir)) {
+    const m = /^\.tmp-.*-(\d+)$/.exec(entry);
+    if (!m || isAlive(Number(m[1]))) continue;
+    const dir = path.join(imagesDir, entry);
+    progress('image', `removing leftovers of an interrupted build: ${entry}`);
+    await terminate(findProcesses(dir).map((p) => p.pid));
+    const mounts = fs
+      .readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .filter((m) => m && (m === dir || m.startsWith(`${dir}/`)))
+      .sort((a, b) => b.length - a.length);
+    for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
+    await execa('rm', ['-rf', '--one-file-system', dir]);
+  }
+}
+
+function treeDigest(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      const rel = path.relative(dir, p);
+      if (e.isDirectory()) walk(p);
+      else if (e.isSymbolicLink()) out[rel] = `link:${fs.readlinkSync(p)}`;
+      else out[rel] = `${(fs.statSync(p).mode & 0o777).toString(8)}:${sha256(fs.readFileSync(p))}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function sha256(data: string | Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}

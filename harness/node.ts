@@ -1,0 +1,140 @@
+/**
+ * A node as tests see it: small verbs in the style of the NixOS test
+ * driver (succeed, execute, waitForUnit, waitUntilSucceeds, crash). Every
+ * failure names the node and carries its console tail; unit failures carry
+ * the unit's journal.
+ */
+import { CommandError, NodeError, WaitTimeoutError } from './errors.js';
+import { sleep } from './proc.js';
+import type { QemuVm } from './qemu.js';
+import type { ExecResult, Forward, SshPool } from './ssh.js';
+import type { NodeSpec } from './topology.js';
+
+export interface UnitState {
+  load: string;
+  active: string;
+  sub: string;
+  result: string;
+}
+
+export class Node {
+  constructor(
+    readonly spec: NodeSpec,
+    readonly vm: QemuVm,
+    private readonly ssh: SshPool,
+  ) {}
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  consoleTail(lines = 40): string {
+    return this.vm.consoleTail(lines);
+  }
+
+  /** Why the node cannot be reached, when its QEMU is the reason. */
+  private qemuGone(): string | undefined {
+    return this.vm.pid() ? undefined : `QEMU of ${this.name} is not running (no live pid in ${this.vm.pidFile})`;
+  }
+
+  async execute(command: string, timeoutMs = 60_000): Promise<ExecResult> {
+    try {
+      return await this.ssh.exec(this.name, command, timeoutMs);
+    } catch (e) {
+      throw new NodeError(this.name, `unreachable over SSH while running: ${command}`, {
+        lastSeen: [this.qemuGone(), (e as Error).message].filter(Boolean).join('; '),
+        consoleTail: this.consoleTail(),
+      });
+    }
+  }
+
+  /** Runs `command`, returns stdout; throws with the output when it exits non-zero. */
+  async succeed(command: string, timeoutMs = 60_000): Promise<string> {
+    const r = await this.execute(command, timeoutMs);
+    if (r.code !== 0) {
+      throw new CommandError(this.name, command, r.code, r.stdout, r.stderr + (r.timedOut ? `\n(timed out after ${timeoutMs} ms)` : ''));
+    }
+    return r.stdout;
+  }
+
+  async waitUntilSucceeds(command: string, timeoutMs: number, intervalMs = 2000): Promise<string> {
+    const start = Date.now();
+    let last = '';
+    while (Date.now() - start < timeoutMs) {
+      const gone = this.qemuGone();
+      if (gone) throw new NodeError(this.name, `stopped while waiting for: ${command}`, { lastSeen: gone, consoleTail: this.consoleTail() });
+      const r = await this.execute(command, Math.min(30_000, timeoutMs));
+      if (r.code === 0) return r.stdout;
+      last = `exit ${r.code}: ${(r.stdout + r.stderr).trim()}`;
+      await sleep(intervalMs);
+    }
+    throw new WaitTimeoutError(this.name, `'${command}' did not succeed within ${Math.round(timeoutMs / 1000)}s`, {
+      expected: 'exit 0',
+      lastSeen: last,
+      consoleTail: this.consoleTail(),
+    });
+  }
+
+  async unitState(unit: string): Promise<UnitState> {
+    // systemctl prints properties in its own order, so parse key=value.
+    const out = await this.succeed(`systemctl show -p LoadState,ActiveState,SubState,Result ${shellQuote(unit)}`);
+    const kv = Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return { load: kv.LoadState ?? '', active: kv.ActiveState ?? '', sub: kv.SubState ?? '', result: kv.Result ?? '' };
+  }
+
+  async journal(unit: string, lines = 30): Promise<string> {
+    const r = await this.execute(`journalctl -b --no-pager -o short-monotonic -n ${lines} -u ${shellQuote(unit)}`);
+    return (r.stdout + r.stderr).trimEnd();
+  }
+
+  /**
+   * Waits until `unit` is active. Fails at once when it enters `failed` (or
+   * sits inactive with no job queued) instead of burning the deadline.
+   */
+  async waitForUnit(unit: string, timeoutMs: number): Promise<void> {
+    const start = Date.now();
+    let st: UnitState | undefined;
+    while (Date.now() - start < timeoutMs) {
+      st = await this.unitState(unit);
+      if (st.active === 'active') return;
+      const inactiveNoJob = st.active === 'inactive' && (await this.execute(`systemctl list-jobs --no-legend ${shellQuote(unit)}`)).stdout.trim() === '';
+      if (st.active === 'failed' || st.load === 'not-found' || st.load === 'masked' || inactiveNoJob) {
+        throw new NodeError(this.name, `unit ${unit} is ${st.active} (${st.sub}, load ${st.load}, result ${st.result})`, {
+          expected: `${unit} active`,
+          lastSeen: JSON.stringify(st),
+          journal: await this.journal(unit),
+          consoleTail: this.consoleTail(20),
+        });
+      }
+      await sleep(1000);
+    }
+    throw new WaitTimeoutError(this.name, `unit ${unit} not active within ${Math.round(timeoutMs / 1000)}s`, {
+      expected: `${unit} active`,
+      lastSeen: JSON.stringify(st),
+      journal: await this.journal(unit).catch(() => undefined),
+      consoleTail: this.consoleTail(20),
+    });
+  }
+
+  async failedUnits(): Promise<string[]> {
+    const out = await this.succeed('systemctl list-units --failed --plain --no-legend');
+    return out
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[0])
+      .filter(Boolean);
+  }
+
+  forward(guestPort: number, guestHost = '127.0.0.1'): Promise<Forward> {
+    return this.ssh.forward(this.name, guestPort, guestHost);
+  }
+
+  /** Kills the node's QEMU outright (a fault, not a shutdown). */
+  async crash(): Promise<void> {
+    this.ssh.drop(this.name);
+    await this.vm.crash();
+  }
+}
+
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,179 @@
+/**
+ * One VM = one daemonized QEMU process with a pid file, its serial console
+ * in `<node>/vm.log`, a QMP socket, a qcow2 overlay on the cached base image,
+ * direct kernel boot, a virtio NIC on the cluster VDE switch and a
+ * restricted user-mode NIC whose forwards bind 127.0.0.1 only.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { HostError, tail } from './errors.js';
+import { cmdline, isAlive, procStat, readPidFile, sleep, terminate } from './proc.js';
+import { qmp } from './qmp.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+/** How to boot a VM; runtime operations (state, stop) need only its folder. */
+export interface BootSpec {
+  accel: Accel;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  append: string;
+  baseDisk: string;
+  vdeSocket: string;
+  clusterMac: string;
+  mgmtMac: string;
+  hostForwards: { hostPort: number; guestPort: number }[];
+}
+
+export type VmState = 'running' | 'paused' | 'shutdown' | 'stopped' | 'unresponsive';
+
+const UNIX_PATH_MAX = 107;
+
+export class QemuVm {
+  readonly logFile: string;
+  readonly pidFile: string;
+  readonly qmpSocket: string;
+  readonly disk: string;
+  private readonly diskBaseFile: string;
+
+  constructor(
+    readonly name: string,
+    /** This VM's folder in the state dir. */
+    readonly dir: string,
+  ) {
+    this.logFile = path.join(dir, 'vm.log');
+    this.pidFile = path.join(dir, 'qemu.pid');
+    this.qmpSocket = path.join(dir, 'qmp.sock');
+    this.disk = path.join(dir, 'disk.qcow2');
+    this.diskBaseFile = path.join(dir, 'disk.base');
+    if (this.qmpSocket.length > UNIX_PATH_MAX) {
+      throw new HostError(`state dir path too long for a unix socket (${this.qmpSocket}); set PHOTON_VM_DIR to a shorter path`);
+    }
+  }
+
+  /** The live QEMU pid, verified against its command line (pid files go stale). */
+  pid(): number | undefined {
+    const pid = readPidFile(this.pidFile);
+    if (pid === undefined || !isAlive(pid)) return undefined;
+    return cmdline(pid)?.includes(this.pidFile) ? pid : undefined;
+  }
+
+  /**
+   * Overlay on the base image. Kept across stop/start (a stopped node keeps
+   * its disk); recreated when `fresh` or when the base image changed.
+   */
+  async prepareDisk(baseDisk: string, fresh: boolean): Promise<'reused' | 'created'> {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const sameBase = fs.existsSync(this.disk) && readText(this.diskBaseFile) === baseDisk;
+    if (!fresh && sameBase) return 'reused';
+    fs.rmSync(this.disk, { force: true });
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', baseDisk, this.disk]);
+    fs.writeFileSync(this.diskBaseFile, baseDisk);
+    return 'created';
+  }
+
+  args(s: BootSpec): string[] {
+    const fwds = s.hostForwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`).join('');
+    return [
+      '-name', this.name,
+      '-machine', `pc,accel=${s.accel}`,
+      // max under TCG exposes an emulated SVM, so KVM works inside the guest.
+      '-cpu', s.accel === 'kvm' ? 'host' : 'max',
+      '-smp', '1',
+      '-m', String(s.memoryMiB),
+      '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
+      '-kernel', s.kernel,
+      '-initrd', s.initrd,
+      '-append', s.append,
+      '-drive', `file=${this.disk},if=virtio,format=qcow2,cache=unsafe,discard=unmap`,
+      '-netdev', `vde,id=cluster,sock=${s.vdeSocket}`,
+      '-device', `virtio-net-pci,netdev=cluster,mac=${s.clusterMac}`,
+      '-netdev', `user,id=mgmt,restrict=on${fwds}`,
+      '-device', `virtio-net-pci,netdev=mgmt,mac=${s.mgmtMac}`,
+      '-device', 'virtio-rng-pci',
+      '-rtc', 'base=utc',
+      '-chardev', `file,id=serial0,path=${this.logFile}`,
+      '-serial', 'chardev:serial0',
+      '-qmp', `unix:${this.qmpSocket},server=on,wait=off`,
+      '-pidfile', this.pidFile,
+      '-daemonize',
+    ];
+  }
+
+  async start(spec: BootSpec): Promise<number> {
+    if (this.pid()) throw new HostError(`${this.name}: QEMU already running (pid ${this.pid()})`);
+    if (fs.existsSync(this.logFile)) fs.renameSync(this.logFile, `${this.logFile}.prev`);
+    fs.rmSync(this.pidFile, { force: true });
+    fs.rmSync(this.qmpSocket, { force: true });
+    fs.writeFileSync(path.join(this.dir, 'cmdline'), `${spec.append}\n`);
+    const r = await execa('qemu-system-x86_64', this.args(spec), { reject: false, all: true, timeout: 60_000 });
+    const pid = this.pid();
+    if (r.exitCode !== 0 || !pid) {
+      throw new HostError(`${this.name}: QEMU failed to start (exit ${r.exitCode}): ${r.all?.trim() || 'no output'}`);
+    }
+    return pid;
+  }
+
+  async state(): Promise<VmState> {
+    if (!this.pid()) return 'stopped';
+    try {
+      const r = await qmp<{ status: string }>(this.qmpSocket, 'query-status', undefined, 3000);
+      if (r.status === 'running') return 'running';
+      if (r.status === 'paused') return 'paused';
+      if (r.status === 'shutdown') return 'shutdown';
+      return 'unresponsive';
+    } catch {
+      return 'unresponsive';
+    }
+  }
+
+  /** ACPI power button, like pressing it on hardware. */
+  async powerdown(): Promise<void> {
+    await qmp(this.qmpSocket, 'system_powerdown');
+  }
+
+  /** Stops the VM: ACPI powerdown for up to `graceMs` (0: none), then QMP quit, then SIGKILL. */
+  async stop(graceMs: number): Promise<void> {
+    const pid = this.pid();
+    if (!pid) return;
+    if (graceMs > 0) {
+      await this.powerdown().catch(() => undefined);
+      const deadline = Date.now() + graceMs;
+      while (isAlive(pid) && Date.now() < deadline) await sleep(250);
+    }
+    if (isAlive(pid)) await qmp(this.qmpSocket, 'quit', undefined, 3000).catch(() => undefined);
+    const deadline = Date.now() + 5000;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+    if (isAlive(pid)) await terminate([pid], 2000);
+    fs.rmSync(this.pidFile, { force: true });
+    fs.rmSync(this.qmpSocket, { force: true });
+  }
+
+  /** Hard kill, as a fault: what `kill -9` of a hypervisor does to a node. */
+  async crash(): Promise<void> {
+    const pid = this.pid();
+    if (pid) process.kill(pid, 'SIGKILL');
+  }
+
+  consoleTail(lines = 40): string {
+    return tail(readText(this.logFile) ?? '(no vm.log)', lines).trimEnd();
+  }
+
+  /** Seconds this QEMU has been running. */
+  uptimeS(): number | undefined {
+    const pid = this.pid();
+    const st = pid ? procStat(pid) : undefined;
+    if (!st) return undefined;
+    return Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]) - st.startS;
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

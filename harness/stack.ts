@@ -1,0 +1,46 @@
+/**
+ * The contract between the harness and a stack. The harness boots nodes and
+ * waits for what a role says "ready" means; a role knows nothing of QEMU.
+ */
+import type { NodeSpec } from './topology.js';
+
+export interface RoleImage {
+  /** Debian packages baked into the node image. */
+  packages: string[];
+  /** A directory whose tree is copied into the image root. */
+  filesDir?: string;
+  /** A shell script run inside the image root (chroot) after packages and files. */
+  customizeScript?: string;
+  /** Units installed by packages that no node of this role set must start by itself. */
+  disableUnits?: string[];
+  /** Units nobody needs (timers, gettys); masked to keep idle TCG guests quiet. */
+  maskUnits?: string[];
+}
+
+export interface Role {
+  name: string;
+  description: string;
+  /** Which nodes host this role. */
+  hostedOn(node: NodeSpec): boolean;
+  image: RoleImage;
+  /**
+   * Units enabled at boot only on hosting nodes (wired by the image's
+   * generator from the kernel command line) and required active for "ready".
+   */
+  units: string[];
+}
+
+export interface Stack {
+  name: string;
+  /** Debian suite the image is built from. */
+  suite: string;
+  roles: Role[];
+}
+
+export function rolesFor(stack: Stack, node: NodeSpec): Role[] {
+  return stack.roles.filter((r) => r.hostedOn(node));
+}
+
+export function readyUnits(stack: Stack, node: NodeSpec): string[] {
+  return rolesFor(stack, node).flatMap((r) => r.units);
+}

@@ -1,0 +1,78 @@
+/**
+ * Cluster topology: nodes, addresses, MACs, boot tiers and host forwards.
+ * Knows nothing of roles; a stack maps node kinds to roles.
+ */
+export type NodeKind = 'control' | 'worker' | 'gateway';
+
+export interface ForwardSpec {
+  /** Name shown by `cluster status` and used by tests (ssh, apigateway, nightlight). */
+  name: string;
+  guestPort: number;
+  /** Offset from the port base; the host port is base + offset. */
+  offset: number;
+}
+
+export interface NodeSpec {
+  name: string;
+  index: number;
+  kind: NodeKind;
+  /** Boot tier: all nodes of a tier start together; tier n+1 waits for tier n. */
+  tier: number;
+  clusterIp: string;
+  clusterPrefix: number;
+  clusterMac: string;
+  mgmtMac: string;
+  memoryMiB: number;
+  forwards: ForwardSpec[];
+}
+
+export interface Profile {
+  defaultPortBase: number;
+  nodes: NodeSpec[];
+}
+
+function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB: number, extra: ForwardSpec[] = []): NodeSpec {
+  const nn = String(index).padStart(2, '0');
+  return {
+    name: `node${nn}`,
+    index,
+    kind,
+    tier,
+    clusterIp: ip,
+    clusterPrefix: 24,
+    // Fixed MACs as upstream used on its VDE switch.
+    clusterMac: `52:54:00:12:34:${nn}`,
+    mgmtMac: `52:54:00:aa:00:${nn}`,
+    memoryMiB,
+    forwards: [{ name: 'ssh', guestPort: 22, offset: index }, ...extra],
+  };
+}
+
+export const PROFILES = {
+  default: {
+    defaultPortBase: 22200,
+    nodes: [
+      node(1, 'control', 1, '10.100.0.11', 1024),
+      node(2, 'control', 1, '10.100.0.12', 1024),
+      node(3, 'control', 1, '10.100.0.13', 1024),
+      node(4, 'worker', 2, '10.100.0.21', 1536),
+      node(5, 'worker', 2, '10.100.0.22', 1536),
+      node(6, 'gateway', 3, '10.100.0.31', 1024, [
+        { name: 'apigateway', guestPort: 80, offset: 80 },
+        { name: 'nightlight', guestPort: 9090, offset: 90 },
+      ]),
+    ],
+  },
+} satisfies Record<string, Profile>;
+
+export type ProfileName = keyof typeof PROFILES;
+
+export function hostPort(base: number, fwd: ForwardSpec): number {
+  return base + fwd.offset;
+}
+
+export function tiers(nodes: NodeSpec[]): NodeSpec[][] {
+  const byTier = new Map<number, NodeSpec[]>();
+  for (const n of nodes) byTier.set(n.tier, [...(byTier.get(n.tier) ?? []), n]);
+  return [...byTier.keys()].sort((a, b) => a - b).map((t) => byTier.get(t)!);
+}

@@ -1,0 +1,13 @@
+import { HostError, UsageError } from '../harness/errors.js';
+import type { Stack } from '../harness/stack.js';
+import { reference } from './reference/index.js';
+
+export function loadStack(name: string): Stack {
+  if (name === 'reference') return reference;
+  if (name === 'ultracloud') {
+    throw new HostError(
+      "the 'ultracloud' stack is built with nix from UltraCloud's flake (nix/), which this host cannot build; use ULTRACLOUD_STACK=reference",
+    );
+  }
+  throw new UsageError(`unknown stack '${name}'`);
+}

@@ -1,0 +1,72 @@
+/**
+ * Boot layer: every node booted from the shared image, knows who it is,
+ * runs what its stack says it must, and reaches every other node over the
+ * cluster network.
+ */
+import { describe, expect } from 'vitest';
+import { clusterInfo, test } from '../../fixtures/cluster.js';
+
+/** Host and guest clocks may differ by scheduling noise, not by drift. */
+const MAX_CLOCK_SKEW_S = 5;
+/** What kola looks for on a console after every test. */
+const CONSOLE_ALARMS = /Kernel panic|BUG: |Oops|Out of memory: Killed|You are in emergency mode|Give root password for maintenance/;
+
+describe.each(clusterInfo.nodes)('$name', ({ name, clusterIp }) => {
+  test('is reachable over SSH as root with the cluster key', async ({ cluster }) => {
+    const node = cluster.node(name);
+    expect((await node.succeed('id -un')).trim()).toBe('root');
+  });
+
+  test('has its hostname and cluster address', async ({ cluster }) => {
+    const node = cluster.node(name);
+    const hostname = (await node.succeed('hostname')).trim();
+    const addrs = await node.succeed('ip -4 -o addr show dev cluster0');
+    expect(hostname, `${name}: hostname`).toBe(name);
+    expect(addrs, `${name}: cluster0 addresses`).toContain(`inet ${clusterIp}/24`);
+  });
+
+  test('runs the units its stack requires', async ({ cluster }) => {
+    const node = cluster.node(name);
+    const units = cluster.expectedUnits(name);
+    expect(units.length, `${name}: the stack names units for this node`).toBeGreaterThan(0);
+    const inactive: string[] = [];
+    for (const unit of units) {
+      const st = await node.unitState(unit);
+      if (st.active !== 'active') inactive.push(`${unit} is ${st.active}/${st.sub}\n${await node.journal(unit, 15)}`);
+    }
+    expect(inactive, `${name}: units not active`).toEqual([]);
+  });
+
+  test('is running, not degraded', async ({ cluster }) => {
+    const node = cluster.node(name);
+    const state = (await node.execute('systemctl is-system-running')).stdout.trim();
+    const failed = await node.failedUnits();
+    const journals = await Promise.all(failed.map(async (u) => `--- ${u} ---\n${await node.journal(u, 15)}`));
+    expect({ state, failed }, `${name}: system state\n${journals.join('\n')}`).toEqual({ state: 'running', failed: [] });
+  });
+
+  test('reaches every other node over the cluster network', async ({ cluster }) => {
+    const node = cluster.node(name);
+    const others = clusterInfo.nodes.filter((n) => n.name !== name);
+    const script = others.map((o) => `ping -c 1 -W 5 -I cluster0 ${o.clusterIp} >/dev/null 2>&1 && echo "${o.name} ok" || echo "${o.name} unreachable"`).join('; ');
+    const lines = (await node.succeed(script)).trim().split('\n');
+    expect(lines.filter((l) => !l.endsWith(' ok')), `${name}: cluster peers over cluster0`).toEqual([]);
+    expect(lines).toHaveLength(others.length);
+  });
+
+  test('keeps the host clock', async ({ cluster }) => {
+    const node = cluster.node(name);
+    const before = Date.now() / 1000;
+    const guest = Number((await node.succeed('date +%s.%N')).trim());
+    const after = Date.now() / 1000;
+    const skew = guest < before ? before - guest : guest > after ? guest - after : 0;
+    expect(skew, `${name}: guest clock ${guest} vs host ${before}..${after}`).toBeLessThan(MAX_CLOCK_SKEW_S);
+  });
+
+  test('console shows no kernel panic, oops, OOM kill or emergency shell', async ({ cluster }) => {
+    const node = cluster.node(name);
+    const log = node.consoleTail(100_000);
+    const alarms = log.split('\n').filter((l) => CONSOLE_ALARMS.test(l));
+    expect(alarms, `${name}: console alarms`).toEqual([]);
+  });
+});
