@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { loadStack } from '../stacks/index.js';
 import { resolveAccel } from './accel.js';
 import { type HarnessConfig, loadConfig } from './config.js';
-import { cpuShare, readSamples, recordSample, startSampler } from './cpu.js';
+import { cpuShare, readSamples, recordSample, startSampler, stopSampler } from './cpu.js';
 import { HostError, NodeError, UsageError, WaitTimeoutError } from './errors.js';
 import { type BuiltImage, ensureImage } from './image/debian.js';
 import { requirePortsFree, requireTools } from './host.js';
@@ -291,6 +291,7 @@ export class Cluster {
       }),
     );
     await this.vde.stop();
+    await stopSampler(this.stateDir);
     const leftovers = fs.existsSync(this.stateDir) ? findProcesses(this.stateDir + path.sep) : [];
     if (leftovers.length > 0) {
       progress('stop', `stopping ${leftovers.length} leftover process(es): ${leftovers.map((p) => `${p.pid} ${path.basename(p.argv[0])}`).join(', ')}`);

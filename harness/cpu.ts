@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findProcesses, procStat } from './proc.js';
+import { findProcesses, procStat, terminate } from './proc.js';
 
 export interface CpuSample {
   t: number;
@@ -54,9 +54,18 @@ export function cpuShare(samples: CpuSample[], current: CpuSample, windowS = 60)
   return { share: (current.ticks - base.ticks) / 100 / dt, windowS: Math.round(dt) };
 }
 
+function samplers(stateDir: string): number[] {
+  return findProcesses(stateDir + path.sep)
+    .filter((p) => p.argv.some((a) => a.endsWith('cpu-sampler.ts')))
+    .map((p) => p.pid);
+}
+
+export async function stopSampler(stateDir: string): Promise<void> {
+  await terminate(samplers(stateDir));
+}
+
 export function startSampler(stateDir: string): void {
-  const running = findProcesses(stateDir + path.sep).some((p) => p.argv.some((a) => a.endsWith('cpu-sampler.ts')));
-  if (running) return;
+  if (samplers(stateDir).length > 0) return;
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cpu-sampler.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', script, stateDir + path.sep], {
     detached: true,

@@ -157,8 +157,19 @@ export class QemuVm {
     if (pid) process.kill(pid, 'SIGKILL');
   }
 
+  /** Last lines of the serial console, without colour codes and spinner redraws. */
   consoleTail(lines = 40): string {
-    return tail(readText(this.logFile) ?? '(no vm.log)', lines).trimEnd();
+    const text = (readText(this.logFile) ?? '(no vm.log)')
+      // eslint-disable-next-line no-control-regex
+      .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+      .split('\n')
+      .map((l) => {
+        const line = l.replace(/\r+$/, ''); // serial lines end in \r\n; a bare \r redraws
+        return line.slice(line.lastIndexOf('\r') + 1);
+      })
+      .filter((l) => !/^\s*\*+\s*\] (A start job|Job) .* running \(/.test(l))
+      .join('\n');
+    return tail(text, lines).trimEnd();
   }
 
   /** Seconds this QEMU has been running. */
