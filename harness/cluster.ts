@@ -161,6 +161,8 @@ export class Cluster {
       'console=ttyS0,115200',
       'root=/dev/vda',
       'rw',
+      // Kernel chatter on an emulated UART costs boot time; warnings still show.
+      'quiet',
       // Test VMs on a shared host: Spectre mitigations only slow TCG down.
       'mitigations=off',
       `systemd.hostname=${s.name}`,

@@ -42,6 +42,18 @@ export const base: Role = {
       'getty-static.service',
       'systemd-pstore.service',
       'systemd-timesyncd.service',
+      // Identity comes from our own generator, not from ip= on the command line.
+      'systemd-network-generator.service',
+      'systemd-rfkill.socket',
+      'systemd-rfkill.service',
+      'sys-kernel-debug.mount',
+      'sys-kernel-tracing.mount',
+      // Modules these would preload autoload on first use anyway.
+      'modprobe@dm_mod.service',
+      'modprobe@loop.service',
+      'modprobe@drm.service',
+      'modprobe@efi_pstore.service',
+      'modprobe@fuse.service',
     ],
   },
   units: ['systemd-networkd.service', 'ssh.service'],
