@@ -11,7 +11,7 @@ const MAX_CLOCK_SKEW_S = 5;
 /** What kola looks for on a console after every test. */
 const CONSOLE_ALARMS = /Kernel panic|BUG: |Oops|Out of memory: Killed|You are in emergency mode|Give root password for maintenance/;
 
-describe.each(clusterInfo.nodes)('$name', ({ name, clusterIp }) => {
+describe.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as const))('%s', (name, clusterIp) => {
   test('is reachable over SSH as root with the cluster key', async ({ cluster }) => {
     const node = cluster.node(name);
     expect((await node.succeed('id -un')).trim()).toBe('root');
@@ -43,6 +43,19 @@ describe.each(clusterInfo.nodes)('$name', ({ name, clusterIp }) => {
     const failed = await node.failedUnits();
     const journals = await Promise.all(failed.map(async (u) => `--- ${u} ---\n${await node.journal(u, 15)}`));
     expect({ state, failed }, `${name}: system state\n${journals.join('\n')}`).toEqual({ state: 'running', failed: [] });
+  });
+
+  test('restarts no service (nothing crash-loops at idle)', async ({ cluster }) => {
+    const node = cluster.node(name);
+    const out = await node.succeed(
+      "systemctl show -p Id -p NRestarts $(systemctl list-units --type=service --all --plain --no-legend | awk '{print $1}')",
+    );
+    const restarted = out
+      .split('\n\n')
+      .map((block) => Object.fromEntries(block.trim().split('\n').map((l) => l.split('=', 2))))
+      .filter((u) => Number(u.NRestarts ?? 0) > 0)
+      .map((u) => `${u.Id} restarted ${u.NRestarts}x`);
+    expect(restarted, `${name}: restarted services`).toEqual([]);
   });
 
   test('reaches every other node over the cluster network', async ({ cluster }) => {
