@@ -3,7 +3,7 @@
  * runs what its stack says it must, and reaches every other node over the
  * cluster network.
  */
-import { describe, expect } from 'vitest';
+import { describe } from 'vitest';
 import { clusterInfo, test } from '../../fixtures/cluster.js';
 
 /** Host and guest clocks may differ by scheduling noise, not by drift. */
@@ -11,13 +11,14 @@ const MAX_CLOCK_SKEW_S = 5;
 /** What kola looks for on a console after every test. */
 const CONSOLE_ALARMS = /Kernel panic|BUG: |Oops|Out of memory: Killed|You are in emergency mode|Give root password for maintenance/;
 
-describe.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as const))('%s', (name, clusterIp) => {
-  test('is reachable over SSH as root with the cluster key', async ({ cluster }) => {
+// Nodes are independent VMs: check them side by side.
+describe.concurrent.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as const))('%s', (name, clusterIp) => {
+  test('is reachable over SSH as root with the cluster key', async ({ cluster, expect }) => {
     const node = cluster.node(name);
     expect((await node.succeed('id -un')).trim()).toBe('root');
   });
 
-  test('has its hostname and cluster address', async ({ cluster }) => {
+  test('has its hostname and cluster address', async ({ cluster, expect }) => {
     const node = cluster.node(name);
     const hostname = (await node.succeed('hostname')).trim();
     const addrs = await node.succeed('ip -4 -o addr show dev cluster0');
@@ -25,7 +26,7 @@ describe.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as const))('%s'
     expect(addrs, `${name}: cluster0 addresses`).toContain(`inet ${clusterIp}/24`);
   });
 
-  test('runs the units its stack requires', async ({ cluster }) => {
+  test('runs the units its stack requires', async ({ cluster, expect }) => {
     const node = cluster.node(name);
     const units = cluster.expectedUnits(name);
     expect(units.length, `${name}: the stack names units for this node`).toBeGreaterThan(0);
@@ -37,7 +38,7 @@ describe.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as const))('%s'
     expect(inactive, `${name}: units not active`).toEqual([]);
   });
 
-  test('is running, not degraded', async ({ cluster }) => {
+  test('is running, not degraded', async ({ cluster, expect }) => {
     const node = cluster.node(name);
     const state = (await node.execute('systemctl is-system-running')).stdout.trim();
     const failed = await node.failedUnits();
@@ -45,7 +46,7 @@ describe.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as const))('%s'
     expect({ state, failed }, `${name}: system state\n${journals.join('\n')}`).toEqual({ state: 'running', failed: [] });
   });
 
-  test('restarts no service (nothing crash-loops at idle)', async ({ cluster }) => {
+  test('restarts no service (nothing crash-loops at idle)', async ({ cluster, expect }) => {
     const node = cluster.node(name);
     const out = await node.succeed(
       "systemctl show -p Id -p NRestarts $(systemctl list-units --type=service --all --plain --no-legend | awk '{print $1}')",
@@ -58,7 +59,7 @@ describe.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as const))('%s'
     expect(restarted, `${name}: restarted services`).toEqual([]);
   });
 
-  test('reaches every other node over the cluster network', async ({ cluster }) => {
+  test('reaches every other node over the cluster network', async ({ cluster, expect }) => {
     const node = cluster.node(name);
     const others = clusterInfo.nodes.filter((n) => n.name !== name);
     const script = others.map((o) => `ping -c 1 -W 5 -I cluster0 ${o.clusterIp} >/dev/null 2>&1 && echo "${o.name} ok" || echo "${o.name} unreachable"`).join('; ');
@@ -67,7 +68,7 @@ describe.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as const))('%s'
     expect(lines).toHaveLength(others.length);
   });
 
-  test('keeps the host clock', async ({ cluster }) => {
+  test('keeps the host clock', async ({ cluster, expect }) => {
     const node = cluster.node(name);
     const before = Date.now() / 1000;
     const guest = Number((await node.succeed('date +%s.%N')).trim());
@@ -76,7 +77,7 @@ describe.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as const))('%s'
     expect(skew, `${name}: guest clock ${guest} vs host ${before}..${after}`).toBeLessThan(MAX_CLOCK_SKEW_S);
   });
 
-  test('console shows no kernel panic, oops, OOM kill or emergency shell', async ({ cluster }) => {
+  test('console shows no kernel panic, oops, OOM kill or emergency shell', async ({ cluster, expect }) => {
     const node = cluster.node(name);
     const log = node.consoleTail(100_000);
     const alarms = log.split('\n').filter((l) => CONSOLE_ALARMS.test(l));
