@@ -124,6 +124,14 @@ export class Node {
       .filter(Boolean);
   }
 
+  putFile(local: string, remote: string): Promise<void> {
+    return this.ssh.putFile(this.name, local, remote);
+  }
+
+  getFile(remote: string, local: string): Promise<void> {
+    return this.ssh.getFile(this.name, remote, local);
+  }
+
   forward(guestPort: number, guestHost = '127.0.0.1'): Promise<Forward> {
     return this.ssh.forward(this.name, guestPort, guestHost);
   }

@@ -3,6 +3,11 @@
  * runs what its stack says it must, and reaches every other node over the
  * cluster network.
  */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { describe } from 'vitest';
 import { clusterInfo, test } from '../../fixtures/cluster.js';
 
@@ -66,6 +71,41 @@ describe.concurrent.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as c
     const lines = (await node.succeed(script)).trim().split('\n');
     expect(lines.filter((l) => !l.endsWith(' ok')), `${name}: cluster peers over cluster0`).toEqual([]);
     expect(lines).toHaveLength(others.length);
+  });
+
+  test('takes a file over SFTP and hands it back', async ({ cluster, expect }) => {
+    const node = cluster.node(name);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `uc-${name}-`));
+    try {
+      const payload = `${name} ${crypto.randomUUID()}\n`;
+      fs.writeFileSync(path.join(dir, 'up'), payload);
+      await node.putFile(path.join(dir, 'up'), '/run/ultracloud-sftp-check');
+      expect(await node.succeed('cat /run/ultracloud-sftp-check && rm /run/ultracloud-sftp-check')).toBe(payload);
+      await node.succeed(`echo ${name}-back > /run/ultracloud-sftp-back`);
+      await node.getFile('/run/ultracloud-sftp-back', path.join(dir, 'down'));
+      expect(fs.readFileSync(path.join(dir, 'down'), 'utf8')).toBe(`${name}-back\n`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('forwards a host port to a guest port through SSH', async ({ cluster, expect }) => {
+    const node = cluster.node(name);
+    const fwd = await node.forward(22);
+    try {
+      const banner = await new Promise<string>((resolve, reject) => {
+        const sock = net.connect(fwd.port, '127.0.0.1');
+        sock.setTimeout(20_000, () => sock.destroy(new Error('no banner within 20 s')));
+        sock.once('data', (d) => {
+          resolve(d.toString());
+          sock.destroy();
+        });
+        sock.once('error', reject);
+      });
+      expect(banner).toMatch(/^SSH-2\.0-OpenSSH/);
+    } finally {
+      await fwd.close();
+    }
   });
 
   test('keeps the host clock', async ({ cluster, expect }) => {
