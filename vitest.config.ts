@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LayerSequencer } from './tests/layer-order.js';
 
 // Two projects: `unit` needs no VMs; `smoke` (and later suites) share one
 // cluster booted or attached by the global setup. `npx vitest run smoke`
@@ -21,6 +22,7 @@ export default defineConfig({
           globalSetup: ['tests/global-setup.ts'],
           // Layers share one cluster and some change it (faults): one file at a time.
           fileParallelism: false,
+          sequence: { sequencer: LayerSequencer },
           testTimeout: 180_000,
           hookTimeout: 600_000,
         },

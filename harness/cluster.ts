@@ -3,9 +3,11 @@
  * tier (each tier waits for SSH and its units before the next), status,
  * stop and clean. Knows nodes and units, never what a role's server is.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import type { StackOps } from '../stacks/contracts.js';
 import { loadStack } from '../stacks/index.js';
 import { resolveAccel } from './accel.js';
 import { type HarnessConfig, loadConfig } from './config.js';
@@ -17,7 +19,7 @@ import { FileLock } from './lock.js';
 import { elapsed, progress } from './log.js';
 import { Node } from './node.js';
 import { findProcesses, procStat, terminate } from './proc.js';
-import { type Accel, QemuVm } from './qemu.js';
+import { type Accel, type BootSpec, QemuVm } from './qemu.js';
 import { SshPool } from './ssh.js';
 import { type Stack, readyUnits, rolesFor } from './stack.js';
 import { type NodeSpec, PROFILES, hostPort, tiers } from './topology.js';
@@ -78,11 +80,13 @@ export interface StartOptions {
 }
 
 export class Cluster {
-  readonly stack: Stack;
+  readonly stack: Stack<StackOps>;
   readonly specs: NodeSpec[];
   readonly vde: VdeSwitch;
   readonly keyPath: string;
   readonly runtimeFile: string;
+  /** Per-cluster secret for service passwords and API keys inside the nodes. */
+  readonly secretPath: string;
   private pool?: SshPool;
 
   constructor(readonly cfg: HarnessConfig) {
@@ -91,6 +95,7 @@ export class Cluster {
     this.vde = new VdeSwitch(cfg.stateDir);
     this.keyPath = path.join(cfg.stateDir, 'ssh', 'id_ed25519');
     this.runtimeFile = path.join(cfg.stateDir, 'cluster.json');
+    this.secretPath = path.join(cfg.stateDir, 'ssh', 'cluster-secret');
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): Cluster {
@@ -172,6 +177,7 @@ export class Cluster {
       `ultracloud.mgmt_mac=${s.mgmtMac}`,
       `ultracloud.roles=${rolesFor(this.stack, s).map((r) => r.name).join(',')}`,
       `ultracloud.authkey=${Buffer.from(key).toString('base64')}`,
+      `ultracloud.secret=${fs.readFileSync(this.secretPath, 'utf8').trim()}`,
     ].join(' ');
   }
 
@@ -218,18 +224,7 @@ export class Cluster {
         pending.map(async (s) => {
           const vm = this.vm(s.name);
           const disk = await vm.prepareDisk(image.disk, opts.fresh ?? false);
-          const pid = await vm.start({
-            accel: verdict.accel,
-            memoryMiB: s.memoryMiB,
-            kernel: image.kernel,
-            initrd: image.initrd,
-            append: this.kernelCmdline(s),
-            baseDisk: image.disk,
-            vdeSocket: this.vde.socket,
-            clusterMac: s.clusterMac,
-            mgmtMac: s.mgmtMac,
-            hostForwards: s.forwards.map((f) => ({ hostPort: hostPort(this.cfg.portBase, f), guestPort: f.guestPort })),
-          });
+          const pid = await vm.start(this.bootSpec(s, runtime));
           progress(s.name, `QEMU pid ${pid} (${disk} disk), SSH on 127.0.0.1:${this.sshPort(s)}, log ${vm.logFile}`);
         }),
       );
@@ -241,6 +236,41 @@ export class Cluster {
     }
     if (failures.size > 0) throw new ClusterStartError(failures);
     progress('boot', `all ${this.specs.length} nodes ready in ${elapsed(t0)}`);
+  }
+
+  bootSpec(s: NodeSpec, rt: ClusterRuntime): BootSpec {
+    return {
+      accel: rt.accel,
+      memoryMiB: s.memoryMiB,
+      kernel: rt.image.kernel,
+      initrd: rt.image.initrd,
+      append: this.kernelCmdline(s),
+      baseDisk: rt.image.disk,
+      vdeSocket: this.vde.socket,
+      clusterMac: s.clusterMac,
+      mgmtMac: s.mgmtMac,
+      hostForwards: s.forwards.map((f) => ({ hostPort: hostPort(this.cfg.portBase, f), guestPort: f.guestPort })),
+    };
+  }
+
+  /**
+   * Powers one node off through QEMU, as pulling its plug would (`graceMs`
+   * 0), or by the ACPI power button first.
+   */
+  async powerOff(name: string, graceMs = 0): Promise<void> {
+    this.ssh.drop(name);
+    await this.vm(name).stop(graceMs);
+  }
+
+  /** Boots one stopped node of a started cluster again, on its own disk, and waits until it is ready. */
+  async bootNode(name: string): Promise<void> {
+    const rt = this.runtime();
+    if (!rt) throw new HostError(`no cluster was started in ${this.stateDir}`);
+    const s = this.spec(name);
+    const started = Date.now();
+    const pid = await this.vm(name).start(this.bootSpec(s, rt));
+    progress(s.name, `QEMU pid ${pid} (booted again)`);
+    await this.waitReady(s, this.cfg.bootTimeoutS * 1000, started);
   }
 
   /** SSH, then each unit the node's roles need, then the end of boot; fails fast. */
@@ -372,6 +402,10 @@ export class Cluster {
   }
 
   private async ensureKey(): Promise<void> {
+    if (!fs.existsSync(this.secretPath)) {
+      fs.mkdirSync(path.dirname(this.secretPath), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(this.secretPath, crypto.randomBytes(16).toString('hex'), { mode: 0o600 });
+    }
     if (fs.existsSync(this.keyPath) && fs.existsSync(`${this.keyPath}.pub`)) return;
     fs.mkdirSync(path.dirname(this.keyPath), { recursive: true, mode: 0o700 });
     fs.rmSync(this.keyPath, { force: true });

@@ -2,7 +2,17 @@
  * The contract between the harness and a stack. The harness boots nodes and
  * waits for what a role says "ready" means; a role knows nothing of QEMU.
  */
+import type { Node } from './node.js';
 import type { NodeSpec } from './topology.js';
+
+/**
+ * A protocol-level check of a role on one node: throws (with evidence)
+ * when the server does not answer as it should.
+ */
+export interface Probe {
+  name: string;
+  run(node: Node): Promise<void>;
+}
 
 export interface RoleImage {
   /** Debian packages baked into the node image. */
@@ -28,13 +38,17 @@ export interface Role {
    * generator from the kernel command line) and required active for "ready".
    */
   units: string[];
+  /** Protocol probes run on every hosting node by the protocols layer. */
+  probes?: Probe[];
 }
 
-export interface Stack {
+export interface Stack<Ops = unknown> {
   name: string;
   /** Debian suite the image is built from. */
   suite: string;
   roles: Role[];
+  /** What tests may ask of each role (stacks/contracts.ts). */
+  ops: Ops;
 }
 
 export function rolesFor(stack: Stack, node: NodeSpec): Role[] {

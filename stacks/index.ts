@@ -1,8 +1,9 @@
 import { HostError, UsageError } from '../harness/errors.js';
 import type { Stack } from '../harness/stack.js';
+import type { StackOps } from './contracts.js';
 import { reference } from './reference/index.js';
 
-export function loadStack(name: string): Stack {
+export function loadStack(name: string): Stack<StackOps> {
   if (name === 'reference') return reference;
   if (name === 'ultracloud') {
     throw new HostError(

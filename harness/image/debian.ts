@@ -18,7 +18,7 @@ import { FileLock } from '../lock.js';
 import { elapsed, progress, withHeartbeat } from '../log.js';
 import { findProcesses, isAlive, terminate } from '../proc.js';
 import { requireRoot, requireTools } from '../host.js';
-import type { Stack } from '../stack.js';
+import type { Role, Stack } from '../stack.js';
 import type { NodeSpec } from '../topology.js';
 import { hostSourcesFor } from './apt-sources.js';
 
@@ -62,6 +62,7 @@ export function imageRecipe(stack: Stack, nodes: NodeSpec[], sources: string): R
     units: r.units,
     disable: r.image.disableUnits ?? [],
     mask: r.image.maskUnits ?? [],
+    nodes: hostsOf(r, nodes).map((n) => n.name),
     files: r.image.filesDir ? treeDigest(r.image.filesDir) : {},
     customize: r.image.customizeScript ? sha256(fs.readFileSync(r.image.customizeScript)) : null,
   }));
@@ -219,6 +220,8 @@ function stage(stack: Stack, nodes: NodeSpec[], staging: string): void {
   stack.roles.forEach((role, i) => {
     if (role.image.filesDir) fs.cpSync(role.image.filesDir, staging, { recursive: true });
     fs.writeFileSync(path.join(lib, 'roles', `${role.name}.units`), role.units.map((u) => `${u}\n`).join(''));
+    // Peers of a role, for its per-node setup script: "name address" lines.
+    fs.writeFileSync(path.join(lib, 'roles', `${role.name}.nodes`), hostsOf(role, nodes).map((n) => `${n.name} ${n.clusterIp}\n`).join(''));
     if (role.image.customizeScript) {
       const name = `${String(i).padStart(2, '0')}-${role.name}.sh`;
       fs.copyFileSync(role.image.customizeScript, path.join(lib, 'customize.d', name));
@@ -230,6 +233,10 @@ function stage(stack: Stack, nodes: NodeSpec[], staging: string): void {
     if (role.image.maskUnits?.length) steps.push(`systemctl mask ${role.image.maskUnits.join(' ')}`);
   });
   fs.writeFileSync(path.join(lib, 'customize.sh'), ['set -eu', ...steps, ''].join('\n'));
+}
+
+function hostsOf(role: Role, nodes: NodeSpec[]): NodeSpec[] {
+  return nodes.filter((n) => role.hostedOn(n));
 }
 
 export function hostsFile(nodes: NodeSpec[]): string {

@@ -3,10 +3,16 @@
  * UltraCloud's roles. One folder per role; this list is the whole stack.
  */
 import type { Stack } from '../../harness/stack.js';
+import type { StackOps } from '../contracts.js';
 import { base } from './base/index.js';
+import { chainfire, chainfireOps } from './chainfire/index.js';
+import { fiberlb, fiberlbOps } from './fiberlb/index.js';
+import { flaredb, flaredbOps } from './flaredb/index.js';
+import { flashdns, flashdnsOps } from './flashdns/index.js';
 
-export const reference: Stack = {
+export const reference: Stack<StackOps> = {
   name: 'reference',
   suite: 'bookworm',
-  roles: [base],
+  roles: [base, chainfire, flaredb, flashdns, fiberlb],
+  ops: { chainfire: chainfireOps, flaredb: flaredbOps, flashdns: flashdnsOps, fiberlb: fiberlbOps },
 };

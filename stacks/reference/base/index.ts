@@ -12,7 +12,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const base: Role = {
   name: 'base',
-  description: 'sshd, systemd-networkd, node identity from the kernel command line',
+  description: 'sshd, systemd-networkd, acpid (power button), node identity from the kernel command line',
   hostedOn: () => true,
   image: {
     packages: [
@@ -27,6 +27,8 @@ export const base: Role = {
       'iputils-ping',
       'procps',
       'busybox-static',
+      'acpid',
+      'curl',
     ],
     filesDir: path.join(here, 'files'),
     customizeScript: path.join(here, 'customize.sh'),
@@ -56,5 +58,5 @@ export const base: Role = {
       'modprobe@fuse.service',
     ],
   },
-  units: ['systemd-networkd.service', 'ssh.service'],
+  units: ['systemd-networkd.service', 'ssh.service', 'acpid.service'],
 };

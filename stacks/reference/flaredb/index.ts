@@ -1,0 +1,131 @@
+/**
+ * flaredb: replicated KV store = Redis 7, primary on node01 and replicas on
+ * node02-03, with Sentinel on all three for failover. Driven with redis-cli
+ * on the nodes, authenticated with the cluster secret.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NodeError } from '../../../harness/errors.js';
+import type { Node } from '../../../harness/node.js';
+import type { Role } from '../../../harness/stack.js';
+import type { FlaredbOps } from '../../contracts.js';
+import { expectPorts } from '../probes.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Sentinel's down-after is 8 s (hardware setups use 1-5 s) so a TCG stall is
+ * not a failure; a failover then takes 15-30 s here.
+ */
+export const TIMING = {
+  downAfterMs: 8000,
+  /** A write on the primary is on every replica within this. */
+  convergeS: 30,
+  /** Sentinel promotes a replica within this after the primary stops. */
+  failoverS: 120,
+  /** A restarted node is a replica of the current primary within this. */
+  rejoinS: 120,
+  /** WAIT timeout for a write to reach the replicas. */
+  waitMs: 10_000,
+};
+
+const CLI = 'redis-cli --no-auth-warning -a "$(cat /run/ultracloud/secret)" -h 127.0.0.1';
+
+function info(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.includes(':') && !l.startsWith('#'))
+      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]),
+  );
+}
+
+const NODE_BY_IP: Record<string, string> = {};
+async function nodeNameOf(node: Node, ip: string): Promise<string | undefined> {
+  if (!NODE_BY_IP[ip]) {
+    const hosts = await node.succeed('cat /etc/hosts');
+    for (const line of hosts.split('\n')) {
+      const [addr, name] = line.trim().split(/\s+/);
+      if (addr && name) NODE_BY_IP[addr] = name;
+    }
+  }
+  return NODE_BY_IP[ip];
+}
+
+export const flaredbOps: FlaredbOps = {
+  timing: TIMING,
+  async role(node) {
+    return info(await node.succeed(`${CLI} info replication`)).role;
+  },
+  async sentinelPrimary(node) {
+    const out = await node.succeed('redis-cli -h 127.0.0.1 -p 26379 sentinel get-master-addr-by-name flaredb');
+    const ip = out.trim().split('\n')[0];
+    return ip ? nodeNameOf(node, ip) : undefined;
+  },
+  async set(node, key, value) {
+    const out = await node.succeed(`${CLI} set ${key} ${value}`);
+    if (out.trim() !== 'OK') throw new NodeError(node.name, `flaredb SET ${key} answered ${out.trim()}`);
+  },
+  async setAndWait(node, key, value, replicas) {
+    // One connection, so WAIT counts the acknowledgements of this SET.
+    const out = await node.succeed(`printf 'SET ${key} ${value}\\nWAIT ${replicas} ${TIMING.waitMs}\\n' | ${CLI}`);
+    const [set, acked] = out.trim().split('\n');
+    if (set !== 'OK') throw new NodeError(node.name, `flaredb SET ${key} answered ${set}`);
+    return Number(acked);
+  },
+  async get(node, key) {
+    const out = (await node.succeed(`${CLI} get ${key}`)).trim();
+    return out === '' ? undefined : out;
+  },
+  async stop(node) {
+    await node.succeed('systemctl stop redis-server.service');
+  },
+  async start(node) {
+    await node.succeed('systemctl start redis-server.service', 300_000);
+  },
+};
+
+export const flaredb: Role = {
+  name: 'flaredb',
+  description: 'replicated KV store: Redis 7 primary + 2 replicas, Sentinel on all three',
+  hostedOn: (n) => n.kind === 'control',
+  image: {
+    packages: ['redis-server', 'redis-sentinel', 'redis-tools'],
+    filesDir: path.join(here, 'files'),
+    customizeScript: path.join(here, 'customize.sh'),
+  },
+  units: ['ultracloud-role-setup@flaredb.service', 'redis-server.service', 'redis-sentinel.service'],
+  probes: [
+    expectPorts('flaredb', [{ proto: 'tcp', port: 6379 }, { proto: 'tcp', port: 26379 }]),
+    {
+      name: 'Redis PING and a replication role in a three-node set',
+      async run(node) {
+        const pong = (await node.succeed(`${CLI} ping`)).trim();
+        const repl = info(await node.succeed(`${CLI} info replication`));
+        const ok =
+          pong === 'PONG' &&
+          ((repl.role === 'master' && repl.connected_slaves === '2') ||
+            (repl.role === 'slave' && repl.master_link_status === 'up'));
+        if (!ok) {
+          throw new NodeError(node.name, 'flaredb is not a primary with two replicas or a linked replica', {
+            expected: 'PONG; role master with connected_slaves:2, or role slave with master_link_status:up',
+            lastSeen: `${pong}; ${JSON.stringify(repl)}`,
+          });
+        }
+      },
+    },
+    {
+      name: 'Sentinel PING and a known primary',
+      async run(node) {
+        const pong = (await node.succeed('redis-cli -h 127.0.0.1 -p 26379 ping')).trim();
+        const primary = await flaredbOps.sentinelPrimary(node);
+        if (pong !== 'PONG' || !primary) {
+          throw new NodeError(node.name, 'flaredb Sentinel does not answer or knows no primary', {
+            lastSeen: `${pong}; primary ${primary}`,
+          });
+        }
+      },
+    },
+  ],
+};

@@ -1,0 +1,2 @@
+# Database and zone are made per node at first boot (roles/flashdns/setup.sh).
+rm -f /var/lib/powerdns/pdns.sqlite3 /etc/powerdns/pdns.d/*
