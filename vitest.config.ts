@@ -7,6 +7,8 @@ import { LayerSequencer } from './tests/layer-order.js';
 export default defineConfig({
   test: {
     reporters: ['default', 'junit'],
+    // Cluster layers in the spec's order (set here: vitest reads the sequencer from the root config).
+    sequence: { sequencer: LayerSequencer },
     outputFile: { junit: 'reports/junit.xml' },
     projects: [
       {
@@ -22,7 +24,6 @@ export default defineConfig({
           globalSetup: ['tests/global-setup.ts'],
           // Layers share one cluster and some change it (faults): one file at a time.
           fileParallelism: false,
-          sequence: { sequencer: LayerSequencer },
           testTimeout: 180_000,
           hookTimeout: 600_000,
         },

@@ -87,6 +87,8 @@ export class Cluster {
   readonly runtimeFile: string;
   /** Per-cluster secret for service passwords and API keys inside the nodes. */
   readonly secretPath: string;
+  /** Per-cluster EC P-256 key (PKCS#8 DER) for tokens every identity node signs alike. */
+  readonly signingKeyPath: string;
   private pool?: SshPool;
 
   constructor(readonly cfg: HarnessConfig) {
@@ -96,6 +98,7 @@ export class Cluster {
     this.keyPath = path.join(cfg.stateDir, 'ssh', 'id_ed25519');
     this.runtimeFile = path.join(cfg.stateDir, 'cluster.json');
     this.secretPath = path.join(cfg.stateDir, 'ssh', 'cluster-secret');
+    this.signingKeyPath = path.join(cfg.stateDir, 'ssh', 'signing-key.der');
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): Cluster {
@@ -178,6 +181,7 @@ export class Cluster {
       `ultracloud.roles=${rolesFor(this.stack, s).map((r) => r.name).join(',')}`,
       `ultracloud.authkey=${Buffer.from(key).toString('base64')}`,
       `ultracloud.secret=${fs.readFileSync(this.secretPath, 'utf8').trim()}`,
+      `ultracloud.signing_key=${fs.readFileSync(this.signingKeyPath).toString('base64')}`,
     ].join(' ');
   }
 
@@ -405,6 +409,10 @@ export class Cluster {
     if (!fs.existsSync(this.secretPath)) {
       fs.mkdirSync(path.dirname(this.secretPath), { recursive: true, mode: 0o700 });
       fs.writeFileSync(this.secretPath, crypto.randomBytes(16).toString('hex'), { mode: 0o600 });
+    }
+    if (!fs.existsSync(this.signingKeyPath)) {
+      const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      fs.writeFileSync(this.signingKeyPath, privateKey.export({ type: 'pkcs8', format: 'der' }), { mode: 0o600 });
     }
     if (fs.existsSync(this.keyPath) && fs.existsSync(`${this.keyPath}.pub`)) return;
     fs.mkdirSync(path.dirname(this.keyPath), { recursive: true, mode: 0o700 });

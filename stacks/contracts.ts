@@ -47,7 +47,20 @@ export interface FiberlbOps {
   info(node: Node): Promise<Record<string, string>>;
 }
 
+export interface IamOps {
+  timing: { replicateS: number; rejoinS: number };
+  /** Adds a person to the directory through `node`. */
+  addPerson(node: Node, uid: string): Promise<void>;
+  hasPerson(node: Node, uid: string): Promise<boolean>;
+  /** An access token (JWT) for a seeded directory user, issued by `node`. */
+  issueToken(node: Node): Promise<{ token: string; user: string }>;
+  /** OIDC discovery document and JWKS as `node` serves them. */
+  discovery(node: Node): Promise<{ issuer: string; jwks_uri: string }>;
+  jwks(node: Node): Promise<{ keys: Record<string, unknown>[] }>;
+}
+
 export interface StackOps {
+  iam: IamOps;
   chainfire: ChainfireOps;
   flaredb: FlaredbOps;
   flashdns: FlashdnsOps;

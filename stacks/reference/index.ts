@@ -9,10 +9,11 @@ import { chainfire, chainfireOps } from './chainfire/index.js';
 import { fiberlb, fiberlbOps } from './fiberlb/index.js';
 import { flaredb, flaredbOps } from './flaredb/index.js';
 import { flashdns, flashdnsOps } from './flashdns/index.js';
+import { iam, iamOps } from './iam/index.js';
 
 export const reference: Stack<StackOps> = {
   name: 'reference',
   suite: 'bookworm',
-  roles: [base, chainfire, flaredb, flashdns, fiberlb],
-  ops: { chainfire: chainfireOps, flaredb: flaredbOps, flashdns: flashdnsOps, fiberlb: fiberlbOps },
+  roles: [base, chainfire, flaredb, iam, flashdns, fiberlb],
+  ops: { iam: iamOps, chainfire: chainfireOps, flaredb: flaredbOps, flashdns: flashdnsOps, fiberlb: fiberlbOps },
 };

@@ -3,6 +3,7 @@
  * tests leave the cluster healthy for the next layer.
  */
 import crypto from 'node:crypto';
+import { type JSONWebKeySet, createLocalJWKSet, jwtVerify } from 'jose';
 import { describe } from 'vitest';
 import { test } from '../../fixtures/cluster.js';
 import { waitFor } from '../../harness/wait.js';
@@ -51,6 +52,33 @@ describe('flaredb', () => {
     const acked = await flaredb.setAndWait(cluster.node(primary), key, 'acked', 2);
     expect(acked, 'replicas that acknowledged').toBe(2);
     for (const n of CONTROL.filter((x) => x !== primary)) expect(await flaredb.get(cluster.node(n), key), `on ${n}`).toBe('acked');
+  });
+});
+
+describe('iam', () => {
+  test('an entry added through node02 appears on node01 and node03', async ({ cluster }) => {
+    const { iam } = cluster.ops;
+    const uid = unique('smoke');
+    await iam.addPerson(cluster.node('node02'), uid);
+    for (const n of ['node01', 'node03']) {
+      await waitFor({ node: n, what: `directory has ${uid}`, timeoutMs: iam.timing.replicateS * 1000, intervalMs: 1000 }, async () => ({
+        ok: await iam.hasPerson(cluster.node(n), uid),
+      }));
+    }
+  });
+
+  test('a token issued by node01 validates against the JWKS served by node03', async ({ cluster, expect }) => {
+    const { iam } = cluster.ops;
+    const { token, user } = await iam.issueToken(cluster.node('node01'));
+    const issuer = (await iam.discovery(cluster.node('node01'))).issuer;
+    const keys = createLocalJWKSet((await iam.jwks(cluster.node('node03'))) as JSONWebKeySet);
+    const { payload } = await jwtVerify(token, keys, { issuer });
+    expect(payload.preferred_username ?? payload.username ?? payload.sub, 'token subject').toBeTruthy();
+    expect(JSON.stringify(payload)).toContain(user);
+    // A token with one bit changed must not validate.
+    const [h, p, sig] = token.split('.');
+    const forged = `${h}.${p}.${sig.slice(0, -4)}${sig.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    await expect(jwtVerify(forged, keys, { issuer })).rejects.toThrow();
   });
 });
 
@@ -123,15 +151,27 @@ describe('faults', () => {
     });
   });
 
-  test('a control-plane VM powered off through QEMU and booted again rejoins chainfire, flaredb and flashdns', async ({ cluster, expect }) => {
-    const { chainfire, flaredb, flashdns } = cluster.ops;
+  test('a control-plane VM powered off through QEMU and booted again rejoins chainfire, flaredb, iam and flashdns', async ({ cluster, expect }) => {
+    const { chainfire, flaredb, flashdns, iam } = cluster.ops;
     const victim = 'node03';
+    const rest = CONTROL.filter((n) => n !== victim).map((n) => cluster.node(n));
     await cluster.powerOff(victim);
     const key = unique('/smoke/while-down');
-    await chainfire.put(cluster.node('node01'), key, 'missed');
-    const name = unique('down');
-    const fqdn = await flashdns.createRecord(cluster.node(flashdns.primaryNode), name, 'TXT', 'while-down');
-    await cluster.boot(victim);
+    const uid = unique('while-down');
+    let fqdn: string;
+    try {
+      // The victim may have led chainfire: writes go through once the other two elect a leader.
+      await waitFor({ node: victim, what: 'a chainfire leader among the other two', timeoutMs: chainfire.timing.newLeaderS * 1000 }, async () => {
+        const l = await chainfire.leader(rest);
+        return { ok: l !== undefined && l !== victim, seen: `leader ${l}` };
+      });
+      await chainfire.put(rest[0], key, 'missed');
+      await iam.addPerson(rest[0], uid);
+      fqdn = await flashdns.createRecord(cluster.node(flashdns.primaryNode), unique('down'), 'TXT', 'while-down');
+    } finally {
+      // Whatever happened, the next layer gets all three nodes back.
+      await cluster.boot(victim);
+    }
     const node = cluster.node(victim);
     await waitFor({ node: victim, what: 'chainfire member healthy', timeoutMs: chainfire.timing.rejoinS * 1000 }, async () => ({
       ok: await chainfire.healthy(node),
@@ -141,6 +181,9 @@ describe('faults', () => {
       const role = await flaredb.role(node);
       return { ok: role === 'slave' || role === 'master', seen: `role ${role}` };
     });
+    await waitFor({ node: victim, what: `directory has ${uid}, added while it was down`, timeoutMs: iam.timing.rejoinS * 1000 }, async () => ({
+      ok: await iam.hasPerson(node, uid),
+    }));
     const ip = cluster.info.nodes.find((x) => x.name === victim)!.clusterIp;
     await waitFor({ node: victim, what: `${fqdn} TXT served`, timeoutMs: flashdns.timing.transferS * 1000 }, async () => {
       const a = await flashdns.query(node, ip, fqdn, 'TXT', 'udp');

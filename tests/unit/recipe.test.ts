@@ -115,8 +115,12 @@ describe('imageRecipe', () => {
     expect(hash(stack([role()], { name: 'other' }))).not.toBe(before);
   });
 
-  it('does not depend on role descriptions or hostedOn', () => {
-    expect(hash(stack([role({ description: 'changed', hostedOn: () => false })]))).toBe(hash());
+  it('does not depend on role descriptions', () => {
+    expect(hash(stack([role({ description: 'changed' })]))).toBe(hash());
+  });
+
+  it('changes with the nodes that host a role (baked into its .nodes file)', () => {
+    expect(hash(stack([role({ hostedOn: (n) => n.name === 'node01' })]))).not.toBe(hash());
   });
 
   it('changes with the topology (the /etc/hosts it bakes in)', () => {
