@@ -22,7 +22,11 @@ export async function waitFor<T>(opts: WaitOptions, probe: () => Promise<{ ok: b
   while (Date.now() - start < opts.timeoutMs) {
     try {
       const r = await probe();
-      if (r.ok) return r.value as T;
+      if (r.ok) {
+        // Goes to the test's output (and the JUnit file): the measured figure behind each deadline.
+        console.log(`${opts.node}: ${opts.what} after ${((Date.now() - start) / 1000).toFixed(1)}s`);
+        return r.value as T;
+      }
       seen = r.seen ?? String(r.value);
     } catch (e) {
       seen = (e as Error).message.split('\n')[0];
