@@ -116,6 +116,16 @@ export class Node {
     });
   }
 
+  /** Each of `units` that is not active, with its state and journal tail (empty when all are active). */
+  async inactiveUnits(units: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const unit of units) {
+      const st = await this.unitState(unit);
+      if (st.active !== 'active') out.push(`${unit} is ${st.active}/${st.sub}\n${await this.journal(unit, 20)}`);
+    }
+    return out;
+  }
+
   async failedUnits(): Promise<string[]> {
     const out = await this.succeed('systemctl list-units --failed --plain --no-legend');
     return out

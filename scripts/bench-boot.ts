@@ -5,6 +5,8 @@
  * the harness, take until each answers SSH. Writes docs/boot-benchmark.md.
  *
  *   npm run bench:boot            (needs no running cluster; stops its own)
+ *   npm run bench:boot -- --no-plain --keep
+ *                                 (harness boot and idle only; leave the cluster up)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -98,6 +100,15 @@ function machine(): string {
   return `${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, ${qemu}, Node ${process.version}`;
 }
 
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => a !== '--no-plain' && a !== '--keep');
+if (unknown.length > 0) {
+  console.error(`bench-boot: unknown option ${unknown[0]} (options: --no-plain, --keep)`);
+  process.exit(2);
+}
+const runPlain = !args.includes('--no-plain');
+const keep = args.includes('--keep');
+
 const cluster = Cluster.fromEnv();
 if (cluster.runningNodes().length > 0) {
   console.error('bench-boot: a cluster is running; stop it first (npm run cluster -- stop)');
@@ -112,10 +123,12 @@ try {
   progress('bench', `harness ready in ${harnessS.toFixed(1)}s; measuring idle CPU (${IDLE_SETTLE_S}s settle + ${IDLE_WINDOW_S}s window)`);
   const idle = await idleShares(cluster);
   const rt = cluster.runtime()!;
-  await cluster.stop();
-
-  progress('bench', 'plain: six QEMUs of the same image at once, until each answers SSH');
-  const plain = await plainBoot(cluster);
+  let plain: Record<string, number> = {};
+  if (runPlain) {
+    await cluster.stop();
+    progress('bench', 'plain: six QEMUs of the same image at once, until each answers SSH');
+    plain = await plainBoot(cluster);
+  }
   const plainAll = Math.max(...Object.values(plain));
   const total = Object.values(idle).reduce((a, b) => a + b, 0);
 
@@ -131,9 +144,13 @@ try {
     '| boot | six nodes ready |',
     '|---|---|',
     `| harness \`start\` (tiers 01-03, 04-05, 06; each waits for SSH, units, end of boot) | ${harnessS.toFixed(0)} s |`,
-    `| plain: six QEMUs at once, until each answers SSH | ${Object.keys(plain).length === 6 ? `${plainAll.toFixed(0)} s` : `not all within ${PLAIN_DEADLINE_S} s`} |`,
-    '',
-    `Plain boot per node: ${Object.entries(plain).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}.`,
+    ...(runPlain
+      ? [
+          `| plain: six QEMUs at once, until each answers SSH | ${Object.keys(plain).length === 6 ? `${plainAll.toFixed(0)} s` : `not all within ${PLAIN_DEADLINE_S} s`} |`,
+          '',
+          `Plain boot per node: ${Object.entries(plain).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}.`,
+        ]
+      : ['', 'Plain boot: not measured in this run (--no-plain).']),
     '',
     `Idle QEMU CPU after boot (${IDLE_WINDOW_S} s window, ${IDLE_SETTLE_S} s after ready), share of one host core:`,
     '',
@@ -147,6 +164,6 @@ try {
   fs.writeFileSync(path.join(PROJECT_ROOT, 'docs', 'boot-benchmark.md'), report);
   console.log(report);
 } finally {
-  await cluster.stop();
+  if (!keep) await cluster.stop();
   lock.release();
 }

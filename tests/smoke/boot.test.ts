@@ -35,12 +35,7 @@ describe.concurrent.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as c
     const node = cluster.node(name);
     const units = cluster.expectedUnits(name);
     expect(units.length, `${name}: the stack names units for this node`).toBeGreaterThan(0);
-    const inactive: string[] = [];
-    for (const unit of units) {
-      const st = await node.unitState(unit);
-      if (st.active !== 'active') inactive.push(`${unit} is ${st.active}/${st.sub}\n${await node.journal(unit, 15)}`);
-    }
-    expect(inactive, `${name}: units not active`).toEqual([]);
+    expect(await node.inactiveUnits(units), `${name}: units not active`).toEqual([]);
   });
 
   test('is running, not degraded', async ({ cluster, expect }) => {

@@ -5,20 +5,14 @@
  * list, Redis PING and replication role, a DNS SOA over UDP and TCP).
  */
 import { describe } from 'vitest';
-import { clusterInfo, test } from '../../fixtures/cluster.js';
-import { TestCluster } from '../../fixtures/cluster.js';
+import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
 
 const layout = new TestCluster(clusterInfo).roleHosts();
 
 describe.each(layout.map((l) => [l.role.name, l] as const))('%s', (_name, { role, nodes }) => {
   describe.concurrent.each(nodes)('on %s', (nodeName) => {
     test('units are active', async ({ cluster, expect }) => {
-      const node = cluster.node(nodeName);
-      const inactive: string[] = [];
-      for (const unit of role.units) {
-        const st = await node.unitState(unit);
-        if (st.active !== 'active') inactive.push(`${unit} is ${st.active}/${st.sub}\n${await node.journal(unit, 20)}`);
-      }
+      const inactive = await cluster.node(nodeName).inactiveUnits(role.units);
       expect(inactive, `${role.name} on ${nodeName}: inactive units`).toEqual([]);
     });
 
