@@ -14,14 +14,15 @@ import { expectPorts } from '../probes.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
- * Sized for six TCG guests on two cores: a 1 s heartbeat (hardware: 100 ms)
- * keeps idle etcd cheap, a 10 s election timeout rides out guest stalls.
+ * Sized for six TCG guests on two cores: a 2 s heartbeat (hardware: 100 ms)
+ * keeps idle etcd cheap (each raft tick is a timer wakeup that emulation
+ * makes dear), a 20 s election timeout rides out guest stalls.
  * Measured figures for leader change and rejoin are in the README. A KVM
  * host could use 100 ms / 1 s.
  */
 export const TIMING = {
-  heartbeatMs: 1000,
-  electionMs: 10_000,
+  heartbeatMs: 2000,
+  electionMs: 20_000,
   /** Deadline for a new leader after the leader stops. */
   newLeaderS: 60,
   /** Deadline for a restarted member to be healthy again. */
