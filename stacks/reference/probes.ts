@@ -15,8 +15,7 @@ export function expectPorts(role: string, ports: PortSpec[]): Probe {
   return {
     name: `${ports.map((p) => `${p.proto}/${p.port}`).join(', ')} answer on the cluster address`,
     async run(node) {
-      const env = await node.succeed('. /run/ultracloud/node.env && echo $ULTRACLOUD_CLUSTER_IP');
-      const ip = env.trim();
+      const ip = node.spec.clusterIp;
       const failed: string[] = [];
       for (const p of ports) {
         const cmd =

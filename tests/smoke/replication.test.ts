@@ -89,7 +89,7 @@ describe('flashdns', () => {
     const fqdn = await flashdns.createRecord(cluster.node(flashdns.primaryNode), name, 'A', '10.100.0.99');
     for (const n of CONTROL.filter((x) => x !== flashdns.primaryNode)) {
       const node = cluster.node(n);
-      const ip = cluster.info.nodes.find((x) => x.name === n)!.clusterIp;
+      const ip = node.spec.clusterIp;
       const answer = await waitFor({ node: n, what: `${fqdn} A resolves`, timeoutMs: flashdns.timing.transferS * 1000 }, async () => {
         const a = await flashdns.query(node, ip, fqdn, 'A', 'udp');
         return { ok: a.includes('10.100.0.99'), value: a, seen: a.join(',') || '(no answer)' };
@@ -184,7 +184,7 @@ describe('faults', () => {
     await waitFor({ node: victim, what: `directory has ${uid}, added while it was down`, timeoutMs: iam.timing.rejoinS * 1000 }, async () => ({
       ok: await iam.hasPerson(node, uid),
     }));
-    const ip = cluster.info.nodes.find((x) => x.name === victim)!.clusterIp;
+    const ip = node.spec.clusterIp;
     await waitFor({ node: victim, what: `${fqdn} TXT served`, timeoutMs: flashdns.timing.transferS * 1000 }, async () => {
       const a = await flashdns.query(node, ip, fqdn, 'TXT', 'udp');
       return { ok: a.includes('while-down'), seen: a.join(',') || '(no answer)' };

@@ -57,7 +57,7 @@ export const flashdns: Role = {
     {
       name: 'SOA of the cluster zone over UDP and TCP',
       async run(node) {
-        const ip = (await node.succeed('. /run/ultracloud/node.env && echo $ULTRACLOUD_CLUSTER_IP')).trim();
+        const ip = node.spec.clusterIp;
         for (const transport of ['udp', 'tcp'] as const) {
           const soa = await dig(node, ip, ZONE, 'SOA', transport);
           if (soa.length !== 1 || !soa[0].startsWith(`ns1.${ZONE}.`)) {

@@ -41,10 +41,6 @@ export const TIMING = {
   rejoinS: 120,
 };
 
-async function nodeIp(node: Node): Promise<string> {
-  return (await node.succeed('. /run/ultracloud/node.env && echo $ULTRACLOUD_CLUSTER_IP')).trim();
-}
-
 export const iamOps: IamOps = {
   timing: TIMING,
   async addPerson(node, uid) {
@@ -80,7 +76,7 @@ iam.probes = [
   {
     name: 'LDAP simple bind as the admin and a search of the people branch',
     async run(node) {
-      const ip = await nodeIp(node);
+      const ip = node.spec.clusterIp;
       const out = await node.succeed(
         `ldapsearch -x -LLL -H ldap://${ip} -D cn=admin,${LDAP_BASE} -w "$(cat /run/ultracloud/secret)" -b ou=people,${LDAP_BASE} '(uid=alice)' uid`,
       );
@@ -90,7 +86,7 @@ iam.probes = [
   {
     name: 'OIDC discovery names the issuer and a JWKS with an EC signing key',
     async run(node) {
-      const ip = await nodeIp(node);
+      const ip = node.spec.clusterIp;
       const disc = JSON.parse(await node.succeed(`curl -sf http://${ip}:${ISSUER_PORT}/api/oidc/.well-known/openid-configuration`)) as {
         issuer?: string;
         jwks_uri?: string;
