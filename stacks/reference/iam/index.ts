@@ -9,7 +9,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
-import type { Node } from '../../../harness/node.js';
 import type { Role } from '../../../harness/stack.js';
 import type { IamOps } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
