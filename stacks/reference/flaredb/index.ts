@@ -15,10 +15,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
  * Sentinel's down-after is 8 s (hardware setups use 1-5 s) so a TCG stall is
- * not a failure; a failover then takes 15-30 s here.
+ * not a failure; a failover then takes about 10 s here, or about 50 s when
+ * the first vote splits (retry after 2 x the 20 s failover-timeout).
  */
 export const TIMING = {
   downAfterMs: 8000,
+  failoverTimeoutMs: 20_000,
   /** A write on the primary is on every replica within this. */
   convergeS: 30,
   /** Sentinel promotes a replica within this after the primary stops. */
