@@ -23,8 +23,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const TIMING = {
   heartbeatMs: 2000,
   electionMs: 20_000,
-  /** Deadline for a new leader after the leader stops. */
-  newLeaderS: 60,
+  /** Deadline for a new leader after the leader stops (measured: 1 s when it hands over, 21-33 s when its VM dies). */
+  newLeaderS: 90,
   /** Deadline for a restarted member to be healthy again. */
   rejoinS: 120,
 };
