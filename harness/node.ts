@@ -9,6 +9,7 @@ import { sleep } from './proc.js';
 import type { QemuVm } from './qemu.js';
 import type { ExecResult, Forward, SshPool } from './ssh.js';
 import type { NodeSpec } from './topology.js';
+import { waitFor } from './wait.js';
 
 export interface UnitState {
   load: string;
@@ -58,21 +59,20 @@ export class Node {
   }
 
   async waitUntilSucceeds(command: string, timeoutMs: number, intervalMs = 2000): Promise<string> {
-    const start = Date.now();
-    let last = '';
-    while (Date.now() - start < timeoutMs) {
-      const gone = this.qemuGone();
-      if (gone) throw new NodeError(this.name, `stopped while waiting for: ${command}`, { lastSeen: gone, consoleTail: this.consoleTail() });
-      const r = await this.execute(command, Math.min(30_000, timeoutMs));
-      if (r.code === 0) return r.stdout;
-      last = `exit ${r.code}: ${(r.stdout + r.stderr).trim()}`;
-      await sleep(intervalMs);
-    }
-    throw new WaitTimeoutError(this.name, `'${command}' did not succeed within ${Math.round(timeoutMs / 1000)}s`, {
-      expected: 'exit 0',
-      lastSeen: last,
-      consoleTail: this.consoleTail(),
-    });
+    return waitFor(
+      {
+        node: this.name,
+        what: `'${command}' exits 0`,
+        timeoutMs,
+        intervalMs,
+        failFast: () => this.qemuGone(),
+        consoleTail: () => this.consoleTail(),
+      },
+      async () => {
+        const r = await this.execute(command, Math.min(30_000, timeoutMs));
+        return { ok: r.code === 0, value: r.stdout, seen: `exit ${r.code}: ${(r.stdout + r.stderr).trim()}` };
+      },
+    );
   }
 
   async unitState(unit: string): Promise<UnitState> {

@@ -1,5 +1,5 @@
 /** Polling with a deadline, for conditions that are not a single command. */
-import { WaitTimeoutError } from './errors.js';
+import { NodeError, WaitTimeoutError } from './errors.js';
 import { sleep } from './proc.js';
 
 export interface WaitOptions {
@@ -9,6 +9,10 @@ export interface WaitOptions {
   what: string;
   timeoutMs: number;
   intervalMs?: number;
+  /** Says why waiting is pointless (the node's QEMU is gone); ends the wait at once. */
+  failFast?: () => string | undefined;
+  /** Console tail for the error. */
+  consoleTail?: () => string;
 }
 
 /**
@@ -20,6 +24,8 @@ export async function waitFor<T>(opts: WaitOptions, probe: () => Promise<{ ok: b
   const start = Date.now();
   let seen = 'no answer yet';
   while (Date.now() - start < opts.timeoutMs) {
+    const gone = opts.failFast?.();
+    if (gone) throw new NodeError(opts.node, `${opts.what}: gave up`, { lastSeen: gone, consoleTail: opts.consoleTail?.() });
     try {
       const r = await probe();
       if (r.ok) {
@@ -36,5 +42,6 @@ export async function waitFor<T>(opts: WaitOptions, probe: () => Promise<{ ok: b
   throw new WaitTimeoutError(opts.node, `${opts.what}: not within ${Math.round(opts.timeoutMs / 1000)}s`, {
     expected: opts.what,
     lastSeen: seen,
+    consoleTail: opts.consoleTail?.(),
   });
 }
