@@ -25,6 +25,12 @@ export interface RoleImage {
   disableUnits?: string[];
   /** Units nobody needs (timers, gettys); masked to keep idle TCG guests quiet. */
   maskUnits?: string[];
+  /**
+   * Files made on the host at image build time (a bundled service of ours):
+   * `inputs` (files or folders) are hashed into the image recipe, `build`
+   * writes into the staging root that is copied into the image.
+   */
+  generated?: { inputs: string[]; build(stagingRoot: string): Promise<void> };
 }
 
 export interface Role {
@@ -36,8 +42,10 @@ export interface Role {
   /**
    * Units enabled at boot only on hosting nodes (wired by the image's
    * generator from the kernel command line) and required active for "ready".
+   * A function when the role runs different servers on different nodes
+   * (say, proxies on the control plane and storage servers on workers).
    */
-  units: string[];
+  units: string[] | ((node: NodeSpec) => string[]);
   /** Protocol probes run on every hosting node by the protocols layer. */
   probes?: Probe[];
 }
@@ -55,6 +63,17 @@ export function rolesFor(stack: Stack, node: NodeSpec): Role[] {
   return stack.roles.filter((r) => r.hostedOn(node));
 }
 
+/** The units `role` runs on `node`. */
+export function unitsOn(role: Role, node: NodeSpec): string[] {
+  return typeof role.units === 'function' ? role.units(node) : role.units;
+}
+
+/** Every unit `role` runs on any of `nodes` (what the image disables by default). */
+export function allUnits(role: Role, nodes: NodeSpec[]): string[] {
+  if (typeof role.units !== 'function') return role.units;
+  return [...new Set(nodes.filter((n) => role.hostedOn(n)).flatMap((n) => unitsOn(role, n)))];
+}
+
 export function readyUnits(stack: Stack, node: NodeSpec): string[] {
-  return rolesFor(stack, node).flatMap((r) => r.units);
+  return rolesFor(stack, node).flatMap((r) => unitsOn(r, node));
 }

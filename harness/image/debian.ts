@@ -18,7 +18,7 @@ import { FileLock } from '../lock.js';
 import { elapsed, progress, withHeartbeat } from '../log.js';
 import { findProcesses, isAlive, terminate } from '../proc.js';
 import { requireRoot, requireTools } from '../host.js';
-import type { Role, Stack } from '../stack.js';
+import { type Role, type Stack, allUnits, unitsOn } from '../stack.js';
 import type { NodeSpec } from '../topology.js';
 import { hostSourcesFor } from './apt-sources.js';
 
@@ -59,12 +59,13 @@ export function imageRecipe(stack: Stack, nodes: NodeSpec[], sources: string): R
   const packages = [...new Set(stack.roles.flatMap((r) => r.image.packages))].sort();
   const roles = stack.roles.map((r) => ({
     name: r.name,
-    units: r.units,
+    units: Object.fromEntries(hostsOf(r, nodes).map((n) => [n.name, unitsOn(r, n)])),
     disable: r.image.disableUnits ?? [],
     mask: r.image.maskUnits ?? [],
     nodes: hostsOf(r, nodes).map((n) => n.name),
     files: r.image.filesDir ? treeDigest(r.image.filesDir) : {},
     customize: r.image.customizeScript ? sha256(fs.readFileSync(r.image.customizeScript)) : null,
+    generated: (r.image.generated?.inputs ?? []).map((p) => (fs.statSync(p).isDirectory() ? treeDigest(p) : sha256(fs.readFileSync(p)))),
   }));
   const description = {
     stack: stack.name,
@@ -133,7 +134,7 @@ async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: 
   const staging = path.join(tmp, 'staging');
   const sourcesFile = path.join(tmp, 'debian.sources');
   fs.writeFileSync(sourcesFile, recipe.sources);
-  stage(stack, nodes, staging);
+  await stage(stack, nodes, staging);
 
   progress('image', `building ${stack.name} image ${recipe.hash}: ${recipe.packages.length} packages from ${stack.suite} (mmdebstrap)`);
   let last = '';
@@ -209,7 +210,7 @@ async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: 
 }
 
 /** Lays out every role's files plus what the builder generates, to be synced into the rootfs. */
-function stage(stack: Stack, nodes: NodeSpec[], staging: string): void {
+async function stage(stack: Stack, nodes: NodeSpec[], staging: string): Promise<void> {
   fs.mkdirSync(staging, { recursive: true });
   const lib = path.join(staging, 'usr/lib/ultracloud');
   fs.mkdirSync(path.join(lib, 'roles'), { recursive: true });
@@ -217,9 +218,20 @@ function stage(stack: Stack, nodes: NodeSpec[], staging: string): void {
   fs.mkdirSync(path.join(staging, 'etc'), { recursive: true });
   fs.writeFileSync(path.join(staging, 'etc/hosts'), hostsFile(nodes));
   const steps: string[] = [];
-  stack.roles.forEach((role, i) => {
+  for (const [i, role] of stack.roles.entries()) {
     if (role.image.filesDir) fs.cpSync(role.image.filesDir, staging, { recursive: true });
-    fs.writeFileSync(path.join(lib, 'roles', `${role.name}.units`), role.units.map((u) => `${u}\n`).join(''));
+    if (role.image.generated) {
+      progress('image', `generating ${role.name} files on the host`);
+      await role.image.generated.build(staging);
+    }
+    const units = allUnits(role, nodes);
+    fs.writeFileSync(path.join(lib, 'roles', `${role.name}.units`), units.map((u) => `${u}\n`).join(''));
+    // Per-node lists where a role runs different units on different nodes.
+    if (typeof role.units === 'function') {
+      for (const n of hostsOf(role, nodes)) {
+        fs.writeFileSync(path.join(lib, 'roles', `${role.name}.${n.name}.units`), unitsOn(role, n).map((u) => `${u}\n`).join(''));
+      }
+    }
     // Peers of a role, for its per-node setup script: "name address" lines.
     fs.writeFileSync(path.join(lib, 'roles', `${role.name}.nodes`), hostsOf(role, nodes).map((n) => `${n.name} ${n.clusterIp}\n`).join(''));
     if (role.image.customizeScript) {
@@ -228,10 +240,10 @@ function stage(stack: Stack, nodes: NodeSpec[], staging: string): void {
       steps.push(`echo "customize: ${role.name}"`, `/bin/sh -eu /usr/lib/ultracloud/customize.d/${name}`);
     }
     // Role units start only where the kernel command line names the role.
-    if (role.name !== 'base' && role.units.length > 0) steps.push(`systemctl disable ${role.units.join(' ')} || true`);
+    if (role.name !== 'base' && units.length > 0) steps.push(`systemctl disable ${units.join(' ')} || true`);
     if (role.image.disableUnits?.length) steps.push(`systemctl disable ${role.image.disableUnits.join(' ')} || true`);
     if (role.image.maskUnits?.length) steps.push(`systemctl mask ${role.image.maskUnits.join(' ')}`);
-  });
+  }
   fs.writeFileSync(path.join(lib, 'customize.sh'), ['set -eu', ...steps, ''].join('\n'));
 }
 

@@ -6,13 +6,15 @@
  */
 import { describe } from 'vitest';
 import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
+import { unitsOn } from '../../harness/stack.js';
 
 const layout = new TestCluster(clusterInfo).roleHosts();
 
 describe.each(layout.map((l) => [l.role.name, l] as const))('%s', (_name, { role, nodes }) => {
   describe.concurrent.each(nodes)('on %s', (nodeName) => {
     test('units are active', async ({ cluster, expect }) => {
-      const inactive = await cluster.node(nodeName).inactiveUnits(role.units);
+      const node = cluster.node(nodeName);
+      const inactive = await node.inactiveUnits(unitsOn(role, node.spec));
       expect(inactive, `${role.name} on ${nodeName}: inactive units`).toEqual([]);
     });
 
