@@ -232,8 +232,8 @@ async function stage(stack: Stack, nodes: NodeSpec[], staging: string): Promise<
         fs.writeFileSync(path.join(lib, 'roles', `${role.name}.${n.name}.units`), unitsOn(role, n).map((u) => `${u}\n`).join(''));
       }
     }
-    // Peers of a role, for its per-node setup script: "name address" lines.
-    fs.writeFileSync(path.join(lib, 'roles', `${role.name}.nodes`), hostsOf(role, nodes).map((n) => `${n.name} ${n.clusterIp}\n`).join(''));
+    // Peers of a role, for its per-node setup script: "name address kind" lines.
+    fs.writeFileSync(path.join(lib, 'roles', `${role.name}.nodes`), hostsOf(role, nodes).map((n) => `${n.name} ${n.clusterIp} ${n.kind}\n`).join(''));
     if (role.image.customizeScript) {
       const name = `${String(i).padStart(2, '0')}-${role.name}.sh`;
       fs.copyFileSync(role.image.customizeScript, path.join(lib, 'customize.d', name));

@@ -10,10 +10,17 @@ import { fiberlb, fiberlbOps } from './fiberlb/index.js';
 import { flaredb, flaredbOps } from './flaredb/index.js';
 import { flashdns, flashdnsOps } from './flashdns/index.js';
 import { iam, iamOps } from './iam/index.js';
+import { apigateway } from './apigateway/index.js';
+import { coronafs, coronafsOps } from './coronafs/index.js';
+import { creditservice } from './creditservice/index.js';
+import { k8shost, k8shostOps } from './k8shost/index.js';
+import { nightlight } from './nightlight/index.js';
+import { plasmavmc, plasmavmcOps } from './plasmavmc/index.js';
+import { prismnet, prismnetOps } from './prismnet/index.js';
 
 export const reference: Stack<StackOps> = {
   name: 'reference',
   suite: 'bookworm',
-  roles: [base, chainfire, flaredb, iam, flashdns, fiberlb],
-  ops: { iam: iamOps, chainfire: chainfireOps, flaredb: flaredbOps, flashdns: flashdnsOps, fiberlb: fiberlbOps },
+  roles: [base, chainfire, flaredb, iam, flashdns, fiberlb, prismnet, plasmavmc, coronafs, k8shost, nightlight, apigateway, creditservice],
+  ops: { iam: iamOps, chainfire: chainfireOps, flaredb: flaredbOps, flashdns: flashdnsOps, fiberlb: fiberlbOps, prismnet: prismnetOps, plasmavmc: plasmavmcOps, coronafs: coronafsOps, k8shost: k8shostOps },
 };

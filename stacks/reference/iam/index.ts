@@ -62,6 +62,16 @@ export const iamOps: IamOps = {
     );
     return { token: (JSON.parse(out) as { access_token: string }).access_token, user: 'alice' };
   },
+  async tokenFor(node, user) {
+    const out = await node.succeed(
+      `S=$(cat /run/ultracloud/secret); curl -sf -u "ultracloud:$S" -d grant_type=password -d username=${user} -d "password=${user}-$S" -d 'scope=openid ultracloud' http://127.0.0.1:${ISSUER_PORT}/api/oidc/token`,
+    );
+    return (JSON.parse(out) as { access_token: string }).access_token;
+  },
+  async setQuota(node, uid, quota) {
+    const ldif = [`dn: uid=${uid},ou=people,${LDAP_BASE}`, 'changetype: modify', 'replace: ultracloudQuota', `ultracloudQuota: ${quota}`].join('\\n');
+    await node.succeed(`printf '${ldif}\\n' | ldapmodify -Q -Y EXTERNAL -H ldapi:///`);
+  },
   async discovery(node) {
     return JSON.parse(await node.succeed(`curl -sf http://127.0.0.1:${ISSUER_PORT}/api/oidc/.well-known/openid-configuration`));
   },

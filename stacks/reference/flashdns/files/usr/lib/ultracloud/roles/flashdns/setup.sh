@@ -39,7 +39,7 @@ if [ ! -f "$db" ]; then
   if [ "$ip" = "$primary" ]; then
     pdnsutil create-zone "$zone" "ns1.$zone"
     i=1
-    while read -r name addr; do
+    while read -r name addr _; do
       [ "$i" = 1 ] || pdnsutil add-record "$zone" @ NS 3600 "ns$i.$zone"
       pdnsutil add-record "$zone" "ns$i" A 3600 "$addr"
       pdnsutil add-record "$zone" "$name" A 3600 "$addr"

@@ -95,7 +95,7 @@ objectClass: olcSchemaConfig
 cn: schema
 
 EOF
-  for s in core cosine nis inetorgperson; do cat "/etc/ldap/schema/$s.ldif"; echo; done
+  for s in core cosine nis inetorgperson ultracloud; do cat "/etc/ldap/schema/$s.ldif"; echo; done
   cat <<EOF
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
@@ -179,13 +179,20 @@ if [ -z "$(slapcat -F "$SLAPD_D" -n1 -a '(objectClass=*)' 2> /dev/null | head -c
     shift 5
     {
       printf 'objectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\nmail: %s@ultracloud.test\n' "$uid" "$cn" "$sn" "$uid"
+      # The credit account and quota creditservice reads (schema ultracloud.ldif).
+      if [ -n "$account" ]; then
+        printf 'objectClass: ultracloudAccountHolder\nultracloudAccount: %s\nultracloudQuota: %s\n' "$account" "$quota"
+      fi
       for scope in "$@"; do printf 'employeeType: %s\n' "$scope"; done
       printf 'userPassword: %s\n' "$(ssha_fixed "$uid-$SECRET" "$uid")"
     } | entry "uid=$uid,$branch" "$uuid"
   }
   {
+    account=acct-alice quota=100
     person alice "ou=people,$SUFFIX" 11 'Alice Operator' Operator openid ultracloud ultracloud-admin
+    account=acct-bob quota=50
     person bob "ou=people,$SUFFIX" 12 'Bob Tenant' Tenant openid ultracloud
+    account='' quota=''
     person svc-platform "ou=services,$SUFFIX" 21 'Platform service account' Service openid ultracloud
     printf 'objectClass: groupOfNames\ncn: operators\nmember: uid=alice,ou=people,%s\n' "$SUFFIX" | entry "cn=operators,ou=groups,$SUFFIX" 31
     printf 'objectClass: groupOfNames\ncn: tenants\nmember: uid=alice,ou=people,%s\nmember: uid=bob,ou=people,%s\n' "$SUFFIX" "$SUFFIX" | entry "cn=tenants,ou=groups,$SUFFIX" 32

@@ -1,0 +1,43 @@
+/**
+ * creditservice: the one service of ours in the reference stack
+ * (services/creditservice, TypeScript bundled on the host by esbuild and
+ * run by Debian's nodejs 18 under systemd on node06). Accounts, balances
+ * and reservations live in flaredb; callers are IAM tokens, their account
+ * and quota come from the IAM directory. Ready only once it reached both.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NodeError } from '../../../harness/errors.js';
+import type { Role } from '../../../harness/stack.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const service = path.resolve(here, '../../../services/creditservice');
+export const CREDITSERVICE_PORT = 8085;
+
+export const creditservice: Role = {
+  name: 'creditservice',
+  description: 'our credit/quota service (Node 18): state in flaredb, callers checked against iam',
+  hostedOn: (n) => n.kind === 'gateway',
+  image: {
+    packages: ['nodejs'],
+    filesDir: path.join(here, 'files'),
+    generated: {
+      inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(here, '../../../package-lock.json')],
+      async build(staging) {
+        const { bundleCreditservice } = await import('../../../services/creditservice/build.js');
+        await bundleCreditservice(path.join(staging, 'usr/lib/ultracloud/creditservice/creditservice.js'));
+      },
+    },
+  },
+  units: ['ultracloud-role-setup@creditservice.service', 'creditservice.service'],
+  probes: [
+    {
+      name: 'healthy: reached flaredb and iam',
+      async run(node) {
+        const r = await node.execute(`curl -s -w '\\n%{http_code}' http://127.0.0.1:${CREDITSERVICE_PORT}/healthz`);
+        const [body, code] = [r.stdout.slice(0, r.stdout.lastIndexOf('\n')), r.stdout.slice(r.stdout.lastIndexOf('\n') + 1)];
+        if (code !== '200') throw new NodeError(node.name, 'creditservice is not healthy', { expected: '200 from /healthz', lastSeen: `${code} ${body}` });
+      },
+    },
+  ],
+};

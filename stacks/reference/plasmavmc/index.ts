@@ -1,0 +1,175 @@
+/**
+ * plasmavmc: VM control plane + worker agents = libvirt + QEMU. libvirtd is
+ * socket-activated on node01-05 (it exits after 120 s idle, so an idle node
+ * pays nothing); tenant guests run on the workers with domain type `kvm`
+ * where the worker's own KVM works (nested, under `-cpu max`), `qemu`
+ * otherwise. Guests boot the inner-guest kernel + initramfs baked into the
+ * image (files/usr/lib/ultracloud/guest, docs/inner-guest.md).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NodeError } from '../../../harness/errors.js';
+import type { Role } from '../../../harness/stack.js';
+import type { Node } from '../../../harness/node.js';
+import type { GuestSpec, InnerBoot, PlasmavmcOps } from '../../contracts.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export const GUEST_KERNEL = '/usr/lib/ultracloud/guest/vmlinuz';
+export const GUEST_INITRD = '/usr/lib/ultracloud/guest/initrd.img';
+const VIRSH = 'virsh -q -c qemu:///system';
+
+export const TIMING = {
+  /** libvirtd's first answer on a node probes QEMU's capabilities: slow under TCG. */
+  answerS: 180,
+  /** A tenant guest to its userspace marker (nested KVM: ~25 s; TCG inside TCG: minutes). */
+  guestUpS: { kvm: 120, qemu: 600 },
+  /** Two tenant guests on one logical switch to a ping answered through the Geneve tunnel. */
+  pingS: 120,
+};
+
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+
+export function serialLog(name: string): string {
+  return `/var/log/libvirt/qemu/${name}-serial.log`;
+}
+
+/** The libvirt domain of a tenant guest; its NIC is an OVS port on br-int bound to an OVN logical port. */
+export function guestDomainXml(g: GuestSpec, type: 'kvm' | 'qemu'): string {
+  const cmdline = [
+    'console=ttyS0',
+    'quiet',
+    `ultracloud.guest=${g.name}`,
+    g.ip ? `ultracloud.ip=${g.ip}` : '',
+    g.peer ? `ultracloud.peer=${g.peer}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const nic = g.ovnPort
+    ? `
+    <interface type='bridge'>
+      <mac address='${xml(g.mac)}'/>
+      <source bridge='br-int'/>
+      <virtualport type='openvswitch'><parameters interfaceid='${xml(g.ovnPort)}'/></virtualport>
+      <model type='virtio'/>
+    </interface>`
+    : '';
+  return `<domain type='${type}'>
+  <name>${xml(g.name)}</name>
+  <memory unit='MiB'>${g.memoryMiB ?? 128}</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>${GUEST_KERNEL}</kernel>
+    <initrd>${GUEST_INITRD}</initrd>
+    <cmdline>${xml(cmdline)}</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>${nic}
+    <serial type='file'><source path='${serialLog(g.name)}'/><target port='0'/></serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+`;
+}
+
+async function kvmAvailability(node: Node): Promise<{ usable: boolean; reason: string }> {
+  const r = await node.execute(
+    "printf 'cpu=%s module=%s dev=%s' \"$(grep -owm1 -E 'svm|vmx' /proc/cpuinfo || echo none)\" \"$(lsmod | grep -owm1 -E 'kvm_amd|kvm_intel' || echo none)\" \"$([ -c /dev/kvm ] && echo yes || echo no)\"",
+  );
+  const facts = r.stdout.trim();
+  const usable = !/cpu=none|module=none|dev=no/.test(facts);
+  return { usable, reason: usable ? `KVM usable (${facts})` : `no usable KVM on ${node.name}: ${facts}` };
+}
+
+async function bootInnerGuest(node: Node, accel: 'kvm' | 'tcg', timeoutS: number): Promise<InnerBoot> {
+  const log = `/run/ultracloud/inner-${accel}.log`;
+  // -accel kvm has no fallback: QEMU exits at once if KVM cannot be used.
+  const cpu = accel === 'kvm' ? 'host' : 'max';
+  const cmd = [
+    `rm -f ${log}; start=$(date +%s%N);`,
+    `timeout ${timeoutS} qemu-system-x86_64 -accel ${accel} -cpu ${cpu} -m 128 -smp 1 -nodefaults -display none -no-reboot`,
+    `-kernel ${GUEST_KERNEL} -initrd ${GUEST_INITRD} -serial file:${log}`,
+    `-append 'console=ttyS0 quiet ultracloud.guest=inner-${node.name}-${accel} ultracloud.poweroff=1'; rc=$?`,
+    'end=$(date +%s%N); echo "rc=$rc wall_ms=$(( (end - start) / 1000000 ))"',
+  ].join(' ');
+  const out = await node.execute(cmd, (timeoutS + 30) * 1000);
+  const rc = /rc=(\d+)/.exec(out.stdout);
+  const wall = /wall_ms=(\d+)/.exec(out.stdout);
+  const consoleText = (await node.execute(`tail -c 4000 ${log}`)).stdout;
+  const marker = parseGuestMarker(consoleText);
+  return {
+    accel,
+    marker: marker?.line,
+    hypervisor: marker?.hypervisor,
+    guestUptimeS: marker?.uptime ? Number(marker.uptime) : undefined,
+    wallS: wall ? Number(wall[1]) / 1000 : NaN,
+    exitCode: rc ? Number(rc[1]) : (out.code ?? -1),
+    console: consoleText + (out.stderr ? `\n[qemu stderr] ${out.stderr}` : ''),
+  };
+}
+
+export const plasmavmcOps: PlasmavmcOps = {
+  timing: TIMING,
+  async domainType(node) {
+    // libvirt's own verdict: domain capabilities for kvm exist only where /dev/kvm works.
+    const r = await node.execute(`${VIRSH} domcapabilities --virttype kvm >/dev/null`, 240_000);
+    return r.code === 0 ? 'kvm' : 'qemu';
+  },
+  async startGuest(node, g) {
+    const type = await plasmavmcOps.domainType(node);
+    const file = `/run/ultracloud/guest-${g.name}.xml`;
+    await node.succeed(`rm -f ${serialLog(g.name)} && cat > ${file} <<'XML'\n${guestDomainXml(g, type)}XML`);
+    await node.succeed(`${VIRSH} define ${file} && ${VIRSH} start ${g.name}`, 240_000);
+    return type;
+  },
+  async console(node, name) {
+    return (await node.execute(`cat ${serialLog(name)} 2>/dev/null`)).stdout;
+  },
+  async deleteGuest(node, name) {
+    await node.execute(`${VIRSH} destroy ${name} 2>/dev/null; ${VIRSH} undefine ${name} 2>/dev/null; rm -f /run/ultracloud/guest-${name}.xml ${serialLog(name)}`, 120_000);
+  },
+  async guests(node) {
+    const out = await node.succeed(`${VIRSH} list --all --name`, 240_000);
+    return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  },
+  kvmAvailability,
+  bootInnerGuest,
+};
+
+export const plasmavmc: Role = {
+  name: 'plasmavmc',
+  description: 'libvirt + QEMU: socket-activated libvirtd on every control and worker node; tenant guests on workers',
+  hostedOn: (n) => n.kind === 'control' || n.kind === 'worker',
+  image: {
+    packages: ['libvirt-daemon-system', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils', 'busybox-static', 'kmod'],
+    filesDir: path.join(here, 'files'),
+    customizeScript: path.join(here, 'customize.sh'),
+    disableUnits: ['libvirtd.service', 'libvirt-guests.service', 'virtlockd.service', 'virtlogd.service', 'libvirtd-admin.socket', 'virtlockd-admin.socket', 'virtlogd-admin.socket'],
+  },
+  units: ['libvirtd.socket', 'libvirtd-ro.socket', 'virtlogd.socket', 'virtlockd.socket'],
+  probes: [
+    {
+      name: 'libvirtd answers (version, capabilities) over its socket',
+      async run(node) {
+        const out = await node.succeed(`${VIRSH} version`, TIMING.answerS * 1000);
+        if (!/Running hypervisor: QEMU/.test(out)) {
+          throw new NodeError(node.name, 'plasmavmc: libvirtd did not report its QEMU hypervisor', { lastSeen: out.trim() });
+        }
+      },
+    },
+  ],
+};
+
+/** `ULTRACLOUD_GUEST_USERSPACE name=.. uptime=.. hypervisor=.. kvm_clock=..` → its fields. */
+export function parseGuestMarker(text: string, prefix = 'ULTRACLOUD_GUEST_USERSPACE'): Record<string, string> | undefined {
+  const line = text.split('\n').find((l) => l.includes(prefix));
+  if (!line) return undefined;
+  const fields: Record<string, string> = { line: line.slice(line.indexOf(prefix)).trim() };
+  for (const m of line.matchAll(/(\w+)=(\S+)/g)) fields[m[1]] = m[2];
+  return fields;
+}
+

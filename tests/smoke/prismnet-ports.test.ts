@@ -1,0 +1,109 @@
+/**
+ * PrismNet port binding and cleanup: a tenant logical switch and ports in
+ * OVN's Northbound database; libvirt guests on node04 and node05 whose NICs
+ * are OVS ports on br-int carrying the logical port's iface-id; the
+ * Southbound binding follows; the two guests talk over the Geneve tunnel;
+ * deleting a VM leaves no binding, logical port, OVS port or tap behind.
+ * Steps run in order and share state; a failed run's leftovers are removed
+ * before starting.
+ */
+import { afterAll, describe } from 'vitest';
+import { type TestCluster, test } from '../../fixtures/cluster.js';
+import { waitFor } from '../../harness/wait.js';
+
+const SWITCH = 'tenant-smoke';
+const CENTRAL = 'node01';
+const VMS = {
+  a: { node: 'node04', name: 'tenant-a', ovnPort: 'tenant-smoke-a', mac: '52:54:00:7e:00:0a', ip: '10.250.0.10/24', addr: '10.250.0.10' },
+  b: { node: 'node05', name: 'tenant-b', ovnPort: 'tenant-smoke-b', mac: '52:54:00:7e:00:0b', ip: '10.250.0.11/24', addr: '10.250.0.11' },
+};
+
+describe.sequential('prismnet ports', () => {
+  // Whatever a failed run left: guests, OVS ports (libvirt removes them with the guest), logical ports and switch.
+  const cleanup = async (cluster: TestCluster) => {
+    const { plasmavmc, prismnet } = cluster.ops;
+    for (const vm of Object.values(VMS)) await plasmavmc.deleteGuest(cluster.node(vm.node), vm.name);
+    for (const vm of Object.values(VMS)) await prismnet.deletePort(cluster.node(CENTRAL), vm.ovnPort);
+    await prismnet.deleteSwitch(cluster.node(CENTRAL), SWITCH);
+  };
+  let clusterRef: TestCluster | undefined;
+
+  test('a tenant logical switch and port are created in OVN Northbound', async ({ cluster, expect }) => {
+    clusterRef = cluster;
+    await cleanup(cluster);
+    const { prismnet } = cluster.ops;
+    const central = cluster.node(CENTRAL);
+    await prismnet.createSwitch(central, SWITCH);
+    await prismnet.createPort(central, SWITCH, VMS.a.ovnPort, VMS.a.mac, VMS.a.addr);
+    expect(await prismnet.switches(central)).toContain(SWITCH);
+    expect(await prismnet.ports(central, SWITCH)).toEqual([VMS.a.ovnPort]);
+  });
+
+  test('a libvirt guest on node04 starts with its NIC bound to the port (OVS iface-id), as domain type kvm where KVM works', async ({ cluster, expect }) => {
+    const { plasmavmc } = cluster.ops;
+    const node = cluster.node(VMS.a.node);
+    const kvm = await plasmavmc.kvmAvailability(node);
+    const type = await plasmavmc.startGuest(node, VMS.a);
+    expect(type, `domain type on ${VMS.a.node} (${kvm.reason})`).toBe(kvm.usable ? 'kvm' : 'qemu');
+    const iface = await node.succeed(`ovs-vsctl --bare --columns=name find Interface external_ids:iface-id=${VMS.a.ovnPort}`);
+    expect(iface.trim(), `OVS interface carrying iface-id ${VMS.a.ovnPort} on ${VMS.a.node}`).toMatch(/^\S+$/);
+  });
+
+  test("the Southbound Port_Binding shows node04's chassis and the port up", async ({ cluster }) => {
+    const { prismnet } = cluster.ops;
+    await waitFor({ node: VMS.a.node, what: `${VMS.a.ovnPort} bound to node04 and up`, timeoutMs: prismnet.timing.bindS * 1000 }, async () => {
+      const b = await prismnet.binding(cluster.node(CENTRAL), VMS.a.ovnPort);
+      return { ok: b?.chassis === VMS.a.node && b.up, seen: JSON.stringify(b ?? 'no binding') };
+    });
+  });
+
+  test('a second guest on node05, same switch, exchanges traffic with it over the Geneve tunnel', async ({ cluster }) => {
+    const { prismnet, plasmavmc } = cluster.ops;
+    const central = cluster.node(CENTRAL);
+    await prismnet.createPort(central, SWITCH, VMS.b.ovnPort, VMS.b.mac, VMS.b.addr);
+    await plasmavmc.startGuest(cluster.node(VMS.b.node), { ...VMS.b, peer: VMS.a.addr });
+    await waitFor({ node: VMS.b.node, what: `${VMS.b.ovnPort} bound to node05 and up`, timeoutMs: prismnet.timing.bindS * 1000 }, async () => {
+      const b = await prismnet.binding(central, VMS.b.ovnPort);
+      return { ok: b?.chassis === VMS.b.node && b.up, seen: JSON.stringify(b ?? 'no binding') };
+    });
+    // The guest on node05 pings the one on node04: ICMP through br-int, Geneve over the cluster network, br-int.
+    await waitFor(
+      {
+        node: VMS.b.node,
+        what: `${VMS.b.name} (node05) answered by ${VMS.a.name} (node04) over Geneve`,
+        timeoutMs: plasmavmc.timing.pingS * 1000,
+        intervalMs: 3000,
+      },
+      async () => {
+        const log = await plasmavmc.console(cluster.node(VMS.b.node), VMS.b.name);
+        return { ok: log.includes(`ULTRACLOUD_GUEST_PING_OK name=${VMS.b.name} peer=${VMS.a.addr}`), seen: log.slice(-600) || '(console empty)' };
+      },
+    );
+    // Both tunnel ends saw it: Geneve packets counted on node04's tunnel port.
+    const stats = await cluster.node(VMS.a.node).succeed("ovs-vsctl --bare --columns=statistics find Interface type=geneve");
+    console.log(`node04 geneve interface statistics: ${stats.trim()}`);
+  });
+
+  test('deleting the VM clears the binding, removes the logical port and leaves no OVS port or tap behind', async ({ cluster, expect }) => {
+    const { prismnet, plasmavmc } = cluster.ops;
+    const node = cluster.node(VMS.a.node);
+    const central = cluster.node(CENTRAL);
+    const tap = (await node.succeed(`ovs-vsctl --bare --columns=name find Interface external_ids:iface-id=${VMS.a.ovnPort}`)).trim();
+    await plasmavmc.deleteGuest(node, VMS.a.name);
+    await prismnet.deletePort(central, VMS.a.ovnPort);
+    await waitFor({ node: CENTRAL, what: `binding of ${VMS.a.ovnPort} gone`, timeoutMs: prismnet.timing.bindS * 1000 }, async () => {
+      const b = await prismnet.binding(central, VMS.a.ovnPort);
+      return { ok: b === undefined, seen: JSON.stringify(b) };
+    });
+    expect(await prismnet.ports(central, SWITCH)).not.toContain(VMS.a.ovnPort);
+    expect(await plasmavmc.guests(node)).not.toContain(VMS.a.name);
+    expect(await prismnet.ovsPorts(node), `br-int ports on ${VMS.a.node}`).not.toContain(tap);
+    const links = await node.succeed('ip -o link show');
+    expect(links, `no ${tap} link left on ${VMS.a.node}`).not.toContain(`${tap}:`);
+    expect((await node.succeed(`ovs-vsctl --bare --columns=name find Interface external_ids:iface-id=${VMS.a.ovnPort}`)).trim()).toBe('');
+  });
+
+  afterAll(async () => {
+    if (clusterRef) await cleanup(clusterRef);
+  });
+});
