@@ -1,0 +1,91 @@
+/**
+ * The ledger: accounts (balance, reserved) and reservations. The real one is
+ * RedisLedger (flaredb, Lua scripts in lua.ts); MemoryLedger is the
+ * reference implementation of the same rules, used by the HTTP tests.
+ */
+
+/** Largest balance or amount accepted: every sum stays an exact integer in Lua's doubles. */
+export const MAX_AMOUNT = 1_000_000_000_000_000; // 10^15
+
+export type ReservationState = 'reserved' | 'committed' | 'rolled_back';
+export type SettleAction = 'commit' | 'rollback';
+
+export interface AccountState {
+  account: string;
+  balance: number;
+  reserved: number;
+}
+
+export interface Reservation {
+  id: string;
+  account: string;
+  amount: number;
+  state: ReservationState;
+  /** preferred_username of the caller who made it. */
+  user: string;
+  /** ms since the epoch. */
+  created: number;
+  /** ms since the epoch, once committed or rolled back. */
+  settled?: number;
+}
+
+export interface ReserveRequest {
+  id: string;
+  account: string;
+  amount: number;
+  /** The caller's quota from the directory. */
+  quota: number;
+  user: string;
+  now: number;
+}
+
+export type ReserveOutcome =
+  | { kind: 'ok'; reservation: Reservation; state: AccountState }
+  /** amount > balance - reserved: nothing changed. */
+  | { kind: 'overdraw'; state: AccountState }
+  /** reserved + amount > quota: nothing changed. */
+  | { kind: 'quota'; state: AccountState };
+
+export type SettleOutcome =
+  | { kind: 'ok'; state: AccountState; reservationState: ReservationState }
+  | { kind: 'not_found' }
+  /** Already committed or rolled back: nothing changed. */
+  | { kind: 'settled'; reservationState: ReservationState };
+
+export interface Ledger {
+  /** Resolves when the store answers; throws UnavailableError otherwise. */
+  ping(): Promise<void>;
+  /** An account that was never set reads as balance 0, reserved 0. */
+  getAccount(account: string): Promise<AccountState>;
+  /** Sets the balance; `reserved` is left as it is. */
+  setBalance(account: string, balance: number): Promise<AccountState>;
+  /** Both checks and the update in one atomic step. */
+  reserve(req: ReserveRequest): Promise<ReserveOutcome>;
+  getReservation(id: string): Promise<Reservation | null>;
+  /**
+   * Commit (the amount leaves balance and reserved) or roll back (it leaves
+   * reserved only), atomically, if the reservation is still `reserved`.
+   */
+  settle(id: string, action: SettleAction, now: number): Promise<SettleOutcome>;
+}
+
+export type ReserveDecision = 'ok' | 'overdraw' | 'quota';
+
+/**
+ * The reservation rule, in the order the Lua script applies it: overdraw
+ * (409) is checked before quota (403).
+ */
+export function decideReserve(balance: number, reserved: number, amount: number, quota: number): ReserveDecision {
+  if (amount > balance - reserved) return 'overdraw';
+  if (reserved + amount > quota) return 'quota';
+  return 'ok';
+}
+
+export function stateAfterSettle(action: SettleAction): ReservationState {
+  return action === 'commit' ? 'committed' : 'rolled_back';
+}
+
+/** Account ids as used in paths and keys. */
+export const ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+/** Reservation ids (UUIDs; anything else cannot exist). */
+export const RESERVATION_ID_RE = /^[A-Za-z0-9-]{1,64}$/;

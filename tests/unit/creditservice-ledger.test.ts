@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_AMOUNT, decideReserve, type Ledger } from '../../services/creditservice/src/ledger.js';
+import {
+  RESERVE_LUA,
+  ReplyError,
+  SET_BALANCE_LUA,
+  SETTLE_LUA,
+  accountKey,
+  parseAccountHash,
+  parseReservationHash,
+  parseReserveReply,
+  parseSetBalanceReply,
+  parseSettleReply,
+  reservationKey,
+} from '../../services/creditservice/src/lua.js';
+import { MemoryLedger } from '../../services/creditservice/src/memory-ledger.js';
+import { RedisLedger, redisOptions } from '../../services/creditservice/src/redis-ledger.js';
+import { loadConfig } from '../../services/creditservice/src/config.js';
+
+const req = { id: 'r1', account: 'acct-a', amount: 5, user: 'alice', now: 1000 };
+
+describe('creditservice reservation rule', () => {
+  it('overdraw when amount > balance - reserved, then quota when reserved + amount > quota', () => {
+    const table: [number, number, number, number, string][] = [
+      // balance, reserved, amount, quota -> decision
+      [10, 0, 10, 100, 'ok'],
+      [10, 0, 11, 100, 'overdraw'],
+      [10, 4, 6, 100, 'ok'],
+      [10, 4, 7, 100, 'overdraw'],
+      [1000, 90, 10, 100, 'ok'],
+      [1000, 90, 11, 100, 'quota'],
+      [1000, 0, 1, 0, 'quota'],
+      [5, 0, 500, 100, 'overdraw'], // both: overdraw wins
+      [0, 0, 1, 100, 'overdraw'],
+      [3, 5, 1, 100, 'overdraw'], // balance set below reserved
+      [MAX_AMOUNT, 0, MAX_AMOUNT, MAX_AMOUNT, 'ok'],
+    ];
+    for (const [balance, reserved, amount, quota, want] of table) {
+      expect(decideReserve(balance, reserved, amount, quota), JSON.stringify({ balance, reserved, amount, quota })).toBe(want);
+    }
+  });
+});
+
+describe('creditservice Lua scripts', () => {
+  it('keys live under credit:', () => {
+    expect(accountKey('acct-alice')).toBe('credit:account:acct-alice');
+    expect(reservationKey('abc')).toBe('credit:reservation:abc');
+  });
+
+  it('reserve: checks overdraw, then quota, before it writes anything', () => {
+    const overdraw = RESERVE_LUA.indexOf('if amount > balance - reserved then');
+    const quota = RESERVE_LUA.indexOf('if reserved + amount > quota then');
+    const firstWrite = RESERVE_LUA.indexOf("redis.call('HINCRBY'");
+    expect(overdraw).toBeGreaterThan(0);
+    expect(quota).toBeGreaterThan(overdraw);
+    expect(firstWrite).toBeGreaterThan(quota);
+    expect(RESERVE_LUA).toContain("return {'overdraw', balance, reserved}");
+    expect(RESERVE_LUA).toContain("return {'quota', balance, reserved}");
+    // an id that exists is a resent command: ok, no second increment
+    expect(RESERVE_LUA.indexOf("redis.call('EXISTS', KEYS[2])")).toBeLessThan(overdraw);
+  });
+
+  it('settle: only from state reserved; commit also takes the amount off the balance', () => {
+    const guard = SETTLE_LUA.indexOf("if r[1] ~= 'reserved' then");
+    expect(guard).toBeGreaterThan(0);
+    expect(SETTLE_LUA.indexOf("'HINCRBY', KEYS[2], 'balance'")).toBeGreaterThan(guard);
+    expect(SETTLE_LUA).toMatch(/if ARGV\[1\] == 'commit' then\s+redis\.call\('HINCRBY', KEYS\[2\], 'balance', '-' \.\. r\[2\]\)/);
+    expect(SETTLE_LUA).toContain("redis.call('HINCRBY', KEYS[2], 'reserved', '-' .. r[2])");
+    expect(SETTLE_LUA).toContain("return {'not_found'}");
+  });
+
+  it('scripts never turn a number into a string themselves (amounts come as ARGV strings)', () => {
+    for (const lua of [RESERVE_LUA, SETTLE_LUA, SET_BALANCE_LUA]) {
+      expect(lua).not.toMatch(/tostring|string\.format/);
+    }
+  });
+
+  it('parses reserve replies', () => {
+    expect(parseReserveReply(['ok', 10, 5], req)).toEqual({
+      kind: 'ok',
+      state: { account: 'acct-a', balance: 10, reserved: 5 },
+      reservation: { id: 'r1', account: 'acct-a', amount: 5, state: 'reserved', user: 'alice', created: 1000 },
+    });
+    expect(parseReserveReply(['overdraw', 4, 0], req)).toEqual({ kind: 'overdraw', state: { account: 'acct-a', balance: 4, reserved: 0 } });
+    expect(parseReserveReply([Buffer.from('quota'), '100', '98'], req)).toEqual({
+      kind: 'quota',
+      state: { account: 'acct-a', balance: 100, reserved: 98 },
+    });
+    expect(() => parseReserveReply(['what', 1, 1], req)).toThrow(ReplyError);
+    expect(() => parseReserveReply(['ok', 1], req)).toThrow(ReplyError);
+    expect(() => parseReserveReply(['ok', 'x', 1], req)).toThrow(ReplyError);
+    expect(() => parseReserveReply(null, req)).toThrow(ReplyError);
+  });
+
+  it('parses settle replies', () => {
+    expect(parseSettleReply(['not_found'], 'a')).toEqual({ kind: 'not_found' });
+    expect(parseSettleReply(['settled', 'committed'], 'a')).toEqual({ kind: 'settled', reservationState: 'committed' });
+    expect(parseSettleReply(['ok', 'rolled_back', 10, 0], 'a')).toEqual({
+      kind: 'ok',
+      reservationState: 'rolled_back',
+      state: { account: 'a', balance: 10, reserved: 0 },
+    });
+    expect(() => parseSettleReply(['settled', 'gone'], 'a')).toThrow(/unknown reservation state/);
+    expect(() => parseSettleReply(['ok', 'committed', 1], 'a')).toThrow(ReplyError);
+    expect(() => parseSettleReply('OK', 'a')).toThrow(ReplyError);
+  });
+
+  it('parses set-balance replies and hashes', () => {
+    expect(parseSetBalanceReply([25, 4], 'a')).toEqual({ account: 'a', balance: 25, reserved: 4 });
+    expect(() => parseSetBalanceReply([25], 'a')).toThrow(ReplyError);
+    expect(parseAccountHash({}, 'a')).toEqual({ account: 'a', balance: 0, reserved: 0 });
+    expect(parseAccountHash({ balance: '-3', reserved: '7' }, 'a')).toEqual({ account: 'a', balance: -3, reserved: 7 });
+    expect(parseReservationHash({})).toBeNull();
+    expect(
+      parseReservationHash({ id: 'r', account: 'a', amount: '3', state: 'committed', user: 'bob', created: '1', settled: '2' }),
+    ).toEqual({ id: 'r', account: 'a', amount: 3, state: 'committed', user: 'bob', created: 1, settled: 2 });
+    expect(() => parseReservationHash({ id: 'r', account: 'a', amount: 'x', state: 'reserved' })).toThrow(ReplyError);
+  });
+});
+
+/**
+ * The ledger contract: MemoryLedger always; RedisLedger (the Lua scripts on
+ * a real Redis 7) too when CREDIT_TEST_REDIS_URL names one, e.g.
+ * CREDIT_TEST_REDIS_URL=redis://:secret@127.0.0.1:6379/15 (keys credit:*
+ * with random account and reservation ids; nothing is flushed).
+ */
+function ledgerContract(name: string, make: () => Ledger, cleanup: () => Promise<void> = async () => {}) {
+  describe(`creditservice ledger contract: ${name}`, () => {
+    let l: Ledger;
+    let a: string;
+    const id = () => randomUUID();
+    beforeAll(() => {
+      l = make();
+    });
+    beforeEach(() => {
+      a = `acct-test-${randomUUID().slice(0, 8)}`;
+    });
+    afterAll(cleanup);
+
+    it('an account never set reads 0/0', async () => {
+      await l.ping();
+      expect(await l.getAccount(a)).toEqual({ account: a, balance: 0, reserved: 0 });
+      expect(await l.getReservation(id())).toBeNull();
+    });
+
+    it('reserve, commit, rollback move balance and reserved', async () => {
+      const [r1, r2] = [id(), id()];
+      expect(await l.setBalance(a, 100)).toEqual({ account: a, balance: 100, reserved: 0 });
+      const o1 = await l.reserve({ ...req, id: r1, account: a, amount: 30, quota: 100 });
+      expect(o1).toEqual({
+        kind: 'ok',
+        state: { account: a, balance: 100, reserved: 30 },
+        reservation: { id: r1, account: a, amount: 30, state: 'reserved', user: 'alice', created: 1000 },
+      });
+      expect((await l.reserve({ ...req, id: r2, account: a, amount: 20, quota: 100 })).state).toEqual({ account: a, balance: 100, reserved: 50 });
+      expect(await l.getReservation(r2)).toEqual({ id: r2, account: a, amount: 20, state: 'reserved', user: 'alice', created: 1000 });
+      expect(await l.settle(r1, 'commit', 2000)).toEqual({ kind: 'ok', reservationState: 'committed', state: { account: a, balance: 70, reserved: 20 } });
+      expect(await l.settle(r2, 'rollback', 2000)).toEqual({ kind: 'ok', reservationState: 'rolled_back', state: { account: a, balance: 70, reserved: 0 } });
+      expect(await l.settle(r2, 'commit', 3000)).toEqual({ kind: 'settled', reservationState: 'rolled_back' });
+      expect(await l.settle(r1, 'rollback', 3000)).toEqual({ kind: 'settled', reservationState: 'committed' });
+      expect(await l.settle(id(), 'commit', 3000)).toEqual({ kind: 'not_found' });
+      expect(await l.getReservation(r1)).toEqual({ id: r1, account: a, amount: 30, state: 'committed', user: 'alice', created: 1000, settled: 2000 });
+      expect(await l.getAccount(a)).toEqual({ account: a, balance: 70, reserved: 0 });
+    });
+
+    it('refusals change nothing: overdraw first, then quota', async () => {
+      await l.setBalance(a, 10);
+      const r = id();
+      expect(await l.reserve({ ...req, id: r, account: a, amount: 11, quota: 100 })).toEqual({ kind: 'overdraw', state: { account: a, balance: 10, reserved: 0 } });
+      expect(await l.reserve({ ...req, id: r, account: a, amount: 11, quota: 5 })).toMatchObject({ kind: 'overdraw' });
+      expect(await l.reserve({ ...req, id: r, account: a, amount: 5, quota: 4 })).toEqual({ kind: 'quota', state: { account: a, balance: 10, reserved: 0 } });
+      expect(await l.getAccount(a)).toEqual({ account: a, balance: 10, reserved: 0 });
+      expect(await l.getReservation(r)).toBeNull();
+      expect((await l.reserve({ ...req, id: r, account: a, amount: 4, quota: 4 })).kind).toBe('ok');
+      expect((await l.reserve({ ...req, id: id(), account: a, amount: 1, quota: 4 })).kind).toBe('quota');
+    });
+
+    it('the same reservation id twice reserves once (a resent command)', async () => {
+      await l.setBalance(a, 10);
+      const r = id();
+      await l.reserve({ ...req, id: r, account: a, amount: 4, quota: 100 });
+      expect(await l.reserve({ ...req, id: r, account: a, amount: 4, quota: 100 })).toMatchObject({ kind: 'ok', state: { balance: 10, reserved: 4 } });
+    });
+
+    it('setting a balance keeps reserved; a commit may then go below zero', async () => {
+      await l.setBalance(a, 10);
+      const r = id();
+      await l.reserve({ ...req, id: r, account: a, amount: 4, quota: 100 });
+      expect(await l.setBalance(a, 2)).toEqual({ account: a, balance: 2, reserved: 4 });
+      expect((await l.reserve({ ...req, id: id(), account: a, amount: 1, quota: 100 })).kind).toBe('overdraw');
+      expect(await l.settle(r, 'commit', 5)).toMatchObject({ state: { balance: -2, reserved: 0 } });
+    });
+
+    it('20 concurrent reservations of 1 against 10: exactly 10', async () => {
+      await l.setBalance(a, 10);
+      const outs = await Promise.all(Array.from({ length: 20 }, () => l.reserve({ ...req, id: id(), account: a, amount: 1, quota: 100 })));
+      expect(outs.filter((o) => o.kind === 'ok')).toHaveLength(10);
+      expect(outs.filter((o) => o.kind === 'overdraw')).toHaveLength(10);
+      expect(await l.getAccount(a)).toEqual({ account: a, balance: 10, reserved: 10 });
+    });
+
+    it('concurrent settles of one reservation: exactly one', async () => {
+      await l.setBalance(a, 10);
+      const r = id();
+      await l.reserve({ ...req, id: r, account: a, amount: 3, quota: 100 });
+      const outs = await Promise.all([l.settle(r, 'commit', 1), l.settle(r, 'rollback', 1), l.settle(r, 'commit', 1), l.settle(r, 'rollback', 1)]);
+      expect(outs.filter((o) => o.kind === 'ok')).toHaveLength(1);
+      const after = await l.getAccount(a);
+      expect(after.reserved).toBe(0);
+      expect([7, 10]).toContain(after.balance);
+    });
+
+    it('amounts up to 10^15 stay exact', async () => {
+      await l.setBalance(a, MAX_AMOUNT);
+      const r = id();
+      expect((await l.reserve({ ...req, id: r, account: a, amount: MAX_AMOUNT - 1, quota: MAX_AMOUNT })).state).toEqual({ account: a, balance: MAX_AMOUNT, reserved: MAX_AMOUNT - 1 });
+      expect(await l.settle(r, 'commit', 1)).toMatchObject({ state: { balance: 1, reserved: 0 } });
+    });
+  });
+}
+
+ledgerContract('MemoryLedger', () => new MemoryLedger());
+
+const redisUrl = process.env.CREDIT_TEST_REDIS_URL;
+if (redisUrl) {
+  let redis: Redis;
+  ledgerContract(
+    'RedisLedger on ' + redisUrl.replace(/\/\/[^@]*@/, '//'),
+    () => {
+      redis = new Redis(redisUrl, { commandTimeout: 5000 });
+      return new RedisLedger(redis);
+    },
+    async () => {
+      redis.disconnect();
+    },
+  );
+} else {
+  describe('creditservice ledger contract: RedisLedger', () => {
+    it.skip('needs CREDIT_TEST_REDIS_URL (a Redis 7 to run the Lua scripts on)', () => {});
+  });
+}
+
+describe('creditservice Redis client options', () => {
+  it('follows the Sentinel master with bounded command time', () => {
+    const config = loadConfig({ CREDIT_REDIS_TIMEOUT_MS: '7000' }, () => 'cafe');
+    const o = redisOptions(config);
+    expect(o.sentinels).toEqual([
+      { host: '10.100.0.11', port: 26379 },
+      { host: '10.100.0.12', port: 26379 },
+      { host: '10.100.0.13', port: 26379 },
+    ]);
+    expect(o.name).toBe('flaredb');
+    expect(o.role).toBe('master');
+    expect(o.password).toBe('cafe');
+    expect(o.sentinelPassword).toBeUndefined();
+    expect(o.enableOfflineQueue).toBe(true);
+    expect(o.commandTimeout).toBe(7000);
+    // retries forever, at most every 2 s
+    expect(o.retryStrategy!(1)).toBe(200);
+    expect(o.retryStrategy!(1000)).toBe(2000);
+    expect(o.sentinelRetryStrategy!(1000)).toBe(2000);
+    expect(o.reconnectOnError!(new Error("READONLY You can't write against a read only replica."))).toBe(2);
+    expect(o.reconnectOnError!(new Error('ERR unknown command'))).toBe(false);
+  });
+});
