@@ -3,6 +3,7 @@
  * implements these with its servers' own clients; tests never see ports or
  * package names.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Node } from '../harness/node.js';
 import type { NodeSpec } from '../harness/topology.js';
 
@@ -74,6 +75,7 @@ export interface StackOps {
   plasmavmc: PlasmavmcOps;
   coronafs: CoronafsOps;
   k8shost: K8shostOps;
+  lightningstor: LightningstorOps;
 }
 
 export interface RaftStatus {
@@ -164,4 +166,9 @@ export interface K8shostOps {
   logs(node: Node, name: string): Promise<string>;
   down(node: Node, name: string): Promise<void>;
   pods(node: Node): Promise<string[]>;
+}
+
+export interface LightningstorOps {
+  /** An S3 client talking to the proxy on `node` (through an SSH-forwarded channel); close() ends both. */
+  s3(node: Node): Promise<{ client: S3Client; close(): Promise<void> }>;
 }

@@ -14,6 +14,7 @@ import { apigateway } from './apigateway/index.js';
 import { coronafs, coronafsOps } from './coronafs/index.js';
 import { creditservice } from './creditservice/index.js';
 import { k8shost, k8shostOps } from './k8shost/index.js';
+import { lightningstor, lightningstorOps } from './lightningstor/index.js';
 import { nightlight } from './nightlight/index.js';
 import { plasmavmc, plasmavmcOps } from './plasmavmc/index.js';
 import { prismnet, prismnetOps } from './prismnet/index.js';
@@ -21,6 +22,6 @@ import { prismnet, prismnetOps } from './prismnet/index.js';
 export const reference: Stack<StackOps> = {
   name: 'reference',
   suite: 'bookworm',
-  roles: [base, chainfire, flaredb, iam, flashdns, fiberlb, prismnet, plasmavmc, coronafs, k8shost, nightlight, apigateway, creditservice],
-  ops: { iam: iamOps, chainfire: chainfireOps, flaredb: flaredbOps, flashdns: flashdnsOps, fiberlb: fiberlbOps, prismnet: prismnetOps, plasmavmc: plasmavmcOps, coronafs: coronafsOps, k8shost: k8shostOps },
+  roles: [base, chainfire, flaredb, iam, flashdns, fiberlb, prismnet, plasmavmc, lightningstor, coronafs, k8shost, nightlight, apigateway, creditservice],
+  ops: { iam: iamOps, chainfire: chainfireOps, flaredb: flaredbOps, flashdns: flashdnsOps, fiberlb: fiberlbOps, prismnet: prismnetOps, plasmavmc: plasmavmcOps, coronafs: coronafsOps, k8shost: k8shostOps, lightningstor: lightningstorOps },
 };

@@ -4,6 +4,15 @@
  * probe asks is defined by the stack's role, e.g. etcd health and member
  * list, Redis PING and replication role, a DNS SOA over UDP and TCP).
  */
+import crypto from 'node:crypto';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { describe } from 'vitest';
 import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
 import { unitsOn } from '../../harness/stack.js';
@@ -22,6 +31,28 @@ describe.each(layout.map((l) => [l.role.name, l] as const))('%s', (_name, { role
       test(probe.name, async ({ cluster }) => {
         await probe.run(cluster.node(nodeName));
       });
+    }
+  });
+});
+
+describe('lightningstor across proxies', () => {
+  test('an object put over S3 through node01 is read back through node02', async ({ cluster, expect }) => {
+    const { lightningstor } = cluster.ops;
+    const bucket = `smoke-${crypto.randomBytes(4).toString('hex')}`;
+    const body = `lightningstor ${crypto.randomBytes(16).toString('hex')}`;
+    const [one, two] = [await lightningstor.s3(cluster.node('node01')), await lightningstor.s3(cluster.node('node02'))];
+    try {
+      await one.client.send(new CreateBucketCommand({ Bucket: bucket }));
+      await one.client.send(new PutObjectCommand({ Bucket: bucket, Key: 'hello.txt', Body: body }));
+      const got = await two.client.send(new GetObjectCommand({ Bucket: bucket, Key: 'hello.txt' }));
+      expect(await got.Body?.transformToString()).toBe(body);
+      const listed = await two.client.send(new ListObjectsV2Command({ Bucket: bucket }));
+      expect(listed.Contents?.map((o) => o.Key)).toEqual(['hello.txt']);
+      await two.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'hello.txt' }));
+      await two.client.send(new DeleteBucketCommand({ Bucket: bucket }));
+    } finally {
+      await one.close();
+      await two.close();
     }
   });
 });

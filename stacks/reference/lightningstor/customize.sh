@@ -4,6 +4,13 @@
 # node-specific is made here (see roles/lightningstor/setup.sh).
 set -eu
 devices=/usr/lib/ultracloud/roles/lightningstor/ring-devices
+# One device (d1) per storage node: the role's workers from the topology
+# ("name address kind" lines), each in its own zone.
+{
+  echo '# region zone ip device weight (made by customize.sh from lightningstor.nodes)'
+  awk '$3 == "worker" { z++; print 1, z, $2, "d1", 100 }' /usr/lib/ultracloud/roles/lightningstor.nodes
+} > "$devices"
+[ "$(grep -vc '^#' "$devices")" -ge 2 ] || { echo "lightningstor: fewer than 2 storage nodes for 2 replicas" >&2; exit 1; }
 cd /etc/swift
 
 # ring port: part power 8 (256 partitions), 2 replicas, min_part_hours 1;
