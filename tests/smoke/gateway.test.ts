@@ -65,10 +65,12 @@ describe.sequential(GATEWAY.name, () => {
   test('samples pushed with Prometheus remote write come back from a PromQL query on the forwarded NightLight URL', async ({ expect }) => {
     const run = crypto.randomBytes(4).toString('hex');
     const value = Math.floor(Math.random() * 1e6);
-    await pushTimeseries(
+    // protobuf (protobufjs) + snappy (snappyjs) by the library; Node's own fetch sends it.
+    const pushed = (await pushTimeseries(
       { labels: { __name__: 'ultracloud_smoke_pushed', run }, samples: [{ value, timestamp: Date.now() }] },
-      { url: `${nightlightUrl}/api/v1/write`, timeout: 30_000 },
-    );
+      { url: `${nightlightUrl}/api/v1/write`, timeout: 30_000, fetch: globalThis.fetch as never },
+    )) as { status: number; errorMessage?: string };
+    expect(pushed.status, `remote write answer: ${pushed.errorMessage ?? ''}`).toBe(204);
     const seen = await waitFor({ node: GATEWAY.name, what: `remote-written sample run=${run} queryable`, timeoutMs: 60_000, intervalMs: 1000 }, async () => {
       const r = await http.get(`${nightlightUrl}/api/v1/query`, { searchParams: { query: `ultracloud_smoke_pushed{run="${run}"}` } });
       const result = r.statusCode === 200 ? (JSON.parse(r.body).data?.result as { value: [number, string] }[]) : [];
