@@ -13,9 +13,12 @@ import { waitFor } from '../../harness/wait.js';
 
 const SWITCH = 'tenant-smoke';
 const CENTRAL = 'node01';
+// Logical port names are UUIDs, as a cloud's port ids are: libvirt accepts
+// only a UUID as the OVS interfaceid it writes into iface-id. Fixed ones, so a
+// failed run's leftovers are found by name.
 const VMS = {
-  a: { node: 'node04', name: 'tenant-a', ovnPort: 'tenant-smoke-a', mac: '52:54:00:7e:00:0a', ip: '10.250.0.10/24', addr: '10.250.0.10' },
-  b: { node: 'node05', name: 'tenant-b', ovnPort: 'tenant-smoke-b', mac: '52:54:00:7e:00:0b', ip: '10.250.0.11/24', addr: '10.250.0.11' },
+  a: { node: 'node04', name: 'tenant-a', ovnPort: '7e5a0000-0000-4000-8000-00000000000a', mac: '52:54:00:7e:00:0a', ip: '10.250.0.10/24', addr: '10.250.0.10' },
+  b: { node: 'node05', name: 'tenant-b', ovnPort: '7e5a0000-0000-4000-8000-00000000000b', mac: '52:54:00:7e:00:0b', ip: '10.250.0.11/24', addr: '10.250.0.11' },
 };
 
 describe.sequential('prismnet ports', () => {
@@ -27,6 +30,8 @@ describe.sequential('prismnet ports', () => {
     await prismnet.deleteSwitch(cluster.node(CENTRAL), SWITCH);
   };
   let clusterRef: TestCluster | undefined;
+  /** The OVS interface (libvirt's tap) of guest a on node04. */
+  let tapA = '';
 
   test('a tenant logical switch and port are created in OVN Northbound', async ({ cluster, expect }) => {
     clusterRef = cluster;
@@ -45,8 +50,9 @@ describe.sequential('prismnet ports', () => {
     const kvm = await plasmavmc.kvmAvailability(node);
     const type = await plasmavmc.startGuest(node, VMS.a);
     expect(type, `domain type on ${VMS.a.node} (${kvm.reason})`).toBe(kvm.usable ? 'kvm' : 'qemu');
-    const iface = await node.succeed(`ovs-vsctl --bare --columns=name find Interface external_ids:iface-id=${VMS.a.ovnPort}`);
-    expect(iface.trim(), `OVS interface carrying iface-id ${VMS.a.ovnPort} on ${VMS.a.node}`).toMatch(/^\S+$/);
+    tapA = (await node.succeed(`ovs-vsctl --bare --columns=name find Interface external_ids:iface-id=${VMS.a.ovnPort}`)).trim();
+    expect(tapA, `OVS interface carrying iface-id ${VMS.a.ovnPort} on ${VMS.a.node}`).toMatch(/^\S+$/);
+    expect(await node.succeed('ip -o link show'), `${tapA} is a link on ${VMS.a.node}`).toContain(`${tapA}:`);
   });
 
   test("the Southbound Port_Binding shows node04's chassis and the port up", async ({ cluster }) => {
@@ -88,7 +94,8 @@ describe.sequential('prismnet ports', () => {
     const { prismnet, plasmavmc } = cluster.ops;
     const node = cluster.node(VMS.a.node);
     const central = cluster.node(CENTRAL);
-    const tap = (await node.succeed(`ovs-vsctl --bare --columns=name find Interface external_ids:iface-id=${VMS.a.ovnPort}`)).trim();
+    const tap = tapA;
+    expect(tap, 'the tap of guest a (from the step that started it)').not.toBe('');
     await plasmavmc.deleteGuest(node, VMS.a.name);
     await prismnet.deletePort(central, VMS.a.ovnPort);
     await waitFor({ node: CENTRAL, what: `binding of ${VMS.a.ovnPort} gone`, timeoutMs: prismnet.timing.bindS * 1000 }, async () => {
