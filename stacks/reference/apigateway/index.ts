@@ -31,7 +31,7 @@ export const apigateway: Role = {
       name: 'answers its health URL, and refuses an API route without a token (401)',
       async run(node) {
         const health = await node.succeed('curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1/healthz');
-        const bare = await node.succeed('curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1/nightlight/api/v1/query?query=vector(1)');
+        const bare = await node.succeed(`curl -s -o /dev/null -w "%{http_code}" 'http://127.0.0.1/nightlight/api/v1/query?query=vector(1)'`);
         if (health !== '200' || bare !== '401') {
           throw new NodeError(node.name, 'apigateway: unexpected answers', { expected: '/healthz 200, /nightlight/ without token 401', lastSeen: `/healthz ${health}, /nightlight/ ${bare}` });
         }
