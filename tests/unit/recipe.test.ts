@@ -156,3 +156,20 @@ describe('hostsFile', () => {
     );
   });
 });
+
+describe('per-node units and generated files in the recipe', () => {
+  it('changes when a role runs other units on one node kind', () => {
+    const a = role({ units: (n) => (n.kind === 'worker' ? ['w.service'] : ['c.service']) });
+    const b = role({ units: (n) => (n.kind === 'worker' ? ['w2.service'] : ['c.service']) });
+    expect(hash(stack([a]))).not.toBe(hash(stack([b])));
+  });
+
+  it('changes when an input of generated files changes', () => {
+    const input = path.join(dir, 'gen-input.ts');
+    fs.writeFileSync(input, 'export const v = 1;\n');
+    const r = role({}, { generated: { inputs: [input], build: async () => undefined } });
+    const before = hash(stack([r]));
+    fs.writeFileSync(input, 'export const v = 2;\n');
+    expect(hash(stack([r]))).not.toBe(before);
+  });
+});
