@@ -8,6 +8,7 @@ import {
   type LdapClientLike,
 } from '../../services/creditservice/src/directory.js';
 import { UnavailableError } from '../../services/creditservice/src/errors.js';
+import { rejection } from '../../services/creditservice/src/testing.js';
 
 const BASE = 'dc=ultracloud,dc=test';
 const config = loadConfig({}, () => 'secret0').ldap;
@@ -74,15 +75,6 @@ class FakeLdap {
       },
     };
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('did not reject');
 }
 
 const flush = () => new Promise((r) => setImmediate(r));

@@ -5,17 +5,8 @@ import { MemoryLedger } from '../../services/creditservice/src/memory-ledger.js'
 import { MAX_BODY_BYTES, logLine, readBody, writeResponse } from '../../services/creditservice/src/server.js';
 import { REPEAT_EVERY, checkHealth, waitFor } from '../../services/creditservice/src/service.js';
 import { sdNotify, statusArg, type ExecFile } from '../../services/creditservice/src/systemd.js';
-import { FakeDirectory } from '../../services/creditservice/src/testing.js';
+import { FakeDirectory, rejection } from '../../services/creditservice/src/testing.js';
 import { JwksCache } from '../../services/creditservice/src/token.js';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('did not reject');
-}
 
 describe('creditservice request bodies', () => {
   it('reads a body in chunks', async () => {

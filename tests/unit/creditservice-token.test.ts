@@ -2,6 +2,7 @@ import { SignJWT, exportJWK, generateKeyPair, type JWK, type KeyLike } from 'jos
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, UnavailableError } from '../../services/creditservice/src/errors.js';
 import { JwksCache, JwtAuthenticator, bearerToken, type FetchJson } from '../../services/creditservice/src/token.js';
+import { rejection } from '../../services/creditservice/src/testing.js';
 
 const ISSUER = 'http://iam.ultracloud.test:4593/api/oidc';
 const URLS = ['http://n1/jwks', 'http://n2/jwks', 'http://n3/jwks'];
@@ -54,15 +55,6 @@ function setup(opts: { keys?: () => JWK[]; up?: Set<string>; clock?: { t: number
   const logs: string[] = [];
   const auth = new JwtAuthenticator(jwks, ISSUER, opts.tolerance ?? 30, (l) => logs.push(l));
   return { ...f, jwks, auth, clock, logs };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('did not reject');
 }
 
 describe('creditservice bearerToken', () => {

@@ -90,3 +90,13 @@ export function harness(): Harness {
     },
   };
 }
+
+/** The error a promise rejects with; fails if it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('did not reject');
+}
