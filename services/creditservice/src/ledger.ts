@@ -89,3 +89,8 @@ export function stateAfterSettle(action: SettleAction): ReservationState {
 export const ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 /** Reservation ids (UUIDs; anything else cannot exist). */
 export const RESERVATION_ID_RE = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The reservation a successful `reserve` stores (the Lua script and the in-memory ledger alike). */
+export function newReservation(req: Pick<ReserveRequest, 'id' | 'account' | 'amount' | 'user' | 'now'>): Reservation {
+  return { id: req.id, account: req.account, amount: req.amount, state: 'reserved', user: req.user, created: req.now };
+}

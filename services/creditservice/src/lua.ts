@@ -8,7 +8,7 @@
  * The rules mirror ledger.ts (decideReserve) and MemoryLedger, which the
  * unit tests exercise; the replies are parsed by the functions below.
  */
-import type { AccountState, Reservation, ReservationState, ReserveOutcome, SettleOutcome } from './ledger.js';
+import { type AccountState, type Reservation, type ReservationState, type ReserveOutcome, type SettleOutcome, newReservation } from './ledger.js';
 
 export const KEY_PREFIX = 'credit:';
 /** Hash: balance, reserved (integers; a missing field reads as 0). */
@@ -116,14 +116,7 @@ export function parseReserveReply(
       return {
         kind: 'ok',
         state,
-        reservation: {
-          id: req.id,
-          account: req.account,
-          amount: req.amount,
-          state: 'reserved',
-          user: req.user,
-          created: req.now,
-        },
+        reservation: newReservation(req),
       };
     case 'overdraw':
       return { kind: 'overdraw', state };

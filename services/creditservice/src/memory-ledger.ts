@@ -15,6 +15,7 @@ import {
   type ReserveRequest,
   type SettleAction,
   type SettleOutcome,
+  newReservation,
 } from './ledger.js';
 
 export class MemoryLedger implements Ledger {
@@ -63,14 +64,7 @@ export class MemoryLedger implements Ledger {
     const decision = decideReserve(balance, reserved, req.amount, req.quota);
     if (decision !== 'ok') return { kind: decision, state: this.state(req.account) };
     this.accounts.set(req.account, { balance, reserved: reserved + req.amount });
-    const reservation: Reservation = {
-      id: req.id,
-      account: req.account,
-      amount: req.amount,
-      state: 'reserved',
-      user: req.user,
-      created: req.now,
-    };
+    const reservation = newReservation(req);
     this.reservations.set(req.id, reservation);
     return { kind: 'ok', reservation: { ...reservation }, state: this.state(req.account) };
   }
