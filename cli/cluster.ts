@@ -8,6 +8,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { Cluster, type StatusRow } from '../harness/cluster.js';
+import { openCluster } from '../stacks/index.js';
+import type { StackOps } from '../stacks/contracts.js';
 import { PROJECT_ROOT } from '../harness/config.js';
 import { HostError, UsageError } from '../harness/errors.js';
 import { requireTools } from '../harness/host.js';
@@ -45,7 +47,7 @@ function opts<T extends Record<string, { type: 'boolean' | 'string'; short?: str
 }
 
 /** Stops what this invocation booted if the operator interrupts it. */
-function stopOnSignal(cluster: Cluster, before: Set<string>): () => void {
+function stopOnSignal(cluster: Cluster<StackOps>, before: Set<string>): () => void {
   const handler = (sig: NodeJS.Signals) => {
     progress('cluster', `${sig}: stopping the nodes this run started`);
     const started = cluster.specs.filter((s) => !before.has(s.name)).map((s) => s.name);
@@ -61,7 +63,7 @@ function stopOnSignal(cluster: Cluster, before: Set<string>): () => void {
   };
 }
 
-async function startCluster(cluster: Cluster, fresh: boolean): Promise<void> {
+async function startCluster(cluster: Cluster<StackOps>, fresh: boolean): Promise<void> {
   const lock = cluster.lock('cluster start');
   const before = new Set(cluster.runningNodes().map((s) => s.name));
   const restore = stopOnSignal(cluster, before);
@@ -74,7 +76,7 @@ async function startCluster(cluster: Cluster, fresh: boolean): Promise<void> {
   }
 }
 
-async function runVitest(cluster: Cluster, filter: string, env: Record<string, string> = {}): Promise<number> {
+async function runVitest(cluster: Cluster<StackOps>, filter: string, env: Record<string, string> = {}): Promise<number> {
   const vitest = path.join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs');
   const child = spawn(process.execPath, [vitest, 'run', filter], {
     cwd: PROJECT_ROOT,
@@ -116,7 +118,7 @@ export function statusTable(rows: StatusRow[]): string {
 const commands: Record<string, Handler> = {
   async build(args) {
     const { values } = opts(args, { rebuild: { type: 'boolean' } });
-    const cluster = Cluster.fromEnv();
+    const cluster = openCluster();
     const image = await cluster.build(values.rebuild);
     console.log(image.dir);
     return 0;
@@ -124,13 +126,13 @@ const commands: Record<string, Handler> = {
 
   async start(args) {
     const { values } = opts(args, { fresh: { type: 'boolean' } });
-    await startCluster(Cluster.fromEnv(), values.fresh ?? false);
+    await startCluster(openCluster(), values.fresh ?? false);
     return 0;
   },
 
   async status(args) {
     const { values } = opts(args, { json: { type: 'boolean' } });
-    const cluster = Cluster.fromEnv();
+    const cluster = openCluster();
     const rows = await cluster.status();
     if (values.json) {
       console.log(JSON.stringify({ stateDir: cluster.stateDir, runtime: cluster.runtime() ?? null, nodes: rows }, null, 2));
@@ -148,7 +150,7 @@ const commands: Record<string, Handler> = {
   async ssh(args) {
     const [name, ...command] = args;
     if (!name) throw new UsageError('ssh needs a node name, e.g. `cluster ssh node01`');
-    const cluster = Cluster.fromEnv();
+    const cluster = openCluster();
     const s = cluster.spec(name);
     if (!cluster.vm(name).pid()) throw new HostError(`${name} is not running (see \`npm run cluster -- status\`)`);
     requireTools(['ssh']);
@@ -169,7 +171,7 @@ const commands: Record<string, Handler> = {
     if (!name) throw new UsageError('logs needs a node name, e.g. `cluster logs node01`');
     const lines = values.lines ?? '200';
     if (!/^\d+$/.test(lines)) throw new UsageError(`-n wants a number of lines, got '${lines}'`);
-    const vm = Cluster.fromEnv().vm(name);
+    const vm = openCluster().vm(name);
     if (!fs.existsSync(vm.logFile)) throw new HostError(`${name} has no log yet (${vm.logFile})`);
     const child = spawn('tail', ['-n', lines, ...(values.follow ? ['-F'] : []), vm.logFile], { stdio: 'inherit' });
     return new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 0)));
@@ -177,7 +179,7 @@ const commands: Record<string, Handler> = {
 
   async stop(args) {
     const { values } = opts(args, { graceful: { type: 'boolean' } });
-    const cluster = Cluster.fromEnv();
+    const cluster = openCluster();
     const lock = cluster.lock('cluster stop');
     try {
       const stopped = await cluster.stop(values.graceful ? 60_000 : 0);
@@ -190,7 +192,7 @@ const commands: Record<string, Handler> = {
 
   async clean(args) {
     const { values } = opts(args, { images: { type: 'boolean' } });
-    const cluster = Cluster.fromEnv();
+    const cluster = openCluster();
     const lock = cluster.lock('cluster clean');
     lock.release(); // clean removes the folder the lock lives in; holding it only proves nobody else drives the cluster
     await cluster.clean();
@@ -204,7 +206,7 @@ const commands: Record<string, Handler> = {
 
   async smoke(args) {
     opts(args, {});
-    const cluster = Cluster.fromEnv();
+    const cluster = openCluster();
     if (cluster.runningNodes().length === 0) await startCluster(cluster, false);
     const code = await runVitest(cluster, 'smoke');
     progress('cluster', 'cluster left running: `npm run cluster -- status`, `... stop`');
@@ -213,7 +215,7 @@ const commands: Record<string, Handler> = {
 
   async 'fresh-smoke'(args) {
     opts(args, {});
-    const cluster = Cluster.fromEnv();
+    const cluster = openCluster();
     const lock = cluster.lock('cluster fresh-smoke');
     lock.release();
     await cluster.clean();
@@ -225,7 +227,7 @@ const commands: Record<string, Handler> = {
 
   async validate(args) {
     opts(args, {});
-    const cluster = Cluster.fromEnv();
+    const cluster = openCluster();
     if (cluster.runningNodes().length === 0) throw new HostError('no cluster is running; `validate` never boots one (use `smoke` or `start`)');
     return runVitest(cluster, 'smoke', { ULTRACLOUD_ATTACH_ONLY: '1' });
   },

@@ -3,14 +3,11 @@
  * tier (each tier waits for SSH and its units before the next), status,
  * stop and clean. Knows nodes and units, never what a role's server is.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { StackOps } from '../stacks/contracts.js';
-import { loadStack } from '../stacks/index.js';
 import { resolveAccel } from './accel.js';
-import { type HarnessConfig, loadConfig } from './config.js';
+import type { HarnessConfig } from './config.js';
 import { cpuShare, readSamples, recordSample, startSampler, stopSampler } from './cpu.js';
 import { HostError, NodeError, UsageError, WaitTimeoutError } from './errors.js';
 import { type BuiltImage, ensureImage } from './image/debian.js';
@@ -21,7 +18,7 @@ import { Node } from './node.js';
 import { findProcesses, procStat, terminate } from './proc.js';
 import { type Accel, type BootSpec, QemuVm } from './qemu.js';
 import { SshPool } from './ssh.js';
-import { type Stack, readyUnits, rolesFor } from './stack.js';
+import { type Stack, readyUnits, secretsFor } from './stack.js';
 import { type NodeSpec, PROFILES, hostPort, tiers } from './topology.js';
 import { VdeSwitch } from './vde.js';
 
@@ -79,30 +76,24 @@ export interface StartOptions {
   rebuild?: boolean;
 }
 
-export class Cluster {
-  readonly stack: Stack<StackOps>;
+export class Cluster<Ops = unknown> {
   readonly specs: NodeSpec[];
   readonly vde: VdeSwitch;
   readonly keyPath: string;
   readonly runtimeFile: string;
-  /** Per-cluster secret for service passwords and API keys inside the nodes. */
-  readonly secretPath: string;
-  /** Per-cluster EC P-256 key (PKCS#8 DER) for tokens every identity node signs alike. */
-  readonly signingKeyPath: string;
+  /** The stack's per-cluster secrets, one root-only file each; handed to nodes over fw_cfg, never on a command line. */
+  readonly secretsDir: string;
   private pool?: SshPool;
 
-  constructor(readonly cfg: HarnessConfig) {
-    this.stack = loadStack(cfg.stack);
+  constructor(
+    readonly cfg: HarnessConfig,
+    readonly stack: Stack<Ops>,
+  ) {
     this.specs = PROFILES[cfg.profile].nodes;
     this.vde = new VdeSwitch(cfg.stateDir);
     this.keyPath = path.join(cfg.stateDir, 'ssh', 'id_ed25519');
     this.runtimeFile = path.join(cfg.stateDir, 'cluster.json');
-    this.secretPath = path.join(cfg.stateDir, 'ssh', 'cluster-secret');
-    this.signingKeyPath = path.join(cfg.stateDir, 'ssh', 'signing-key.der');
-  }
-
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): Cluster {
-    return new Cluster(loadConfig(env));
+    this.secretsDir = path.join(cfg.stateDir, 'secrets');
   }
 
   get stateDir(): string {
@@ -178,11 +169,20 @@ export class Cluster {
       `ultracloud.cluster_ip=${s.clusterIp}/${s.clusterPrefix}`,
       `ultracloud.cluster_mac=${s.clusterMac}`,
       `ultracloud.mgmt_mac=${s.mgmtMac}`,
-      `ultracloud.roles=${rolesFor(this.stack, s).map((r) => r.name).join(',')}`,
+      ...this.stack.bootArgs(s),
+      // The public half only: anyone may read a command line.
       `ultracloud.authkey=${Buffer.from(key).toString('base64')}`,
-      `ultracloud.secret=${fs.readFileSync(this.secretPath, 'utf8').trim()}`,
-      `ultracloud.signing_key=${fs.readFileSync(this.signingKeyPath).toString('base64')}`,
     ].join(' ');
+  }
+
+  /**
+   * The secrets `s`'s roles need, as QEMU fw_cfg files: QEMU reads each file
+   * itself, so only its path is in argv; the guest sees it root-only under
+   * /sys/firmware/qemu_fw_cfg, and the image's generator copies it to
+   * /run/ultracloud/<name> (0600).
+   */
+  secretFiles(s: NodeSpec): { name: string; file: string }[] {
+    return secretsFor(this.stack, s).map((x) => ({ name: `opt/ultracloud/${x.name}`, file: path.join(this.secretsDir, x.name) }));
   }
 
   /**
@@ -249,6 +249,7 @@ export class Cluster {
       kernel: rt.image.kernel,
       initrd: rt.image.initrd,
       append: this.kernelCmdline(s),
+      fwCfgFiles: this.secretFiles(s),
       baseDisk: rt.image.disk,
       vdeSocket: this.vde.socket,
       clusterMac: s.clusterMac,
@@ -406,13 +407,13 @@ export class Cluster {
   }
 
   private async ensureKey(): Promise<void> {
-    if (!fs.existsSync(this.secretPath)) {
-      fs.mkdirSync(path.dirname(this.secretPath), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(this.secretPath, crypto.randomBytes(16).toString('hex'), { mode: 0o600 });
-    }
-    if (!fs.existsSync(this.signingKeyPath)) {
-      const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      fs.writeFileSync(this.signingKeyPath, privateKey.export({ type: 'pkcs8', format: 'der' }), { mode: 0o600 });
+    fs.mkdirSync(this.secretsDir, { recursive: true, mode: 0o700 });
+    for (const x of this.stack.secrets) {
+      const file = path.join(this.secretsDir, x.name);
+      if (fs.existsSync(file)) continue;
+      // Written whole under a temp name: a killed start never leaves half a secret.
+      fs.writeFileSync(`${file}.tmp`, x.make(), { mode: 0o600 });
+      fs.renameSync(`${file}.tmp`, file);
     }
     if (fs.existsSync(this.keyPath) && fs.existsSync(`${this.keyPath}.pub`)) return;
     fs.mkdirSync(path.dirname(this.keyPath), { recursive: true, mode: 0o700 });

@@ -25,6 +25,8 @@ export interface BootSpec {
   clusterMac: string;
   mgmtMac: string;
   hostForwards: { hostPort: number; guestPort: number }[];
+  /** Files QEMU hands the guest over fw_cfg (secrets): argv names the path, never the content. */
+  fwCfgFiles?: { name: string; file: string }[];
 }
 
 export type VmState = 'running' | 'paused' | 'shutdown' | 'stopped' | 'unresponsive';
@@ -93,6 +95,7 @@ export class QemuVm {
       '-netdev', `user,id=mgmt,restrict=on${fwds}`,
       '-device', `virtio-net-pci,netdev=mgmt,mac=${s.mgmtMac}`,
       '-device', 'virtio-rng-pci',
+      ...(s.fwCfgFiles ?? []).flatMap((f) => ['-fw_cfg', `name=${f.name},file=${f.file.replace(/,/g, ',,')}`]),
       '-rtc', 'base=utc',
       '-chardev', `file,id=serial0,path=${this.logFile}`,
       '-serial', 'chardev:serial0',

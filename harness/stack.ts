@@ -48,6 +48,22 @@ export interface Role {
   units: string[] | ((node: NodeSpec) => string[]);
   /** Protocol probes run on every hosting node by the protocols layer. */
   probes?: Probe[];
+  /**
+   * Names of the stack's secrets (Stack.secrets) this role's servers read on
+   * a hosting node; only those nodes get them (as root-only files, never on
+   * a command line).
+   */
+  secrets?: string[];
+  /** What tests may ask of this role (stacks/contracts.ts); keyed by the role name in Stack.ops. */
+  ops?: unknown;
+}
+
+/** A per-cluster secret the stack's servers need; made once per state dir. */
+export interface SecretSpec {
+  /** File name, in the state dir and in the node's /run/ultracloud. */
+  name: string;
+  /** New random content. */
+  make(): Buffer;
 }
 
 export interface Stack<Ops = unknown> {
@@ -55,8 +71,40 @@ export interface Stack<Ops = unknown> {
   /** Debian suite the image is built from. */
   suite: string;
   roles: Role[];
-  /** What tests may ask of each role (stacks/contracts.ts). */
+  /** What tests may ask of each role (stacks/contracts.ts), gathered from the roles' `ops`. */
   ops: Ops;
+  secrets: SecretSpec[];
+  /** Kernel arguments that tell a node which roles it hosts (identity arguments are the harness's). */
+  bootArgs(node: NodeSpec): string[];
+}
+
+/**
+ * A stack from its role list: ops come from each role that declares them
+ * (one place per role), and every role's named secrets must exist.
+ */
+export function defineStack<Ops>(s: { name: string; suite: string; roles: Role[]; secrets: SecretSpec[]; opsKeys: (keyof Ops)[] }): Stack<Ops> {
+  const ops = Object.fromEntries(s.roles.filter((r) => r.ops !== undefined).map((r) => [r.name, r.ops]));
+  const missing = s.opsKeys.filter((k) => !(String(k) in ops));
+  if (missing.length > 0) throw new Error(`stack ${s.name}: no role declares ops for ${missing.join(', ')}`);
+  for (const r of s.roles) {
+    const unknown = (r.secrets ?? []).filter((n) => !s.secrets.some((x) => x.name === n));
+    if (unknown.length > 0) throw new Error(`stack ${s.name}: role ${r.name} needs unknown secret(s) ${unknown.join(', ')}`);
+  }
+  const stack: Stack<Ops> = {
+    name: s.name,
+    suite: s.suite,
+    roles: s.roles,
+    ops: ops as Ops,
+    secrets: s.secrets,
+    bootArgs: (node) => [`ultracloud.roles=${rolesFor(stack, node).map((r) => r.name).join(',')}`],
+  };
+  return stack;
+}
+
+/** The secrets `node` gets: those its roles name. */
+export function secretsFor(stack: Stack, node: NodeSpec): SecretSpec[] {
+  const names = new Set(rolesFor(stack, node).flatMap((r) => r.secrets ?? []));
+  return stack.secrets.filter((s) => names.has(s.name));
 }
 
 export function rolesFor(stack: Stack, node: NodeSpec): Role[] {

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { Cluster } from '../harness/cluster.js';
+import { openCluster } from '../stacks/index.js';
 import { PROJECT_ROOT } from '../harness/config.js';
 import { progress } from '../harness/log.js';
 import { procStat, sleep, ticksToSeconds } from '../harness/proc.js';
@@ -109,7 +110,7 @@ if (unknown.length > 0) {
 const runPlain = !args.includes('--no-plain');
 const keep = args.includes('--keep');
 
-const cluster = Cluster.fromEnv();
+const cluster = openCluster();
 if (cluster.runningNodes().length > 0) {
   console.error('bench-boot: a cluster is running; stop it first (npm run cluster -- stop)');
   process.exit(2);

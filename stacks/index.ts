@@ -1,3 +1,6 @@
+/** Stacks by name, and the cluster with its stack handed in (the harness never imports a stack). */
+import { Cluster } from '../harness/cluster.js';
+import { type HarnessConfig, loadConfig } from '../harness/config.js';
 import { HostError, UsageError } from '../harness/errors.js';
 import type { Stack } from '../harness/stack.js';
 import type { StackOps } from './contracts.js';
@@ -11,4 +14,9 @@ export function loadStack(name: string): Stack<StackOps> {
     );
   }
   throw new UsageError(`unknown stack '${name}'`);
+}
+
+/** The cluster the environment (and .env) names, with its stack. */
+export function openCluster(cfg: HarnessConfig = loadConfig()): Cluster<StackOps> {
+  return new Cluster(cfg, loadStack(cfg.stack));
 }

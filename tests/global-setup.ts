@@ -5,6 +5,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { Cluster, type ClusterInfo, ClusterStartError } from '../harness/cluster.js';
+import { openCluster } from '../stacks/index.js';
 import { HostError } from '../harness/errors.js';
 import { progress } from '../harness/log.js';
 
@@ -15,7 +16,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  const cluster = Cluster.fromEnv();
+  const cluster = openCluster();
   const lock = cluster.lock(`vitest (pid ${process.pid})`);
   const running = cluster.runningNodes();
   const bootErrors: Record<string, string> = {};

@@ -25,7 +25,7 @@ function role(over: Partial<Role> = {}, image: Partial<Role['image']> = {}): Rol
 }
 
 function stack(roles: Role[] = [role()], over: Partial<Stack> = {}): Stack {
-  return { name: 'fake', suite: 'bookworm', roles, ops: {}, ...over };
+  return { name: 'fake', suite: 'bookworm', roles, ops: {}, secrets: [], bootArgs: () => [], ...over };
 }
 
 const hash = (s: Stack = stack(), ns: NodeSpec[] = nodes, sources = SOURCES) => imageRecipe(s, ns, sources).hash;

@@ -38,4 +38,5 @@ export const apigateway: Role = {
       },
     },
   ],
+  secrets: ['secret'],
 };

@@ -1,6 +1,8 @@
 # Runs inside the image root after packages and files are in place.
 set -eu
-printf '%s\n' virtio_pci virtio_blk ext4 >> /etc/initramfs-tools/modules
+# qemu_fw_cfg: the cluster's secrets arrive as fw_cfg files, read by the
+# node generator before udev would load the module.
+printf '%s\n' virtio_pci virtio_blk ext4 qemu_fw_cfg >> /etc/initramfs-tools/modules
 # Each node makes its own host key at first boot (ultracloud-ssh-hostkey).
 rm -f /etc/ssh/ssh_host_*
 # Identity comes from the kernel command line; an empty machine-id is not

@@ -119,4 +119,5 @@ export const chainfire: Role = {
       },
     },
   ],
+  ops: chainfireOps,
 };

@@ -62,4 +62,5 @@ export const coronafs: Role = {
       },
     },
   ],
+  ops: coronafsOps,
 };

@@ -40,4 +40,5 @@ export const creditservice: Role = {
       },
     },
   ],
+  secrets: ['secret'],
 };

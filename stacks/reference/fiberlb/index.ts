@@ -50,4 +50,5 @@ export const fiberlb: Role = {
       },
     },
   ],
+  ops: fiberlbOps,
 };

@@ -130,4 +130,6 @@ export const flaredb: Role = {
       },
     },
   ],
+  secrets: ['secret'],
+  ops: flaredbOps,
 };

@@ -80,4 +80,6 @@ export const flashdns: Role = {
       },
     },
   ],
+  secrets: ['secret'],
+  ops: flashdnsOps,
 };

@@ -9,26 +9,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
-import type { Role } from '../../../harness/stack.js';
+import type { Probe, Role } from '../../../harness/stack.js';
 import type { IamOps } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const iam: Role = {
-  name: 'iam',
-  description: 'OpenLDAP slapd multi-provider directory + glewlwyd OIDC token issuer (ES256 JWT, JWKS)',
-  hostedOn: (node) => node.kind === 'control',
-  image: {
-    packages: ['slapd', 'ldap-utils', 'glewlwyd', 'sqlite3', 'openssl', 'curl'],
-    filesDir: path.join(here, 'files'),
-    customizeScript: path.join(here, 'customize.sh'),
-  },
-  // slapd.service is our native unit (files/etc/systemd/system): Debian's
-  // slapd ships only a SysV script, whose generated unit the node generator
-  // cannot see. glewlwyd.service is the package's, with a drop-in.
-  units: ['ultracloud-role-setup@iam.service', 'slapd.service', 'glewlwyd.service'],
-};
 
 const LDAP_BASE = 'dc=ultracloud,dc=test';
 const ISSUER_PORT = 4593;
@@ -80,7 +66,7 @@ export const iamOps: IamOps = {
   },
 };
 
-iam.probes = [
+const probes: Probe[] = [
   expectPorts('iam', [{ proto: 'tcp', port: 389 }, { proto: 'tcp', port: ISSUER_PORT }]),
   {
     name: 'LDAP simple bind as the admin and a search of the people branch',
@@ -110,3 +96,21 @@ iam.probes = [
     },
   },
 ];
+
+export const iam: Role = {
+  name: 'iam',
+  description: 'OpenLDAP slapd multi-provider directory + glewlwyd OIDC token issuer (ES256 JWT, JWKS)',
+  hostedOn: (node) => node.kind === 'control',
+  image: {
+    packages: ['slapd', 'ldap-utils', 'glewlwyd', 'sqlite3', 'openssl', 'curl'],
+    filesDir: path.join(here, 'files'),
+    customizeScript: path.join(here, 'customize.sh'),
+  },
+  // slapd.service is our native unit (files/etc/systemd/system): Debian's
+  // slapd ships only a SysV script, whose generated unit the node generator
+  // cannot see. glewlwyd.service is the package's, with a drop-in.
+  units: ['ultracloud-role-setup@iam.service', 'slapd.service', 'glewlwyd.service'],
+  probes,
+  secrets: ['secret', 'signing-key.der'],
+  ops: iamOps,
+};

@@ -86,4 +86,5 @@ export const k8shost: Role = {
       },
     },
   ],
+  ops: k8shostOps,
 };

@@ -63,4 +63,6 @@ export const lightningstor: Role = {
       },
     },
   ],
+  secrets: ['secret'],
+  ops: lightningstorOps,
 };

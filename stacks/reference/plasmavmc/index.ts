@@ -162,6 +162,7 @@ export const plasmavmc: Role = {
       },
     },
   ],
+  ops: plasmavmcOps,
 };
 
 /** `ULTRACLOUD_GUEST_USERSPACE name=.. uptime=.. hypervisor=.. kvm_clock=..` → its fields. */

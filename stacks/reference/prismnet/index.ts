@@ -159,4 +159,5 @@ export const prismnet: Role = {
       },
     },
   ],
+  ops: prismnetOps,
 };

@@ -42,10 +42,10 @@ SEED_TIME='20250101000000Z'
 die() { echo "iam setup: $*" >&2; exit 1; }
 
 : "${ULTRACLOUD_NODE:?}" "${ULTRACLOUD_CLUSTER_IP:?}" "${ROLE_NODES:?}"
-[ -s "$SECRET_FILE" ] || die "no cluster secret in $SECRET_FILE (ultracloud.secret= on the kernel command line)"
+[ -s "$SECRET_FILE" ] || die "no cluster secret in $SECRET_FILE (a fw_cfg file from the harness)"
 SECRET=$(cat "$SECRET_FILE")
 case "$SECRET" in *[!0-9a-f]* | '') die "cluster secret is not lowercase hex" ;; esac
-[ -s "$KEY_DER" ] || die "no signing key in $KEY_DER (ultracloud.signing_key= on the kernel command line)"
+[ -s "$KEY_DER" ] || die "no signing key in $KEY_DER (a fw_cfg file from the harness)"
 
 # $WORK holds the secret and the private key while this runs; errors are
 # printed before it goes.
