@@ -1,12 +1,15 @@
 import { defineConfig } from 'vitest/config';
+import { budget } from './harness/budget.js';
 import { LayerSequencer } from './tests/layer-order.js';
+import { SummaryReporter } from './tests/reporters/summary.js';
 
 // Two projects: `unit` needs no VMs; `smoke` (and later suites) share one
 // cluster booted or attached by the global setup. `npx vitest run smoke`
 // selects files by path, so only the cluster suites run.
 export default defineConfig({
   test: {
-    reporters: ['default', 'junit'],
+    // The summary reporter prints CI's closing line ("N passed, N failed, N skipped") last.
+    reporters: ['default', 'junit', new SummaryReporter()],
     // Cluster layers in the spec's order (set here: vitest reads the sequencer from the root config).
     sequence: { sequencer: LayerSequencer },
     outputFile: { junit: 'reports/junit.xml' },
@@ -24,7 +27,9 @@ export default defineConfig({
           globalSetup: ['tests/global-setup.ts'],
           // Layers share one cluster and some change it (faults): one file at a time.
           fileParallelism: false,
-          testTimeout: 180_000,
+          // For checks that wait on no deadline; a check that does declares
+          // { timeout: budget(...its deadlines) } so the harness's error comes first.
+          testTimeout: budget(),
           hookTimeout: 600_000,
         },
       },

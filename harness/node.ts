@@ -4,12 +4,11 @@
  * failure names the node and carries its console tail; unit failures carry
  * the unit's journal.
  */
-import { CommandError, NodeError, WaitTimeoutError } from './errors.js';
-import { sleep } from './proc.js';
+import { CommandError, NodeError } from './errors.js';
 import type { QemuVm } from './qemu.js';
 import type { ExecResult, Forward, SshPool } from './ssh.js';
 import type { NodeSpec } from './topology.js';
-import { waitFor } from './wait.js';
+import { AbortedError, waitFor } from './wait.js';
 
 export interface UnitState {
   load: string;
@@ -18,12 +17,27 @@ export interface UnitState {
   result: string;
 }
 
+/**
+ * Every verb takes an optional AbortSignal last (Vitest's test `signal`):
+ * on abort the wait stops and the command is killed on the node. A Node
+ * from `withSignal` passes its signal to every verb by default.
+ */
 export class Node {
   constructor(
     readonly spec: NodeSpec,
     readonly vm: QemuVm,
     private readonly ssh: SshPool,
+    /** Default for every verb's `signal`. */
+    readonly signal?: AbortSignal,
   ) {}
+
+  /**
+   * This node with `signal` as every verb's default, so stack operations
+   * that take a Node (and know nothing of signals) stop with the test too.
+   */
+  withSignal(signal: AbortSignal): Node {
+    return new Node(this.spec, this.vm, this.ssh, signal);
+  }
 
   get name(): string {
     return this.spec.name;
@@ -38,10 +52,11 @@ export class Node {
     return this.vm.pid() ? undefined : `QEMU of ${this.name} is not running (no live pid in ${this.vm.pidFile})`;
   }
 
-  async execute(command: string, timeoutMs = 60_000): Promise<ExecResult> {
+  async execute(command: string, timeoutMs = 60_000, signal = this.signal): Promise<ExecResult> {
     try {
-      return await this.ssh.exec(this.name, command, timeoutMs);
+      return await this.ssh.exec(this.name, command, timeoutMs, signal);
     } catch (e) {
+      if (e instanceof AbortedError) throw new AbortedError(this.name, e.summary, { ...e.evidence, consoleTail: this.consoleTail() });
       throw new NodeError(this.name, `unreachable over SSH while running: ${command}`, {
         lastSeen: [this.qemuGone(), (e as Error).message].filter(Boolean).join('; '),
         consoleTail: this.consoleTail(),
@@ -50,70 +65,83 @@ export class Node {
   }
 
   /** Runs `command`, returns stdout; throws with the output when it exits non-zero. */
-  async succeed(command: string, timeoutMs = 60_000): Promise<string> {
-    const r = await this.execute(command, timeoutMs);
+  async succeed(command: string, timeoutMs = 60_000, signal = this.signal): Promise<string> {
+    const r = await this.execute(command, timeoutMs, signal);
     if (r.code !== 0) {
       throw new CommandError(this.name, command, r.code, r.stdout, r.stderr + (r.timedOut ? `\n(timed out after ${timeoutMs} ms)` : ''));
     }
     return r.stdout;
   }
 
-  async waitUntilSucceeds(command: string, timeoutMs: number, intervalMs = 2000): Promise<string> {
+  async waitUntilSucceeds(command: string, timeoutMs: number, intervalMs = 2000, signal = this.signal): Promise<string> {
     return waitFor(
       {
         node: this.name,
         what: `'${command}' exits 0`,
         timeoutMs,
         intervalMs,
+        signal,
         failFast: () => this.qemuGone(),
         consoleTail: () => this.consoleTail(),
       },
-      async () => {
-        const r = await this.execute(command, Math.min(30_000, timeoutMs));
+      async (sig) => {
+        const r = await this.execute(command, Math.min(30_000, timeoutMs), sig);
         return { ok: r.code === 0, value: r.stdout, seen: `exit ${r.code}: ${(r.stdout + r.stderr).trim()}` };
       },
     );
   }
 
-  async unitState(unit: string): Promise<UnitState> {
+  async unitState(unit: string, signal = this.signal): Promise<UnitState> {
     // systemctl prints properties in its own order, so parse key=value.
-    const out = await this.succeed(`systemctl show -p LoadState,ActiveState,SubState,Result ${shellQuote(unit)}`);
+    const out = await this.succeed(`systemctl show -p LoadState,ActiveState,SubState,Result ${shellQuote(unit)}`, 60_000, signal);
     const kv = Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     return { load: kv.LoadState ?? '', active: kv.ActiveState ?? '', sub: kv.SubState ?? '', result: kv.Result ?? '' };
   }
 
-  async journal(unit: string, lines = 30): Promise<string> {
-    const r = await this.execute(`journalctl -b --no-pager -o short-monotonic -n ${lines} -u ${shellQuote(unit)}`);
+  async journal(unit: string, lines = 30, timeoutMs = 60_000, signal = this.signal): Promise<string> {
+    const r = await this.execute(`journalctl -b --no-pager -o short-monotonic -n ${lines} -u ${shellQuote(unit)}`, timeoutMs, signal);
     return (r.stdout + r.stderr).trimEnd();
   }
 
   /**
-   * Waits until `unit` is active. Fails at once when it enters `failed` (or
-   * sits inactive with no job queued) instead of burning the deadline.
+   * Waits until `unit` is active. Fails at once when it enters `failed`, is
+   * not found or masked, or sits inactive with no job queued, instead of
+   * burning the deadline. An SSH hiccup is "not yet".
    */
-  async waitForUnit(unit: string, timeoutMs: number): Promise<void> {
-    const start = Date.now();
-    let st: UnitState | undefined;
-    while (Date.now() - start < timeoutMs) {
-      st = await this.unitState(unit);
-      if (st.active === 'active') return;
-      const inactiveNoJob = st.active === 'inactive' && (await this.execute(`systemctl list-jobs --no-legend ${shellQuote(unit)}`)).stdout.trim() === '';
-      if (st.active === 'failed' || st.load === 'not-found' || st.load === 'masked' || inactiveNoJob) {
-        throw new NodeError(this.name, `unit ${unit} is ${st.active} (${st.sub}, load ${st.load}, result ${st.result})`, {
-          expected: `${unit} active`,
-          lastSeen: JSON.stringify(st),
-          journal: await this.journal(unit),
-          consoleTail: this.consoleTail(20),
-        });
-      }
-      await sleep(1000);
-    }
-    throw new WaitTimeoutError(this.name, `unit ${unit} not active within ${Math.round(timeoutMs / 1000)}s`, {
-      expected: `${unit} active`,
-      lastSeen: JSON.stringify(st),
-      journal: await this.journal(unit).catch(() => undefined),
-      consoleTail: this.consoleTail(20),
-    });
+  async waitForUnit(unit: string, timeoutMs: number, signal = this.signal): Promise<void> {
+    // Evidence gathered after the deadline must not push the caller past its own.
+    const journal = (sig?: AbortSignal) => this.journal(unit, 30, 15_000, sig);
+    await waitFor(
+      {
+        node: this.name,
+        what: `unit ${unit} active`,
+        expected: `${unit} active`,
+        timeoutMs,
+        intervalMs: 1000,
+        signal,
+        quiet: true,
+        failFast: () => this.qemuGone(),
+        consoleTail: () => this.consoleTail(20),
+        journal: () => journal(signal),
+      },
+      async (sig) => {
+        const st = await this.unitState(unit, sig);
+        if (st.active === 'active') return { ok: true };
+        const seen = JSON.stringify(st);
+        const inactiveNoJob =
+          st.active === 'inactive' && (await this.execute(`systemctl list-jobs --no-legend ${shellQuote(unit)}`, 60_000, sig)).stdout.trim() === '';
+        if (st.active === 'failed' || st.load === 'not-found' || st.load === 'masked' || inactiveNoJob) {
+          const fail = new NodeError(this.name, `unit ${unit} is ${st.active} (${st.sub}, load ${st.load}, result ${st.result})`, {
+            expected: `${unit} active`,
+            lastSeen: seen,
+            journal: await journal(sig).catch((e: Error) => `(no journal: ${e.message.split('\n')[0]})`),
+            consoleTail: this.consoleTail(20),
+          });
+          return { ok: false, seen, fail };
+        }
+        return { ok: false, seen };
+      },
+    );
   }
 
   /** Each of `units` that is not active, with its state and journal tail (empty when all are active). */
