@@ -1,39 +1,42 @@
 /**
- * `npm run cluster -- <command>`: the operator's entry point.
- * Bad input is one line on stderr and exit 2; host problems exit 1.
+ * `npx cluster <command>` (or `npm run cluster -- <command>`): the
+ * operator's entry point. Data goes to stdout, progress to stderr.
+ * Bad input is one line on stderr and exit 2; host problems exit 1;
+ * an unexpected error is one line too, its stack in `<state>/cli-error.log`.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { Cluster, type StatusRow } from '../harness/cluster.js';
-import { openCluster } from '../stacks/index.js';
+import { Cluster, ClusterStartError, type StatusRow } from '../harness/cluster.js';
 import type { StackOps } from '../stacks/contracts.js';
-import { PROJECT_ROOT } from '../harness/config.js';
-import { HostError, UsageError } from '../harness/errors.js';
+import { PROJECT_ROOT, loadConfig } from '../harness/config.js';
+import { HostError, NodeError, UsageError } from '../harness/errors.js';
 import { requireTools } from '../harness/host.js';
-import { progress } from '../harness/log.js';
-
-const HELP = `usage: npm run cluster -- <command> [options]
-
-commands:
-  build [--rebuild]        build the node image (cached by recipe hash; --rebuild drops the cache entry)
-  start [--fresh]          build if needed and boot every node that is not running (--fresh: new disks)
-  status [--json]          node, state, pid, SSH port, accel, uptime, QEMU CPU share over the last minute
-  ssh <node> [command...]  interactive root shell on a node, or run a command there
-  logs <node> [-f] [-n N]  serial console log (vm.log) of a node; -f follows it
-  stop [--graceful]        stop every QEMU and the switch of this cluster (--graceful: ACPI powerdown first)
-  clean [--images]         stop and remove the runtime state dir (--images: also drop the image cache)
-  smoke                    run the smoke suite, starting the cluster if none is up; leaves it running
-  fresh-smoke              clean + build + start + smoke
-  validate                 run the smoke checks against the running cluster, never booting one
-  help                     this text
-
-environment: PHOTON_VM_DIR, ULTRACLOUD_PROFILE, ULTRACLOUD_STACK, ULTRACLOUD_ACCEL (auto|kvm|tcg),
-  ULTRACLOUD_PORT_BASE, ULTRACLOUD_IMAGE_CACHE, ULTRACLOUD_BOOT_TIMEOUT, ULTRACLOUD_DEBIAN_SOURCES (see README)`;
+import { progress, setQuiet } from '../harness/log.js';
+import { isAlive } from '../harness/proc.js';
 
 type Handler = (args: string[]) => Promise<number>;
+
+interface Command {
+  /** Arguments after the command name, as shown in usage lines. */
+  args: string;
+  /** One line for the command list. */
+  summary: string;
+  /** The rest of `cluster <command> --help`. */
+  details: string;
+  /** Arguments go to another program (vitest, the remote shell): only a leading --help is ours. */
+  passThrough?: boolean;
+  run: Handler;
+}
+
+const ENVIRONMENT = `environment: PHOTON_VM_DIR, ULTRACLOUD_PROFILE, ULTRACLOUD_STACK, ULTRACLOUD_ACCEL (auto|kvm|tcg),
+  ULTRACLOUD_PORT_BASE, ULTRACLOUD_IMAGE_CACHE, ULTRACLOUD_BOOT_TIMEOUT, ULTRACLOUD_DEBIAN_SOURCES,
+  ULTRACLOUD_KEEP_CLUSTER, ULTRACLOUD_ATTACH_ONLY, ULTRACLOUD_VERBOSE, ULTRACLOUD_QUIET, ULTRACLOUD_COLD
+  (booleans: 1/0, true/false, yes/no; see README)`;
 
 function opts<T extends Record<string, { type: 'boolean' | 'string'; short?: string }>>(args: string[], options: T, positionals = 0) {
   try {
@@ -76,9 +79,10 @@ async function startCluster(cluster: Cluster<StackOps>, fresh: boolean): Promise
   }
 }
 
-async function runVitest(cluster: Cluster<StackOps>, filter: string, env: Record<string, string> = {}): Promise<number> {
+/** `vitest run <args>` in the project; a lock this process holds passes to it through ULTRACLOUD_LOCK_TOKEN. */
+async function runVitest(cluster: Cluster<StackOps>, args: string[], env: Record<string, string> = {}): Promise<number> {
   const vitest = path.join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-  const child = spawn(process.execPath, [vitest, 'run', filter], {
+  const child = spawn(process.execPath, [vitest, 'run', ...args], {
     cwd: PROJECT_ROOT,
     stdio: 'inherit',
     env: { ...process.env, ...env },
@@ -115,148 +119,440 @@ export function statusTable(rows: StatusRow[]): string {
   return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-const commands: Record<string, Handler> = {
-  async build(args) {
-    const { values } = opts(args, { rebuild: { type: 'boolean' } });
-    const cluster = openCluster();
-    const image = await cluster.build(values.rebuild);
-    console.log(image.dir);
-    return 0;
-  },
+/** Nodes of a started cluster that are neither ready nor still booting (status exits 1 for them). */
+export function unhealthy(rows: StatusRow[]): StatusRow[] {
+  return rows.filter((r) => r.state !== 'ready' && r.state !== 'booting' && r.state !== 'stopped');
+}
 
-  async start(args) {
-    const { values } = opts(args, { fresh: { type: 'boolean' } });
-    await startCluster(openCluster(), values.fresh ?? false);
-    return 0;
-  },
+/**
+ * Connects the terminal to a node's serial console socket: raw mode on a
+ * TTY, Ctrl-] leaves. vm.log keeps recording either way.
+ */
+function attachConsole(name: string, socketPath: string): Promise<number> {
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  return new Promise<number>((resolve, reject) => {
+    const sock = net.createConnection(socketPath);
+    let connected = false;
+    let finished = false;
+    const onData = (d: Buffer) => {
+      const at = d.indexOf(0x1d); // Ctrl-]
+      if (at < 0) {
+        sock.write(d);
+        return;
+      }
+      if (at > 0) sock.write(d.subarray(0, at));
+      finish(0, `left ${name}'s console`);
+    };
+    const finish = (code: number, why?: string) => {
+      if (finished) return;
+      finished = true;
+      if (tty) stdin.setRawMode(false);
+      stdin.off('data', onData);
+      stdin.pause();
+      sock.destroy();
+      if (why) process.stderr.write(`${tty ? '\r\n' : ''}cluster: ${why}\n`);
+      resolve(code);
+    };
+    sock.on('connect', () => {
+      connected = true;
+      process.stderr.write(`cluster: attached to ${name}'s serial console (${socketPath}); press Enter for a prompt, Ctrl-] to leave\n`);
+      if (tty) stdin.setRawMode(true);
+      stdin.on('data', onData);
+      // Piped input: give the node a moment to answer the last line, then leave.
+      stdin.once('end', () => setTimeout(() => finish(0), 1000));
+      stdin.resume();
+    });
+    sock.on('data', (d) => process.stdout.write(d));
+    sock.on('error', (e) => {
+      if (!connected) {
+        finished = true;
+        reject(new HostError(`cannot attach to ${name}'s console (${socketPath}): ${e.message}`));
+      } else finish(1, `${name}'s console: ${e.message}`);
+    });
+    sock.on('close', () => finish(0, `${name}'s console closed (QEMU exited?)`));
+  });
+}
 
-  async status(args) {
-    const { values } = opts(args, { json: { type: 'boolean' } });
-    const cluster = openCluster();
-    const rows = await cluster.status();
-    if (values.json) {
-      console.log(JSON.stringify({ stateDir: cluster.stateDir, runtime: cluster.runtime() ?? null, nodes: rows }, null, 2));
+/** The cluster the environment names, with its stack: loaded on demand, so `--help` and usage errors stay quick. */
+async function openCluster(): Promise<Cluster<StackOps>> {
+  const stacks = await import('../stacks/index.js');
+  return stacks.openCluster();
+}
+
+function requireNode(cluster: Cluster<StackOps>, name: string | undefined, command: string): string {
+  if (!name) throw new UsageError(`${command} needs a node name, e.g. \`cluster ${command} node01\``);
+  return cluster.spec(name).name;
+}
+
+const commands: Record<string, Command> = {
+  build: {
+    args: '[--rebuild]',
+    summary: 'build the node image (cached by recipe hash; --rebuild drops the cache entry)',
+    details: `Builds the node image, or reuses the cached one for this recipe, and prints its folder.
+Needs root, the image build tools and a few GiB free in the image cache.
+
+  --rebuild   drop this recipe's cached image first`,
+    async run(args) {
+      const { values } = opts(args, { rebuild: { type: 'boolean' } });
+      const cluster = await openCluster();
+      const image = await cluster.build(values.rebuild);
+      console.log(image.dir);
       return 0;
-    }
-    const rt = cluster.runtime();
-    console.log(`state dir: ${cluster.stateDir}`);
-    if (rt) console.log(`image: ${rt.image.stack}-${rt.image.hash}  accel: ${rt.accel} (${rt.accelReason})  started: ${rt.startedAt}`);
-    console.log(statusTable(rows));
-    const shares = rows.filter((r) => r.cpu).map((r) => r.cpu!.share);
-    if (shares.length > 0) console.log(`total QEMU CPU: ${(shares.reduce((a, b) => a + b, 0) * 100).toFixed(1)}% of one host core`);
-    return 0;
+    },
   },
 
-  async ssh(args) {
-    const [name, ...command] = args;
-    if (!name) throw new UsageError('ssh needs a node name, e.g. `cluster ssh node01`');
-    const cluster = openCluster();
-    const s = cluster.spec(name);
-    if (!cluster.vm(name).pid()) throw new HostError(`${name} is not running (see \`npm run cluster -- status\`)`);
-    requireTools(['ssh']);
-    const sshArgs = [
-      '-i', cluster.keyPath, '-p', String(cluster.sshPort(s)),
-      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-      ...(command.length > 0 ? [] : ['-t']),
-      'root@127.0.0.1',
-      ...command,
-    ];
-    const child = spawn('ssh', sshArgs, { stdio: 'inherit' });
-    return new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  start: {
+    args: '[--fresh] [node]',
+    summary: 'boot every node that is not running (--fresh: new disks); `start <node>`: boot one stopped node',
+    details: `Without a node: builds the image if needed and boots every node that is not running, tier by
+tier, each tier waiting for SSH, its units and the end of boot (a heartbeat line every 30 s says
+what it still waits for). A running, booted cluster is left as it is. Node disks persist across
+stop/start.
+With a node: boots that one stopped node of a running cluster on its own disk and waits until
+it is ready.
+
+  --fresh   new disks for every node it boots (not with a node)`,
+    async run(args) {
+      const { values, positionals } = opts(args, { fresh: { type: 'boolean' } }, 1);
+      const cluster = await openCluster();
+      if (positionals.length === 0) {
+        await startCluster(cluster, values.fresh ?? false);
+        return 0;
+      }
+      const name = requireNode(cluster, positionals[0], 'start');
+      if (values.fresh) throw new UsageError('--fresh gives the whole cluster new disks; it does not go with a node');
+      const lock = cluster.lock(`cluster start ${name}`);
+      const restore = stopOnSignal(cluster, new Set(cluster.runningNodes().map((s) => s.name)));
+      try {
+        const pid = cluster.vm(name).pid();
+        if (pid) {
+          progress('start', `${name} is already running (QEMU pid ${pid})`);
+          return 0;
+        }
+        await cluster.bootNode(name);
+      } finally {
+        restore();
+        await cluster.close();
+        lock.release();
+      }
+      return 0;
+    },
   },
 
-  async logs(args) {
-    const { values, positionals } = opts(args, { follow: { type: 'boolean', short: 'f' }, lines: { type: 'string', short: 'n' } }, 1);
-    const name = positionals[0];
-    if (!name) throw new UsageError('logs needs a node name, e.g. `cluster logs node01`');
-    const lines = values.lines ?? '200';
-    if (!/^\d+$/.test(lines)) throw new UsageError(`-n wants a number of lines, got '${lines}'`);
-    const vm = openCluster().vm(name);
-    if (!fs.existsSync(vm.logFile)) throw new HostError(`${name} has no log yet (${vm.logFile})`);
-    const child = spawn('tail', ['-n', lines, ...(values.follow ? ['-F'] : []), vm.logFile], { stdio: 'inherit' });
-    return new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 0)));
+  status: {
+    args: '[--json]',
+    summary: 'per node: ready/booting/down/io-error/paused, pid, SSH port, accel, uptime, CPU share',
+    details: `One row per node. STATE is ready (QEMU running and root logs in over SSH within a few
+seconds), booting (QEMU running, no SSH yet, within the boot deadline), down (not running, or
+no SSH past the deadline, while the cluster runs), io-error (QEMU paused the guest on a disk
+I/O error: a full disk), paused, unresponsive (QMP does not answer), or stopped (no cluster
+running). Exits 1 when a node of a running cluster is down, io-error, paused or unresponsive.
+
+  --json   the same as JSON on stdout (progress and errors stay on stderr)`,
+    async run(args) {
+      const { values } = opts(args, { json: { type: 'boolean' } });
+      const cluster = await openCluster();
+      const rows = await cluster.status();
+      await cluster.close();
+      const rt = cluster.runtime();
+      const started = cluster.isStarted();
+      if (values.json) {
+        console.log(JSON.stringify({ stateDir: cluster.stateDir, started, runtime: rt ?? null, nodes: rows }, null, 2));
+      } else {
+        console.log(`state dir: ${cluster.stateDir}`);
+        if (rt) {
+          const boot = rt.state ? `  boot: ${rt.state}${rt.pid ? ` (pid ${rt.pid}${isAlive(rt.pid) ? '' : ', gone'})` : ''}` : '';
+          console.log(`image: ${rt.image.stack}-${rt.image.hash}  accel: ${rt.accel} (${rt.accelReason})  started: ${rt.startedAt}${boot}`);
+        }
+        console.log(statusTable(rows));
+        const shares = rows.filter((r) => r.cpu).map((r) => r.cpu!.share);
+        if (shares.length > 0) console.log(`total QEMU CPU: ${(shares.reduce((a, b) => a + b, 0) * 100).toFixed(1)}% of one host core`);
+      }
+      const bad = started ? unhealthy(rows) : [];
+      if (bad.length > 0) {
+        process.stderr.write(`cluster: not ready: ${bad.map((r) => `${r.node} (${r.state})`).join(', ')}\n`);
+        return 1;
+      }
+      return 0;
+    },
   },
 
-  async stop(args) {
-    const { values } = opts(args, { graceful: { type: 'boolean' } });
-    const cluster = openCluster();
-    const lock = cluster.lock('cluster stop');
-    try {
-      const stopped = await cluster.stop(values.graceful ? 60_000 : 0);
-      progress('stop', stopped.length ? `stopped ${stopped.join(' ')}` : 'nothing was running');
-    } finally {
-      lock.release();
-    }
-    return 0;
+  ssh: {
+    args: '<node> [command...]',
+    summary: 'interactive root shell on a node, or run a command there',
+    details: `Root shell on the node over its SSH forward with the cluster key, or runs the command there
+and passes its exit code through. Everything after the node goes to the remote command.`,
+    passThrough: true,
+    async run(args) {
+      const [name, ...command] = args;
+      const cluster = await openCluster();
+      requireNode(cluster, name, 'ssh');
+      const s = cluster.spec(name);
+      if (!cluster.vm(name).pid()) throw new HostError(`${name} is not running (see \`cluster status\`)`);
+      requireTools(['ssh']);
+      const sshArgs = [
+        '-i', cluster.keyPath, '-p', String(cluster.sshPort(s)),
+        '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+        ...(command.length > 0 ? [] : ['-t']),
+        'root@127.0.0.1',
+        ...command,
+      ];
+      const child = spawn('ssh', sshArgs, { stdio: 'inherit' });
+      return new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+    },
   },
 
-  async clean(args) {
-    const { values } = opts(args, { images: { type: 'boolean' } });
-    const cluster = openCluster();
-    const lock = cluster.lock('cluster clean');
-    lock.release(); // clean removes the folder the lock lives in; holding it only proves nobody else drives the cluster
-    await cluster.clean();
-    progress('clean', `removed ${cluster.stateDir}`);
-    if (values.images) {
-      await execa('rm', ['-rf', '--one-file-system', path.join(cluster.cfg.cacheDir, 'images')]);
-      progress('clean', `removed image cache ${path.join(cluster.cfg.cacheDir, 'images')}`);
-    }
-    return 0;
+  console: {
+    args: '<node>',
+    summary: "attach to a node's serial console (works when SSH does not); Ctrl-] leaves",
+    details: `Connects this terminal to the node's serial console (<state>/<node>/console.sock), where
+a root shell runs (autologin on the serial line only; the socket is in the root-only state
+dir). Works when SSH or the network does not. Ctrl-] leaves; vm.log keeps recording. One
+client at a time.`,
+    async run(args) {
+      const { positionals } = opts(args, {}, 1);
+      const cluster = await openCluster();
+      const name = requireNode(cluster, positionals[0], 'console');
+      const vm = cluster.vm(name);
+      if (!vm.pid()) throw new HostError(`${name} is not running (see \`cluster status\`)`);
+      if (!fs.existsSync(vm.consoleSocket)) {
+        throw new HostError(
+          `${name} has no console socket (${vm.consoleSocket}): its QEMU was started by an older harness; restart it (\`cluster stop ${name}\`, \`cluster start ${name}\`)`,
+        );
+      }
+      return attachConsole(name, vm.consoleSocket);
+    },
   },
 
-  async smoke(args) {
-    opts(args, {});
-    const cluster = openCluster();
-    if (cluster.runningNodes().length === 0) await startCluster(cluster, false);
-    const code = await runVitest(cluster, 'smoke');
-    progress('cluster', 'cluster left running: `npm run cluster -- status`, `... stop`');
-    return code;
+  logs: {
+    args: '<node> [-f] [-n N]',
+    summary: 'serial console log (vm.log) of a node; -f follows it',
+    details: `Prints the end of the node's serial console log (<state>/<node>/vm.log).
+
+  -f, --follow      keep following it
+  -n, --lines <N>   how many lines (default 200)`,
+    async run(args) {
+      const { values, positionals } = opts(args, { follow: { type: 'boolean', short: 'f' }, lines: { type: 'string', short: 'n' } }, 1);
+      const lines = values.lines ?? '200';
+      if (!/^\d+$/.test(lines)) throw new UsageError(`-n wants a number of lines, got '${lines}'`);
+      const cluster = await openCluster();
+      const name = requireNode(cluster, positionals[0], 'logs');
+      const vm = cluster.vm(name);
+      if (!fs.existsSync(vm.logFile)) throw new HostError(`${name} has no log yet (${vm.logFile})`);
+      const child = spawn('tail', ['-n', lines, ...(values.follow ? ['-F'] : []), vm.logFile], { stdio: 'inherit' });
+      return new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 0)));
+    },
   },
 
-  async 'fresh-smoke'(args) {
-    opts(args, {});
-    const cluster = openCluster();
-    const lock = cluster.lock('cluster fresh-smoke');
-    lock.release();
-    await cluster.clean();
-    await startCluster(cluster, true);
-    const code = await runVitest(cluster, 'smoke');
-    progress('cluster', 'cluster left running: `npm run cluster -- status`, `... stop`');
-    return code;
+  stop: {
+    args: '[--graceful] [node]',
+    summary: "stop this cluster's QEMUs, VDE switch and CPU sampler; `stop <node>`: one node",
+    details: `Without a node: stops every QEMU, the VDE switch and the CPU sampler of this state dir, found
+by pid file and by command line (only those programs: never a \`less vm.log\` or an ssh session),
+so a runner killed mid-boot leaves nothing behind. With a node: powers that node off.
+
+  --graceful   press the ACPI power button first and wait up to 60 s`,
+    async run(args) {
+      const { values, positionals } = opts(args, { graceful: { type: 'boolean' } }, 1);
+      const cluster = await openCluster();
+      const name = positionals.length > 0 ? requireNode(cluster, positionals[0], 'stop') : undefined;
+      const graceMs = values.graceful ? 60_000 : 0;
+      const lock = cluster.lock(name ? `cluster stop ${name}` : 'cluster stop');
+      try {
+        if (name) {
+          const running = cluster.vm(name).pid() !== undefined;
+          if (running) await cluster.powerOff(name, graceMs);
+          progress('stop', running ? `stopped ${name}` : `${name} was not running`);
+        } else {
+          const stopped = await cluster.stop(graceMs);
+          progress('stop', stopped.length ? `stopped ${stopped.join(' ')}` : 'nothing was running');
+        }
+      } finally {
+        await cluster.close();
+        lock.release();
+      }
+      return 0;
+    },
   },
 
-  async validate(args) {
-    opts(args, {});
-    const cluster = openCluster();
-    if (cluster.runningNodes().length === 0) throw new HostError('no cluster is running; `validate` never boots one (use `smoke` or `start`)');
-    return runVitest(cluster, 'smoke', { ULTRACLOUD_ATTACH_ONLY: '1' });
+  clean: {
+    args: '[--images]',
+    summary: 'stop and remove the runtime state dir (--images: also drop the image cache)',
+    details: `Stops the cluster and removes its state dir (only if it carries the harness's marker), holding
+the cluster lock (<state dir>.lock, beside it) throughout.
+
+  --images   also remove the image cache`,
+    async run(args) {
+      const { values } = opts(args, { images: { type: 'boolean' } });
+      const cluster = await openCluster();
+      const lock = cluster.lock('cluster clean');
+      try {
+        await cluster.clean();
+        progress('clean', `removed ${cluster.stateDir}`);
+        if (values.images) {
+          await execa('rm', ['-rf', '--one-file-system', path.join(cluster.cfg.cacheDir, 'images')]);
+          progress('clean', `removed image cache ${path.join(cluster.cfg.cacheDir, 'images')}`);
+        }
+      } finally {
+        lock.release();
+      }
+      return 0;
+    },
   },
 
-  async help() {
-    console.log(HELP);
-    return 0;
+  smoke: {
+    args: '[vitest options...]',
+    summary: 'run the smoke suite (booting the cluster if none is up); leaves it running',
+    details: `Boots the cluster if no node is running, then runs \`vitest run smoke\` with the options given
+(e.g. \`cluster smoke -t chainfire\`), holding the cluster lock throughout. Leaves the cluster
+running.`,
+    passThrough: true,
+    async run(args) {
+      const cluster = await openCluster();
+      const lock = cluster.lock('cluster smoke');
+      try {
+        if (cluster.runningNodes().length === 0) await startCluster(cluster, false);
+        const code = await runVitest(cluster, ['smoke', ...args]);
+        progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
+        return code;
+      } finally {
+        lock.release();
+      }
+    },
+  },
+
+  'fresh-smoke': {
+    args: '[vitest options...]',
+    summary: 'clean + build + start + smoke, holding the cluster lock throughout',
+    details: `Removes the state dir, builds (or reuses) the image, boots six nodes on fresh disks and runs
+\`vitest run smoke\` with the options given, holding the cluster lock from the clean to the end.
+Leaves the cluster running.`,
+    passThrough: true,
+    async run(args) {
+      const cluster = await openCluster();
+      const lock = cluster.lock('cluster fresh-smoke');
+      try {
+        await cluster.clean();
+        await startCluster(cluster, true);
+        const code = await runVitest(cluster, ['smoke', ...args]);
+        progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
+        return code;
+      } finally {
+        lock.release();
+      }
+    },
+  },
+
+  validate: {
+    args: '[vitest options...]',
+    summary: 'run the smoke checks against the running cluster, never booting one',
+    details: `Runs \`vitest run smoke\` with the options given (e.g. \`cluster validate -t node03\`) against the
+running cluster, with ULTRACLOUD_ATTACH_ONLY=1: fails if no cluster is up, never boots one.`,
+    passThrough: true,
+    async run(args) {
+      const cluster = await openCluster();
+      if (cluster.runningNodes().length === 0) throw new HostError('no cluster is running; `validate` never boots one (use `smoke` or `start`)');
+      return runVitest(cluster, ['smoke', ...args], { ULTRACLOUD_ATTACH_ONLY: '1' });
+    },
+  },
+
+  help: {
+    args: '[command]',
+    summary: "this text, or a command's usage",
+    details: 'Prints the command list, or the usage of one command.',
+    async run(args) {
+      const { positionals } = opts(args, {}, 1);
+      if (positionals[0]) {
+        console.log(commandHelp(positionals[0], lookup(positionals[0])));
+        return 0;
+      }
+      console.log(usage());
+      return 0;
+    },
   },
 };
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h') {
-    console.log(HELP);
-    return command ? 0 : 2;
-  }
-  const handler = Object.hasOwn(commands, command) ? commands[command] : undefined;
-  if (!handler) throw new UsageError(`unknown command '${command}' (try: npm run cluster -- help)`);
-  return handler(rest);
+function lookup(name: string): Command {
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) throw new UsageError(`unknown command '${name}' (try: cluster help)`);
+  return command;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: Error) => {
-    if (e instanceof UsageError) {
-      process.stderr.write(`cluster: ${e.message}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`cluster: ${e instanceof HostError ? e.message : e.stack ?? e.message}\n`);
+export function usage(): string {
+  const width = Math.max(...Object.entries(commands).map(([n, c]) => `${n} ${c.args}`.length));
+  return [
+    'usage: cluster <command> [options]   (npx cluster ..., or npm run cluster -- ...)',
+    '',
+    'commands:',
+    ...Object.entries(commands).map(([n, c]) => `  ${`${n} ${c.args}`.padEnd(width)}  ${c.summary}`),
+    '',
+    '`cluster <command> --help` shows one command.',
+    '',
+    ENVIRONMENT,
+  ].join('\n');
+}
+
+function commandHelp(name: string, c: Command): string {
+  return `usage: cluster ${name} ${c.args}\n\n${c.details}`;
+}
+
+function wantsHelp(c: Command, args: string[]): boolean {
+  if (c.passThrough) return args[0] === '--help' || args[0] === '-h';
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = lookup(name);
+  if (wantsHelp(command, rest)) {
+    console.log(commandHelp(name, command));
+    return 0;
+  }
+  if (name !== 'help') setQuiet(loadConfig().quiet); // every knob checked up front: a bad value is one line and exit 2
+  return command.run(rest);
+}
+
+/** Where an unexpected error's details go: the state dir when it exists, else the temp dir. */
+function errorLogPath(): string {
+  try {
+    const dir = loadConfig().stateDir;
+    if (fs.existsSync(dir)) return path.join(dir, 'cli-error.log');
+  } catch {
+    /* no usable config: fall through */
+  }
+  return path.join(os.tmpdir(), 'ultracloud-cluster-cli-error.log');
+}
+
+function fail(e: unknown): never {
+  if (e instanceof UsageError) {
+    process.stderr.write(`cluster: ${e.message}\n`);
+    process.exit(2);
+  }
+  if (e instanceof HostError) {
+    process.stderr.write(`cluster: ${e.message}\n`);
     process.exit(1);
-  },
-);
+  }
+  if (e instanceof ClusterStartError || e instanceof NodeError) {
+    // Expected failures that carry their evidence (console tails, journals): the message is the report.
+    process.stderr.write(`cluster: ${e.message}\n`);
+    process.exit(1);
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  const first = (err.message || err.name).split('\n')[0];
+  let where = errorLogPath();
+  try {
+    fs.appendFileSync(where, `[${new Date().toISOString()}] cluster ${process.argv.slice(2).join(' ')}\n${err.stack ?? err.message}\n\n`);
+  } catch {
+    where = '(could not write a log)';
+  }
+  process.stderr.write(`cluster: ${first} (details: ${where})\n`);
+  process.exit(1);
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), fail);

@@ -4,19 +4,21 @@
  * stop and clean. Knows nodes and units, never what a role's server is.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { resolveAccel } from './accel.js';
 import type { HarnessConfig } from './config.js';
 import { cpuShare, readSamples, recordSample, startSampler, stopSampler } from './cpu.js';
 import { HostError, NodeError, UsageError, WaitTimeoutError } from './errors.js';
-import { type BuiltImage, ensureImage } from './image/debian.js';
-import { requirePortsFree, requireTools } from './host.js';
+import { type BuiltImage, ensureImage, imageRecipe } from './image/debian.js';
+import { hostSourcesFor } from './image/apt-sources.js';
+import { BOOT_BYTES_PER_NODE, formatBytes, freeBytes, requireFreeSpace, requirePortsFree, requireTools } from './host.js';
 import { FileLock } from './lock.js';
-import { elapsed, progress } from './log.js';
+import { elapsed, progress, withHeartbeat } from './log.js';
 import { Node } from './node.js';
-import { findProcesses, procStat, terminate } from './proc.js';
-import { type Accel, type BootSpec, QemuVm } from './qemu.js';
+import { findClusterProcesses, isAlive, procStat, terminate } from './proc.js';
+import { type Accel, type BootSpec, QemuVm, type VmState } from './qemu.js';
 import { SshPool } from './ssh.js';
 import { type Stack, readyUnits, secretsFor } from './stack.js';
 import { type NodeSpec, PROFILES, hostPort, tiers } from './topology.js';
@@ -24,7 +26,14 @@ import { VdeSwitch } from './vde.js';
 
 const STATE_MARKER = '.ultracloud-test-cluster';
 
-/** What `start` records in the state dir, for status, attach and tests. */
+/** Whether the boot recorded in cluster.json completed. */
+export type BootState = 'booting' | 'ready' | 'failed';
+
+/**
+ * What `start` records in the state dir (`cluster.json`), for status, attach
+ * and tests. `pid`, `state` and `recipeHash` are absent in files written
+ * before they were recorded.
+ */
 export interface ClusterRuntime {
   profile: string;
   stack: string;
@@ -33,7 +42,55 @@ export interface ClusterRuntime {
   accelReason: string;
   portBase: number;
   startedAt: string;
+  /** The image recipe hash the nodes boot from (the image's cache key). */
+  recipeHash?: string;
+  /** The process that booted the cluster (or is booting it). */
+  pid?: number;
+  /** 'booting' while that process boots it; 'booting' with a dead pid: the runner died mid-boot. */
+  state?: BootState;
+  /** When `state` was last written. */
+  updatedAt?: string;
+  /** Nodes that did not come up, when state is 'failed'. */
+  failedNodes?: string[];
 }
+
+/** A boot wait prints which nodes it still waits for, and on what, this often. */
+const HEARTBEAT_MS = 30_000;
+/** How often a boot wait asks QMP whether a node's QEMU paused on an I/O error. */
+const IO_ERROR_POLL_MS = 5_000;
+
+/**
+ * Why tests must not attach to the cluster recorded in `rt`, or undefined
+ * when they may: one line that says what to do. Pure: the current recipe
+ * hash (undefined: unknown here, not checked) and pid liveness come in.
+ */
+export function attachRefusal(
+  stateDir: string,
+  rt: ClusterRuntime | undefined,
+  currentRecipe: string | undefined,
+  alive: (pid: number) => boolean,
+): string | undefined {
+  if (!rt) {
+    return `QEMUs are running in ${stateDir} but it has no cluster.json, so nothing says what they run: stop them with \`npx cluster stop\` (and start again)`;
+  }
+  const booted = rt.recipeHash ?? rt.image?.hash;
+  if (currentRecipe && booted && booted !== currentRecipe) {
+    return (
+      `the running cluster in ${stateDir} was booted from image recipe ${booted}, but this checkout's recipe is ${currentRecipe}: ` +
+      'restart it (`npx cluster stop`, then `npx cluster start`) before running tests against it'
+    );
+  }
+  if (rt.state === 'booting' && rt.pid !== undefined && !alive(rt.pid)) {
+    return (
+      `the cluster in ${stateDir} was left half-booted by pid ${rt.pid}, which is gone (boot started ${rt.startedAt}): ` +
+      'finish its boot with `npx cluster start`, or `npx cluster stop` it'
+    );
+  }
+  return undefined;
+}
+
+/** A node's readiness as `status` reports it (see StatusRow.state). */
+export type Readiness = 'ready' | 'booting' | 'down' | 'io-error' | 'paused' | 'unresponsive' | 'stopped';
 
 /** What global setup hands to test files (serialisable). */
 export interface ClusterInfo {
@@ -51,7 +108,16 @@ export interface ClusterInfo {
 
 export interface StatusRow {
   node: string;
-  state: string;
+  /**
+   * ready: QEMU running and root logs in over SSH within a few seconds;
+   * booting: QEMU running, no SSH yet, within its boot deadline; down: no
+   * QEMU (or no SSH past the deadline) while other nodes run; io-error:
+   * QEMU paused the guest on a disk I/O error; paused: paused otherwise;
+   * unresponsive: QMP does not answer; stopped: the cluster is not running.
+   */
+  state: Readiness;
+  /** QEMU's own state (QMP query-status). */
+  vm: VmState;
   pid?: number;
   sshPort: number;
   forwards: Record<string, number>;
@@ -137,9 +203,48 @@ export class Cluster<Ops = unknown> {
     }
   }
 
+  /** Written whole under a temp name: a reader never sees half a cluster.json. */
+  private writeRuntime(rt: ClusterRuntime): void {
+    const tmp = `${this.runtimeFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${JSON.stringify(rt, null, 2)}\n`);
+    fs.renameSync(tmp, this.runtimeFile);
+  }
+
+  private setBootState(rt: ClusterRuntime, state: BootState, failedNodes?: string[]): void {
+    rt.state = state;
+    rt.updatedAt = new Date().toISOString();
+    if (failedNodes) rt.failedNodes = failedNodes;
+    else delete rt.failedNodes;
+    this.writeRuntime(rt);
+  }
+
+  /**
+   * The lock lives next to the state dir (`<stateDir>.lock`), not inside it,
+   * so `clean` and `fresh-*` hold it while they remove the state dir.
+   */
+  get lockFile(): string {
+    return `${this.stateDir}.lock`;
+  }
+
   lock(purpose: string): FileLock {
-    this.ensureStateDir();
-    return FileLock.acquire(path.join(this.stateDir, 'lock'), purpose);
+    return FileLock.acquire(this.lockFile, purpose, this.stateDir);
+  }
+
+  /**
+   * The image recipe hash this checkout would build (no build: hashes the
+   * recipe only); undefined when it cannot be computed here (no apt sources).
+   */
+  currentRecipeHash(): string | undefined {
+    try {
+      return imageRecipe(this.stack, this.specs, hostSourcesFor(this.stack.suite, this.cfg.debianSources)).hash;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Why tests must not attach to the running cluster (see attachRefusal), or undefined. */
+  attachRefusal(): string | undefined {
+    return attachRefusal(this.stateDir, this.runtime(), this.currentRecipeHash(), isAlive);
   }
 
   runningNodes(): NodeSpec[] {
@@ -151,6 +256,7 @@ export class Cluster<Ops = unknown> {
       cacheDir: this.cfg.cacheDir,
       debianSources: this.cfg.debianSources,
       rebuild,
+      verbose: this.cfg.verbose,
     });
   }
 
@@ -192,17 +298,38 @@ export class Cluster<Ops = unknown> {
    */
   async start(opts: StartOptions = {}): Promise<void> {
     const t0 = Date.now();
+    const toStart = this.specs.filter((s) => !this.vm(s.name).pid());
+    const prior = this.runtime();
+    // A running, fully booted cluster is left exactly as it is (cluster.json included).
+    if (toStart.length === 0 && prior && (prior.state ?? 'ready') === 'ready') {
+      progress('boot', `all ${this.specs.length} nodes already running (booted ${prior.startedAt}); nothing to do`);
+      return;
+    }
     requireTools(['qemu-system-x86_64', 'qemu-img', 'vde_switch', 'ssh-keygen']);
     this.ensureStateDir();
-    const toStart = this.specs.filter((s) => !this.vm(s.name).pid());
     await requirePortsFree(
       toStart.flatMap((s) => s.forwards.map((f) => ({ port: hostPort(this.cfg.portBase, f), what: `${s.name} ${f.name}` }))),
     );
-    const image = await this.build(opts.rebuild);
-    const verdict = await resolveAccel(this.cfg.accel, this.cfg.cacheDir, image);
+    requireFreeSpace(this.stateDir, toStart.length * BOOT_BYTES_PER_NODE, `booting ${toStart.length} node(s)`, 'free space there, or set PHOTON_VM_DIR elsewhere');
+    // Nodes already running keep their image and accel; the others join them on the same.
+    const resume = toStart.length < this.specs.length && prior !== undefined && fs.existsSync(prior.image.disk);
+    // A boot that never finished (its runner died, or it failed) is waited for again, running nodes included.
+    const recheck = !prior || (prior.state ?? 'ready') !== 'ready';
+    let image: BuiltImage;
+    let verdict: { accel: Accel; reason: string };
+    if (resume) {
+      image = prior.image;
+      verdict = { accel: prior.accel, reason: prior.accelReason };
+      const running = this.specs.filter((s) => !toStart.includes(s)).map((s) => s.name);
+      progress('boot', `resuming the cluster booted ${prior.startedAt} on image ${image.hash} (running: ${running.join(' ')})`);
+    } else {
+      image = await this.build(opts.rebuild);
+      verdict = await resolveAccel(this.cfg.accel, this.cfg.cacheDir, image);
+    }
     progress('accel', `${verdict.accel} (${verdict.reason})`);
     await this.ensureKey();
     await this.vde.start();
+    const now = new Date().toISOString();
     const runtime: ClusterRuntime = {
       profile: this.cfg.profile,
       stack: this.stack.name,
@@ -210,36 +337,122 @@ export class Cluster<Ops = unknown> {
       accel: verdict.accel,
       accelReason: verdict.reason,
       portBase: this.cfg.portBase,
-      startedAt: new Date().toISOString(),
+      startedAt: resume ? prior.startedAt : now,
+      recipeHash: image.hash,
+      pid: process.pid,
+      state: 'booting',
+      updatedAt: now,
     };
-    fs.writeFileSync(this.runtimeFile, JSON.stringify(runtime, null, 2));
+    this.writeRuntime(runtime);
 
     const failures = new Map<string, Error>();
-    for (const tier of tiers(this.specs)) {
-      if (failures.size > 0) {
-        for (const s of tier) failures.set(s.name, new NodeError(s.name, `not started: an earlier tier failed (${[...failures.keys()].join(', ')})`));
-        continue;
+    try {
+      for (const tier of tiers(this.specs)) {
+        if (failures.size > 0) {
+          for (const s of tier) failures.set(s.name, new NodeError(s.name, `not started: an earlier tier failed (${[...failures.keys()].join(', ')})`));
+          continue;
+        }
+        const pending = tier.filter((s) => toStart.includes(s));
+        const waiting = tier.filter((s) => toStart.includes(s) || recheck);
+        if (waiting.length === 0) continue;
+        progress(
+          'boot',
+          pending.length > 0
+            ? `tier ${tier[0].tier}: starting ${pending.map((s) => s.name).join(' ')}`
+            : `tier ${tier[0].tier}: waiting for ${waiting.map((s) => s.name).join(' ')} (already running)`,
+        );
+        const tierStart = Date.now();
+        await Promise.all(
+          pending.map(async (s) => {
+            const vm = this.vm(s.name);
+            const disk = await vm.prepareDisk(image.disk, opts.fresh ?? false);
+            const pid = await vm.start(this.bootSpec(s, runtime));
+            progress(s.name, `QEMU pid ${pid} (${disk} disk), SSH on 127.0.0.1:${this.sshPort(s)}, log ${vm.logFile}`);
+          }),
+        );
+        startSampler(this.stateDir);
+        const results = await this.waitTier(waiting, tierStart);
+        results.forEach((r, i) => {
+          if (r.status === 'rejected') failures.set(waiting[i].name, r.reason as Error);
+        });
       }
-      const pending = tier.filter((s) => toStart.includes(s));
-      if (pending.length === 0) continue;
-      progress('boot', `tier ${tier[0].tier}: starting ${pending.map((s) => s.name).join(' ')}`);
-      const tierStart = Date.now();
-      await Promise.all(
-        pending.map(async (s) => {
-          const vm = this.vm(s.name);
-          const disk = await vm.prepareDisk(image.disk, opts.fresh ?? false);
-          const pid = await vm.start(this.bootSpec(s, runtime));
-          progress(s.name, `QEMU pid ${pid} (${disk} disk), SSH on 127.0.0.1:${this.sshPort(s)}, log ${vm.logFile}`);
-        }),
-      );
-      startSampler(this.stateDir);
-      const results = await Promise.allSettled(pending.map((s) => this.waitReady(s, this.cfg.bootTimeoutS * 1000, tierStart)));
-      results.forEach((r, i) => {
-        if (r.status === 'rejected') failures.set(pending[i].name, r.reason as Error);
-      });
+    } catch (e) {
+      this.setBootState(runtime, 'failed', [...failures.keys()]);
+      throw e;
     }
-    if (failures.size > 0) throw new ClusterStartError(failures);
+    if (failures.size > 0) {
+      this.setBootState(runtime, 'failed', [...failures.keys()]);
+      throw new ClusterStartError(failures);
+    }
+    this.setBootState(runtime, 'ready');
     progress('boot', `all ${this.specs.length} nodes ready in ${elapsed(t0)}`);
+  }
+
+  /**
+   * waitReady for each node of a tier, all at once. Every 30 s a heartbeat
+   * line says which nodes are still not ready and what they wait on; a QEMU
+   * that pauses its guest on a disk I/O error ends that node's wait at once.
+   */
+  private async waitTier(specs: NodeSpec[], since: number): Promise<PromiseSettledResult<void>[]> {
+    const done = new Set<string>();
+    const waits = specs.map(async (s) => {
+      try {
+        await Promise.race([this.waitReady(s, this.cfg.bootTimeoutS * 1000, since), this.failOnIoError(s, () => done.has(s.name))]);
+      } finally {
+        done.add(s.name);
+      }
+    });
+    try {
+      return await withHeartbeat(
+        HEARTBEAT_MS,
+        () => void this.heartbeat(specs.filter((s) => !done.has(s.name)), since),
+        Promise.allSettled(waits),
+      );
+    } finally {
+      for (const s of specs) done.add(s.name);
+    }
+  }
+
+  /** Rejects when `s`'s QEMU reports an I/O-error pause; stays pending (and stops polling) once `over()`. */
+  private failOnIoError(s: NodeSpec, over: () => boolean): Promise<never> {
+    const vm = this.vm(s.name);
+    return new Promise<never>((_, reject) => {
+      const tick = async () => {
+        if (over()) return;
+        if ((await vm.state()) === 'io-error') {
+          let free = '?';
+          try {
+            free = formatBytes(freeBytes(this.stateDir));
+          } catch {
+            /* the folder is gone: say so with '?' */
+          }
+          reject(
+            new NodeError(s.name, 'QEMU paused the guest on a disk I/O error', {
+              expected: 'a running guest',
+              lastSeen: `QMP status io-error; ${free} free in ${this.stateDir} (a full host disk does this)`,
+              consoleTail: vm.consoleTail(),
+            }),
+          );
+          return;
+        }
+        if (!over()) setTimeout(() => void tick(), IO_ERROR_POLL_MS).unref();
+      };
+      setTimeout(() => void tick(), IO_ERROR_POLL_MS).unref();
+    });
+  }
+
+  /** One line: the nodes of a tier still not ready, and what each waits on. */
+  private async heartbeat(pending: NodeSpec[], since: number): Promise<void> {
+    if (pending.length === 0) return;
+    const what = await Promise.all(
+      pending.map(async (s) => {
+        const vm = this.vm(s.name);
+        const st = await vm.state();
+        if (st !== 'running') return `${s.name} (QEMU ${st})`;
+        return `${s.name} (${(await sshBanner(this.sshPort(s), 2000)) ? 'sshd up: login, its units, end of boot' : 'sshd not answering yet'})`;
+      }),
+    );
+    progress('boot', `still waiting after ${elapsed(since)}: ${what.join(', ')}`);
   }
 
   bootSpec(s: NodeSpec, rt: ClusterRuntime): BootSpec {
@@ -272,10 +485,17 @@ export class Cluster<Ops = unknown> {
     const rt = this.runtime();
     if (!rt) throw new HostError(`no cluster was started in ${this.stateDir}`);
     const s = this.spec(name);
+    const vm = this.vm(name);
+    if (vm.pid()) throw new HostError(`${name} is already running (QEMU pid ${vm.pid()})`);
+    if (!this.vde.pid()) throw new HostError(`the cluster in ${this.stateDir} is not running (no VDE switch): boot it with \`cluster start\``);
+    await requirePortsFree(s.forwards.map((f) => ({ port: hostPort(this.cfg.portBase, f), what: `${s.name} ${f.name}` })));
+    requireFreeSpace(this.stateDir, BOOT_BYTES_PER_NODE, `booting ${name}`, 'free space there, or set PHOTON_VM_DIR elsewhere');
+    await vm.prepareDisk(rt.image.disk, false);
     const started = Date.now();
-    const pid = await this.vm(name).start(this.bootSpec(s, rt));
+    const pid = await vm.start(this.bootSpec(s, rt));
     progress(s.name, `QEMU pid ${pid} (booted again)`);
-    await this.waitReady(s, this.cfg.bootTimeoutS * 1000, started);
+    const [r] = await this.waitTier([s], started);
+    if (r.status === 'rejected') throw r.reason;
   }
 
   /** SSH, then each unit the node's roles need, then the end of boot; fails fast. */
@@ -301,7 +521,18 @@ export class Cluster<Ops = unknown> {
     for (const unit of units) await node.waitForUnit(unit, Math.max(1000, deadline - Date.now()));
     const r = await node.execute('systemctl is-system-running --wait', Math.max(1000, deadline - Date.now()));
     const state = r.stdout.trim();
-    if (state !== 'running' && state !== 'degraded') {
+    // Degraded means a unit failed during boot: not ready, whatever the role units say. Name them, with their journals.
+    if (state === 'degraded') {
+      const failed = await node.failedUnits();
+      const journals = await Promise.all(failed.map(async (u) => `--- ${u} ---\n${await node.journal(u, 20)}`));
+      throw new NodeError(s.name, `boot finished degraded: failed ${failed.join(', ') || '(no unit listed)'}`, {
+        expected: 'systemctl is-system-running: running (no failed unit)',
+        lastSeen: `degraded; systemctl --failed: ${failed.join(', ') || '(none)'}`,
+        journal: journals.join('\n'),
+        consoleTail: vm.consoleTail(),
+      });
+    }
+    if (state !== 'running') {
       throw new WaitTimeoutError(s.name, `boot did not finish (systemctl is-system-running: ${state || 'no answer'})`, {
         expected: 'running',
         lastSeen: state,
@@ -329,9 +560,10 @@ export class Cluster<Ops = unknown> {
     );
     await this.vde.stop();
     await stopSampler(this.stateDir);
-    const leftovers = fs.existsSync(this.stateDir) ? findProcesses(this.stateDir + path.sep) : [];
+    // Only our own kinds (QEMU, VDE switch, sampler): never a `less vm.log` or an `ssh -i <state>/ssh/...`.
+    const leftovers = fs.existsSync(this.stateDir) ? findClusterProcesses(this.stateDir) : [];
     if (leftovers.length > 0) {
-      progress('stop', `stopping ${leftovers.length} leftover process(es): ${leftovers.map((p) => `${p.pid} ${path.basename(p.argv[0])}`).join(', ')}`);
+      progress('stop', `stopping ${leftovers.length} leftover process(es): ${leftovers.map((p) => `${p.pid} ${p.kind}`).join(', ')}`);
       await terminate(leftovers.map((p) => p.pid));
     }
     return stopped.sort();
@@ -347,15 +579,50 @@ export class Cluster<Ops = unknown> {
     await execa('rm', ['-rf', '--one-file-system', this.stateDir]);
   }
 
+  /** Whether root logs in on `name` over SSH and runs `true` within `timeoutMs`. */
+  async sshAnswers(name: string, timeoutMs = 5000): Promise<boolean> {
+    if (!fs.existsSync(this.keyPath)) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs + 1000)));
+    const attempt = (async () => {
+      try {
+        await this.ssh.connection(name, timeoutMs);
+        return (await this.ssh.exec(name, 'true', timeoutMs)).code === 0;
+      } catch {
+        this.ssh.drop(name);
+        return false;
+      }
+    })();
+    try {
+      return await Promise.race([attempt, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether any part of the cluster runs (a QEMU or the VDE switch): a node not running then is down, not stopped. */
+  isStarted(): boolean {
+    return this.runningNodes().length > 0 || this.vde.pid() !== undefined;
+  }
+
   async status(): Promise<StatusRow[]> {
     const rt = this.runtime();
+    const started = this.isStarted();
+    const ownerBooting = rt?.state === 'booting' && rt.pid !== undefined && isAlive(rt.pid);
     return Promise.all(
       this.specs.map(async (s) => {
         const vm = this.vm(s.name);
         const pid = vm.pid();
+        const vmState = await vm.state();
+        let state: Readiness;
+        if (vmState === 'stopped' || vmState === 'shutdown') state = started ? 'down' : 'stopped';
+        else if (vmState !== 'running') state = vmState;
+        else if (await this.sshAnswers(s.name)) state = 'ready';
+        else state = ownerBooting || (vm.uptimeS() ?? 0) < this.cfg.bootTimeoutS ? 'booting' : 'down';
         const row: StatusRow = {
           node: s.name,
-          state: await vm.state(),
+          state,
+          vm: vmState,
           pid,
           sshPort: this.sshPort(s),
           forwards: this.forwards(s),
@@ -401,7 +668,9 @@ export class Cluster<Ops = unknown> {
   }
 
   private ensureStateDir(): void {
-    fs.mkdirSync(this.stateDir, { recursive: true });
+    fs.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    // Owner only: the serial console sockets in it log root in without a password.
+    fs.chmodSync(this.stateDir, 0o700);
     const marker = path.join(this.stateDir, STATE_MARKER);
     if (!fs.existsSync(marker)) fs.writeFileSync(marker, 'runtime state of an UltraCloud test cluster; `cluster clean` removes this folder\n');
   }
@@ -421,4 +690,26 @@ export class Cluster<Ops = unknown> {
     fs.rmSync(`${this.keyPath}.pub`, { force: true });
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `ultracloud-test-cluster-${this.cfg.profile}`, '-f', this.keyPath]);
   }
+}
+
+/** Whether something on 127.0.0.1:`port` greets with an SSH banner within `timeoutMs` (sshd is up in the guest). */
+export function sshBanner(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.createConnection({ host: '127.0.0.1', port });
+    let buf = '';
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (buf.startsWith('SSH-')) finish(true);
+      else if (buf.length >= 4) finish(false);
+    });
+    sock.on('error', () => finish(false));
+    sock.on('close', () => finish(false));
+  });
 }

@@ -26,7 +26,21 @@ export interface HarnessConfig {
   bootTimeoutS: number;
   /** Explicit apt sources file for the image build, else the host's own. */
   debianSources?: string;
+  /** ULTRACLOUD_KEEP_CLUSTER: vitest's global setup leaves a cluster it booted running. */
+  keepCluster: boolean;
+  /** ULTRACLOUD_ATTACH_ONLY: global setup never boots a cluster (what `cluster validate` sets). */
+  attachOnly: boolean;
+  /** ULTRACLOUD_VERBOSE: every line of the image build. */
+  verbose: boolean;
+  /** ULTRACLOUD_QUIET: no progress lines. */
+  quiet: boolean;
+  /** ULTRACLOUD_COLD: a forced cold boot (fresh disks, no snapshot). */
+  cold: boolean;
 }
+
+/** Accepted spellings of a boolean environment value (case-insensitive); unset or empty is false. */
+const TRUE_WORDS = ['1', 'true', 'yes'];
+const FALSE_WORDS = ['0', 'false', 'no'];
 
 let loaded = false;
 
@@ -55,7 +69,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HarnessConfig 
     portBase: int('ULTRACLOUD_PORT_BASE', env.ULTRACLOUD_PORT_BASE, PROFILES[profile].defaultPortBase, 1024, 65000),
     bootTimeoutS: int('ULTRACLOUD_BOOT_TIMEOUT', env.ULTRACLOUD_BOOT_TIMEOUT, 900, 30, 7200),
     debianSources: env.ULTRACLOUD_DEBIAN_SOURCES || undefined,
+    keepCluster: bool('ULTRACLOUD_KEEP_CLUSTER', env.ULTRACLOUD_KEEP_CLUSTER),
+    attachOnly: bool('ULTRACLOUD_ATTACH_ONLY', env.ULTRACLOUD_ATTACH_ONLY),
+    verbose: bool('ULTRACLOUD_VERBOSE', env.ULTRACLOUD_VERBOSE),
+    quiet: bool('ULTRACLOUD_QUIET', env.ULTRACLOUD_QUIET),
+    cold: bool('ULTRACLOUD_COLD', env.ULTRACLOUD_COLD),
   };
+}
+
+/**
+ * A boolean knob, parsed strictly: 1/0, true/false, yes/no in any case, or
+ * unset/empty (false). Anything else (`on`, `2`, `ture`) is a UsageError
+ * naming the variable, never a silent false.
+ */
+export function bool(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  const v = value.toLowerCase();
+  if (TRUE_WORDS.includes(v)) return true;
+  if (FALSE_WORDS.includes(v)) return false;
+  throw new UsageError(`${name}='${value}' is not a boolean (use 1/0, true/false or yes/no, or leave it unset)`);
 }
 
 function oneOf(name: string, value: string | undefined, allowed: string[], dflt: string): string {

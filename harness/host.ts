@@ -59,3 +59,37 @@ export async function requirePortsFree(ports: { port: number; what: string }[]):
     throw new HostError(`host port taken: ${taken.join(', ')}; free it or set ULTRACLOUD_PORT_BASE`);
   }
 }
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+/** Free space an image build needs in the image cache: rootfs, raw ext4 and qcow2 side by side, plus the apt downloads. */
+export const IMAGE_BUILD_BYTES = 6 * GiB;
+/** Free space each booted node needs in the state dir: its qcow2 overlay grows with what the guest writes. */
+export const BOOT_BYTES_PER_NODE = 384 * MiB;
+
+export function formatBytes(n: number): string {
+  return n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : `${Math.round(n / MiB)} MiB`;
+}
+
+/**
+ * The one-line complaint when `freeBytes` in `folder` is less than
+ * `neededBytes` for `what`, else undefined. Pure, so it is tested alone.
+ */
+export function diskSpaceProblem(folder: string, freeBytes: number, neededBytes: number, what: string, hint = 'free some space'): string | undefined {
+  if (freeBytes >= neededBytes) return undefined;
+  return `not enough free disk space for ${what} in ${folder}: ${formatBytes(freeBytes)} free, ${formatBytes(neededBytes)} needed (${hint})`;
+}
+
+/** Bytes an unprivileged writer may still use on the filesystem of `folder` (or its nearest existing parent). */
+export function freeBytes(folder: string): number {
+  let dir = path.resolve(folder);
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const st = fs.statfsSync(dir);
+  return Number(st.bavail) * Number(st.bsize);
+}
+
+/** Throws a HostError naming the folder, what is free and what is needed, when `folder` is short of space. */
+export function requireFreeSpace(folder: string, neededBytes: number, what: string, hint?: string): void {
+  const problem = diskSpaceProblem(folder, freeBytes(folder), neededBytes, what, hint);
+  if (problem) throw new HostError(problem);
+}

@@ -4,6 +4,7 @@
  * found by their command lines.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 
 export function isAlive(pid: number): boolean {
   try {
@@ -25,6 +26,8 @@ export function cmdline(pid: number): string[] | undefined {
 export interface HostProcess {
   pid: number;
   argv: string[];
+  /** `/proc/<pid>/exe`, when readable. */
+  exe?: string;
 }
 
 /** Every process whose command line mentions `needle` (a state dir path, say). */
@@ -35,9 +38,48 @@ export function findProcesses(needle: string): HostProcess[] {
     const pid = Number(entry);
     if (pid === process.pid) continue;
     const argv = cmdline(pid);
-    if (argv?.some((a) => a.includes(needle))) found.push({ pid, argv });
+    if (argv?.some((a) => a.includes(needle))) found.push({ pid, argv, exe: exePath(pid) });
   }
   return found;
+}
+
+/** The executable of a process (`/proc/<pid>/exe`), when this user may read it. */
+export function exePath(pid: number): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the harness itself runs for a cluster: the only processes `stop` may kill. */
+export type ClusterProcessKind = 'qemu' | 'vde' | 'sampler';
+
+/**
+ * Whether a process that mentions `stateDir` is one of the cluster's own:
+ * a QEMU (qemu-system-*), the VDE switch, or the CPU sampler (node running
+ * harness/cpu-sampler.ts). A `less <state>/node01/vm.log`, a `tail -F`, an
+ * `ssh -i <state>/ssh/id_ed25519` or an editor is not, whatever its argv says.
+ */
+export function clusterProcessKind(p: HostProcess, stateDir: string): ClusterProcessKind | undefined {
+  const dir = stateDir.endsWith(path.sep) ? stateDir : stateDir + path.sep;
+  if (!p.argv.some((a) => a.includes(dir))) return undefined;
+  // The executable, else argv[0] (a process of another user hides its exe link).
+  const names = [p.exe, p.argv[0]].filter((x): x is string => Boolean(x)).map((x) => path.basename(x));
+  const exe = names[0] ?? '';
+  if (/^qemu-system-/.test(exe)) return 'qemu';
+  if (exe === 'vde_switch') return 'vde';
+  if (/^node(js)?(\d+)?$/.test(exe) && p.argv.slice(1).some((a) => /(^|\/)cpu-sampler\.(ts|js|mjs)$/.test(a))) return 'sampler';
+  return undefined;
+}
+
+/** The cluster's own processes in `stateDir` (see clusterProcessKind), found by command line. */
+export function findClusterProcesses(stateDir: string): (HostProcess & { kind: ClusterProcessKind })[] {
+  const dir = stateDir.endsWith(path.sep) ? stateDir : stateDir + path.sep;
+  return findProcesses(dir).flatMap((p) => {
+    const kind = clusterProcessKind(p, dir);
+    return kind ? [{ ...p, kind }] : [];
+  });
 }
 
 export function readPidFile(file: string): number | undefined {
@@ -91,10 +133,6 @@ export function procStat(pid: number): ProcStat | undefined {
 
 export function ticksToSeconds(ticks: number): number {
   return ticks / CLK_TCK;
-}
-
-export function hostUptimeS(): number {
-  return Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 }
 
 export function hostBootId(): string {

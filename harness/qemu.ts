@@ -29,7 +29,8 @@ export interface BootSpec {
   fwCfgFiles?: { name: string; file: string }[];
 }
 
-export type VmState = 'running' | 'paused' | 'shutdown' | 'stopped' | 'unresponsive';
+/** QMP's view; 'io-error': QEMU paused the guest on a disk I/O error (a full host disk, typically). */
+export type VmState = 'running' | 'paused' | 'io-error' | 'shutdown' | 'stopped' | 'unresponsive';
 
 const UNIX_PATH_MAX = 107;
 
@@ -37,6 +38,8 @@ export class QemuVm {
   readonly logFile: string;
   readonly pidFile: string;
   readonly qmpSocket: string;
+  /** The serial console as a unix socket (`cluster console`); vm.log keeps a copy of everything. */
+  readonly consoleSocket: string;
   readonly disk: string;
   private readonly diskBaseFile: string;
 
@@ -48,10 +51,11 @@ export class QemuVm {
     this.logFile = path.join(dir, 'vm.log');
     this.pidFile = path.join(dir, 'qemu.pid');
     this.qmpSocket = path.join(dir, 'qmp.sock');
+    this.consoleSocket = path.join(dir, 'console.sock');
     this.disk = path.join(dir, 'disk.qcow2');
     this.diskBaseFile = path.join(dir, 'disk.base');
-    if (this.qmpSocket.length > UNIX_PATH_MAX) {
-      throw new HostError(`state dir path too long for a unix socket (${this.qmpSocket}); set PHOTON_VM_DIR to a shorter path`);
+    if (this.consoleSocket.length > UNIX_PATH_MAX) {
+      throw new HostError(`state dir path too long for a unix socket (${this.consoleSocket}); set PHOTON_VM_DIR to a shorter path`);
     }
   }
 
@@ -97,7 +101,8 @@ export class QemuVm {
       '-device', 'virtio-rng-pci',
       ...(s.fwCfgFiles ?? []).flatMap((f) => ['-fw_cfg', `name=${f.name},file=${f.file.replace(/,/g, ',,')}`]),
       '-rtc', 'base=utc',
-      '-chardev', `file,id=serial0,path=${this.logFile}`,
+      // A socket a client may attach to (`cluster console`), logging all output to vm.log whether or not one is attached.
+      '-chardev', `socket,id=serial0,path=${this.consoleSocket},server=on,wait=off,logfile=${this.logFile},logappend=on`,
       '-serial', 'chardev:serial0',
       '-qmp', `unix:${this.qmpSocket},server=on,wait=off`,
       '-pidfile', this.pidFile,
@@ -110,6 +115,7 @@ export class QemuVm {
     if (fs.existsSync(this.logFile)) fs.renameSync(this.logFile, `${this.logFile}.prev`);
     fs.rmSync(this.pidFile, { force: true });
     fs.rmSync(this.qmpSocket, { force: true });
+    fs.rmSync(this.consoleSocket, { force: true });
     fs.writeFileSync(path.join(this.dir, 'cmdline'), `${spec.append}\n`);
     const r = await execa('qemu-system-x86_64', this.args(spec), { reject: false, all: true, timeout: 60_000 });
     const pid = this.pid();
@@ -125,6 +131,7 @@ export class QemuVm {
       const r = await qmp<{ status: string }>(this.qmpSocket, 'query-status', undefined, 3000);
       if (r.status === 'running') return 'running';
       if (r.status === 'paused') return 'paused';
+      if (r.status === 'io-error') return 'io-error';
       if (r.status === 'shutdown') return 'shutdown';
       return 'unresponsive';
     } catch {
@@ -152,6 +159,7 @@ export class QemuVm {
     if (isAlive(pid)) await terminate([pid], 2000);
     fs.rmSync(this.pidFile, { force: true });
     fs.rmSync(this.qmpSocket, { force: true });
+    fs.rmSync(this.consoleSocket, { force: true });
   }
 
   /** Hard kill, as a fault: what `kill -9` of a hypervisor does to a node. */

@@ -22,9 +22,9 @@ export default async function setup(project: TestProject) {
   const bootErrors: Record<string, string> = {};
   let booted = false;
   if (running.length === 0) {
-    if (process.env.ULTRACLOUD_ATTACH_ONLY === '1') {
+    if (cluster.cfg.attachOnly) {
       lock.release();
-      throw new HostError(`no cluster is running in ${cluster.stateDir} (ULTRACLOUD_ATTACH_ONLY=1 never boots one)`);
+      throw oneLine(new HostError(`no cluster is running in ${cluster.stateDir} (ULTRACLOUD_ATTACH_ONLY never boots one)`));
     }
     progress('setup', 'no cluster running: booting one for this run (stopped again at the end)');
     booted = true;
@@ -40,6 +40,14 @@ export default async function setup(project: TestProject) {
       progress('setup', `boot failed on ${Object.keys(bootErrors).join(', ')}; their tests will say why`);
     }
   } else {
+    // Never test a cluster of another image recipe, or one a dead runner left half-booted.
+    const refusal = cluster.attachRefusal();
+    if (refusal) {
+      lock.release();
+      throw oneLine(new HostError(refusal));
+    }
+    const rt = cluster.runtime();
+    if (rt?.state === 'failed') progress('setup', `its last boot failed (${rt.failedNodes?.join(', ') || 'see cluster.json'}); the tests will show what is wrong`);
     const down = cluster.specs.filter((s) => !running.includes(s)).map((s) => s.name);
     progress('setup', `attaching to the running cluster${down.length ? ` (not running: ${down.join(', ')})` : ''}`);
   }
@@ -47,10 +55,16 @@ export default async function setup(project: TestProject) {
   project.provide('cluster', cluster.info(bootErrors));
 
   return async () => {
-    if (booted && process.env.ULTRACLOUD_KEEP_CLUSTER !== '1') {
+    if (booted && !cluster.cfg.keepCluster) {
       progress('teardown', 'stopping the cluster this run booted');
       await cluster.stop();
     }
     lock.release();
   };
+}
+
+/** The message alone, without a stack: vitest prints a global setup's error as it is, and this one is the whole story. */
+function oneLine(e: Error): Error {
+  e.stack = `${e.name}: ${e.message}`;
+  return e;
 }

@@ -17,7 +17,7 @@ import { HostError } from '../errors.js';
 import { FileLock } from '../lock.js';
 import { elapsed, progress, withHeartbeat } from '../log.js';
 import { findProcesses, isAlive, terminate } from '../proc.js';
-import { requireRoot, requireTools } from '../host.js';
+import { IMAGE_BUILD_BYTES, requireFreeSpace, requireRoot, requireTools } from '../host.js';
 import { type Role, type Stack, allUnits, unitsOn } from '../stack.js';
 import type { NodeSpec } from '../topology.js';
 import { hostSourcesFor } from './apt-sources.js';
@@ -86,6 +86,8 @@ export interface EnsureOptions {
   debianSources?: string;
   /** Drop the cached image of this recipe and build again. */
   rebuild?: boolean;
+  /** Print every line of the build (ULTRACLOUD_VERBOSE, through the parsed config). */
+  verbose?: boolean;
 }
 
 export function imageDir(cacheDir: string, stack: string, hash: string): string {
@@ -120,13 +122,14 @@ export async function ensureImage(stack: Stack, nodes: NodeSpec[], opts: EnsureO
     const again = cachedImage(dir); // another run may have finished it while we waited
     if (again) return again;
     await removeStaleBuilds(path.join(opts.cacheDir, 'images'));
-    return await build(stack, nodes, recipe, dir);
+    requireFreeSpace(opts.cacheDir, IMAGE_BUILD_BYTES, 'an image build', 'free space there, or set ULTRACLOUD_IMAGE_CACHE elsewhere');
+    return await build(stack, nodes, recipe, dir, opts.verbose ?? false);
   } finally {
     lock.release();
   }
 }
 
-async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: string): Promise<BuiltImage> {
+async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: string, verbose: boolean): Promise<BuiltImage> {
   const started = Date.now();
   const tmp = `${path.dirname(finalDir)}/.tmp-${path.basename(finalDir)}-${process.pid}`;
   fs.mkdirSync(tmp, { recursive: true });
@@ -162,7 +165,7 @@ async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: 
       transcript.push(line);
       if (transcript.length > 200) transcript.shift();
       last = line;
-      if (/^I: /.test(line) || process.env.ULTRACLOUD_VERBOSE === '1') progress('image', line);
+      if (/^I: /.test(line) || verbose) progress('image', line);
     }
   });
   try {

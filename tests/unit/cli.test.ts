@@ -1,13 +1,17 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../harness/config.js';
+import { isAlive } from '../../harness/proc.js';
 
 /**
  * The CLI as an operator runs it, against a private empty state dir and
- * image cache: only commands that never start, stop or build anything.
+ * image cache: it never builds an image or starts a QEMU; `stop` and `start`
+ * only ever meet stand-in processes this file started.
  */
 let tmp: string;
 let stateDir: string;
@@ -33,20 +37,20 @@ function baseEnv(): Record<string, string> {
   );
 }
 
-async function cluster(args: string[], env: Record<string, string> = {}) {
-  const r = await execa(process.execPath, ['--import', 'tsx', 'cli/cluster.ts', ...args], {
-    cwd: PROJECT_ROOT,
+async function cluster(args: string[], env: Record<string, string> = {}, via: { argv?: string[]; cwd?: string; input?: string } = {}) {
+  const r = await execa(process.execPath, [...(via.argv ?? ['--import', 'tsx', 'cli/cluster.ts']), ...args], {
+    cwd: via.cwd ?? PROJECT_ROOT,
     env: { ...baseEnv(), PHOTON_VM_DIR: stateDir, ULTRACLOUD_IMAGE_CACHE: cacheDir, ULTRACLOUD_QUIET: '1', ...env },
     extendEnv: false,
     reject: false,
-    stdin: 'ignore',
+    ...(via.input !== undefined ? { input: via.input } : { stdin: 'ignore' as const }),
     timeout: 60_000,
   });
   const stderrLines = r.stderr.split('\n').filter((l) => l.trim() !== '');
   return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr, stderrLines };
 }
 
-describe('cluster CLI', { timeout: 90_000 }, () => {
+describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
   it('rejects an unknown command with exit 2 and one line', async () => {
     const r = await cluster(['frobnicate']);
     expect(r.code).toBe(2);
@@ -156,5 +160,292 @@ describe('cluster CLI', { timeout: 90_000 }, () => {
     const none = await cluster([]);
     expect(none.code).toBe(2);
     expect(none.stdout).toMatch(/^usage: /);
+  });
+});
+
+const COMMANDS = ['build', 'start', 'status', 'ssh', 'console', 'logs', 'stop', 'clean', 'smoke', 'fresh-smoke', 'validate', 'help'];
+
+describe.concurrent('cluster <command> --help', { timeout: 120_000 }, () => {
+  it.each(COMMANDS)('%s --help prints that command\'s usage and exits 0', async (command) => {
+    const r = await cluster([command, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(new RegExp(`^usage: cluster ${command}( |$)`));
+    expect(r.stdout.split('\n').length).toBeGreaterThan(2);
+    expect(r.stderr).toBe('');
+  });
+
+  it('-h works too, after other options', async () => {
+    const r = await cluster(['logs', 'node01', '-h']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: cluster logs /);
+  });
+
+  it('help <command> is the same as <command> --help', async () => {
+    const a = await cluster(['help', 'console']);
+    const b = await cluster(['console', '--help']);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it('help of an unknown command is exit 2, one line', async () => {
+    const r = await cluster(['help', 'frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderrLines).toHaveLength(1);
+  });
+
+  it('the command list names every command and the new surface', async () => {
+    const r = await cluster(['help']);
+    for (const c of COMMANDS) expect(r.stdout).toContain(`  ${c} `);
+    expect(r.stdout).toContain('console <node>');
+    expect(r.stdout).toContain('start [--fresh] [node]');
+    expect(r.stdout).toContain('stop [--graceful] [node]');
+  });
+
+  it('--help after `ssh <node>` belongs to the remote command (not ours)', async () => {
+    const r = await cluster(['ssh', 'node9', '--help']);
+    expect(r.code).toBe(2);
+    expect(r.stderrLines[0]).toContain('unknown node');
+  });
+});
+
+describe.concurrent('cluster CLI: bad input is exit 2, one line', { timeout: 120_000 }, () => {
+  it.each([
+    ['build', '--bogus'],
+    ['start', '--bogus'],
+    ['status', '--bogus'],
+    ['logs', 'node01', '--bogus'],
+    ['stop', '--bogus'],
+    ['clean', '--bogus'],
+    ['console', 'node01', '--bogus'],
+  ])('%s %s', async (...args) => {
+    const r = await cluster(args);
+    expect(r.code).toBe(2);
+    expect(r.stderrLines).toHaveLength(1);
+    expect(r.stderrLines[0]).toContain('--bogus');
+    expect(r.stdout).toBe('');
+  });
+
+  it.each([
+    [['console'], 'needs a node name'],
+    [['console', 'node9'], 'unknown node'],
+    [['start', 'node9'], 'unknown node'],
+    [['stop', 'node9'], 'unknown node'],
+    [['start', '--fresh', 'node01'], '--fresh'],
+    [['start', 'node01', 'node02'], "unexpected argument 'node02'"],
+    [['logs'], 'needs a node name'],
+  ])('%j', async (args, message) => {
+    const r = await cluster(args);
+    expect(r.code).toBe(2);
+    expect(r.stderrLines).toHaveLength(1);
+    expect(r.stderrLines[0]).toContain(message);
+  });
+
+  it.each(['ULTRACLOUD_KEEP_CLUSTER', 'ULTRACLOUD_ATTACH_ONLY', 'ULTRACLOUD_VERBOSE', 'ULTRACLOUD_QUIET', 'ULTRACLOUD_COLD'])(
+    'a non-boolean %s is exit 2 naming it',
+    async (name) => {
+      const r = await cluster(['status'], { [name]: 'on' });
+      expect(r.code).toBe(2);
+      expect(r.stderrLines).toHaveLength(1);
+      expect(r.stderrLines[0]).toContain(name);
+      expect(r.stdout).toBe('');
+    },
+  );
+
+  it('accepts true/yes/no spellings of booleans', async () => {
+    const r = await cluster(['status', '--json'], { ULTRACLOUD_KEEP_CLUSTER: 'true', ULTRACLOUD_VERBOSE: 'No', ULTRACLOUD_QUIET: 'YES' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+});
+
+describe.concurrent('the bin shim (npx cluster)', { timeout: 120_000 }, () => {
+  const shim = path.join(PROJECT_ROOT, 'bin', 'cluster.mjs');
+
+  it('is package.json\'s `cluster` bin, executable, with a node shebang', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(path.resolve(PROJECT_ROOT, pkg.bin.cluster)).toBe(shim);
+    expect(fs.statSync(shim).mode & 0o111).not.toBe(0);
+    expect(fs.readFileSync(shim, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+  });
+
+  it('runs the CLI from any folder', async () => {
+    const r = await cluster(['status', '--help'], {}, { argv: [shim], cwd: os.tmpdir() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: cluster status/);
+  });
+
+  it('runs through a symlink (as node_modules/.bin and the npx cache link it), with clean JSON on stdout', async () => {
+    const link = path.join(tmp, 'dot-bin', 'cluster');
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(shim, link);
+    const r = await cluster(['status', '--json'], { ULTRACLOUD_QUIET: '' }, { argv: [link], cwd: os.tmpdir() });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).nodes).toHaveLength(6);
+  });
+
+  it('passes exit codes through', async () => {
+    const r = await cluster(['frobnicate'], {}, { argv: [shim], cwd: os.tmpdir() });
+    expect(r.code).toBe(2);
+    expect(r.stderrLines).toHaveLength(1);
+  });
+});
+
+/**
+ * Stand-ins for a cluster's processes: plain `node` processes whose command
+ * line names the pid file, which is all the harness checks before it calls
+ * a QEMU or the switch "running". No QEMU is started.
+ */
+describe('cluster CLI against stand-in processes', { timeout: 120_000 }, () => {
+  let dir: string;
+  const procs: ChildProcess[] = [];
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(tmp, 'fake-'));
+  });
+  afterEach(() => {
+    for (const p of procs.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  });
+
+  async function standIn(pidFile: string, argv0 = process.execPath): Promise<ChildProcess> {
+    fs.mkdirSync(path.dirname(pidFile), { recursive: true });
+    const child = spawn(argv0, ['-e', 'setTimeout(() => {}, 120000)', pidFile], { stdio: 'ignore' });
+    procs.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', reject);
+    });
+    fs.writeFileSync(pidFile, `${child.pid}\n`);
+    return child;
+  }
+
+  const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null && isAlive(c.pid!);
+  const env = () => ({ PHOTON_VM_DIR: dir });
+
+  it('status of a started cluster with nodes down exits 1 and says which', async () => {
+    await standIn(path.join(dir, 'vde', 'vde_switch.pid'));
+    const r = await cluster(['status', '--json'], env());
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { started: boolean; nodes: { node: string; state: string; vm: string }[] };
+    expect(out.started).toBe(true);
+    expect(out.nodes.map((n) => n.state)).toEqual(['down', 'down', 'down', 'down', 'down', 'down']);
+    expect(r.stderrLines).toHaveLength(1);
+    expect(r.stderrLines[0]).toContain('node01 (down)');
+  });
+
+  it('start on a running, booted cluster changes nothing', async () => {
+    for (const n of ['node01', 'node02', 'node03', 'node04', 'node05', 'node06']) await standIn(path.join(dir, n, 'qemu.pid'));
+    const rt = { profile: 'default', stack: 'reference', image: { hash: 'x', disk: '/nonexistent' }, accel: 'tcg', accelReason: 'test', portBase: 22200, startedAt: '2026-01-01T00:00:00.000Z', pid: 1, state: 'ready' };
+    const file = path.join(dir, 'cluster.json');
+    fs.writeFileSync(file, JSON.stringify(rt));
+    const before = fs.statSync(file).mtimeMs;
+    const r = await cluster(['start'], { ...env(), ULTRACLOUD_QUIET: '' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('nothing to do');
+    expect(fs.readFileSync(file, 'utf8')).toBe(JSON.stringify(rt));
+    expect(fs.statSync(file).mtimeMs).toBe(before);
+    expect(procs.every(alive)).toBe(true);
+    expect(fs.existsSync(`${dir}.lock`)).toBe(false);
+  });
+
+  it('stop ends the switch but not a `tail -f vm.log` that names the state dir', async () => {
+    const vde = await standIn(path.join(dir, 'vde', 'vde_switch.pid'));
+    fs.mkdirSync(path.join(dir, 'node01'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'node01', 'vm.log'), 'boot\n');
+    const viewer = spawn('tail', ['-f', path.join(dir, 'node01', 'vm.log')], { stdio: 'ignore' });
+    procs.push(viewer);
+    await new Promise<void>((resolve) => viewer.once('spawn', () => resolve()));
+    const r = await cluster(['stop'], env());
+    expect(r.code, r.stderr).toBe(0);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(isAlive(vde.pid!) && vde.exitCode === null && vde.signalCode === null).toBe(false);
+    expect(alive(viewer)).toBe(true);
+  });
+
+  async function consoleServer(received: Buffer[]): Promise<net.Server> {
+    const sock = path.join(dir, 'node01', 'console.sock');
+    const server = net.createServer((c) => {
+      c.on('error', () => undefined); // the CLI may be gone before the echo is written
+      c.on('data', (d) => {
+        received.push(d);
+        c.write(`echo:${d.toString()}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(sock, () => resolve()));
+    return server;
+  }
+
+  it('console relays stdin to the node\'s console socket and what comes back to stdout', async () => {
+    await standIn(path.join(dir, 'node01', 'qemu.pid'));
+    const received: Buffer[] = [];
+    const server = await consoleServer(received);
+    try {
+      const r = await cluster(['console', 'node01'], env(), { input: 'uname -a\n' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(Buffer.concat(received).toString()).toBe('uname -a\n');
+      expect(r.stdout).toContain('echo:uname -a');
+      expect(r.stderr).toContain('Ctrl-]');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('console leaves at Ctrl-] and sends nothing after it', async () => {
+    await standIn(path.join(dir, 'node01', 'qemu.pid'));
+    const received: Buffer[] = [];
+    const server = await consoleServer(received);
+    try {
+      const r = await cluster(['console', 'node01'], env(), { input: 'ls\n\x1dreboot\n' });
+      expect(r.code, r.stderr).toBe(0);
+      await new Promise((res) => setTimeout(res, 100));
+      expect(Buffer.concat(received).toString()).toBe('ls\n');
+      expect(r.stderr).toContain("left node01's console");
+    } finally {
+      server.close();
+    }
+  });
+
+  it('console of a running node without a console socket (an older QEMU) says how to fix it', async () => {
+    await standIn(path.join(dir, 'node01', 'qemu.pid'));
+    const r = await cluster(['console', 'node01'], env());
+    expect(r.code).toBe(1);
+    expect(r.stderrLines).toHaveLength(1);
+    expect(r.stderrLines[0]).toContain('console.sock');
+    expect(r.stderrLines[0]).toContain('cluster stop node01');
+  });
+
+  it('console of a node that is not running is exit 1, one line', async () => {
+    const r = await cluster(['console', 'node01'], env());
+    expect(r.code).toBe(1);
+    expect(r.stderrLines).toHaveLength(1);
+    expect(r.stderrLines[0]).toContain('node01 is not running');
+  });
+
+  it('a lock held by another live process: exit 1, one line naming its pid', async () => {
+    const holder = await standIn(path.join(dir, 'unused.pid'));
+    fs.writeFileSync(`${dir}.lock`, JSON.stringify({ pid: holder.pid, purpose: 'cluster start', token: 'f00df00df00df00d', since: '2026-01-01T00:00:00Z' }));
+    try {
+      const r = await cluster(['stop'], env());
+      expect(r.code).toBe(1);
+      expect(r.stderrLines).toHaveLength(1);
+      expect(r.stderrLines[0]).toContain(`pid ${holder.pid}`);
+      expect(r.stderrLines[0]).toContain('cluster start');
+    } finally {
+      fs.rmSync(`${dir}.lock`, { force: true });
+    }
+  });
+
+  it('an unexpected error is one line with the path of its details, the stack in the state dir', async () => {
+    fs.mkdirSync(`${dir}.lock`); // a folder where the lock file goes: nothing the CLI expects
+    try {
+      const r = await cluster(['stop'], env());
+      expect(r.code).toBe(1);
+      expect(r.stderrLines).toHaveLength(1);
+      const log = path.join(dir, 'cli-error.log');
+      expect(r.stderrLines[0]).toMatch(/^cluster: .+ \(details: .+\)$/);
+      expect(r.stderrLines[0]).toContain(`(details: ${log})`);
+      expect(fs.readFileSync(log, 'utf8')).toMatch(/\n\s+at /);
+    } finally {
+      fs.rmSync(`${dir}.lock`, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../harness/config.js';
+import { PROJECT_ROOT, bool, loadConfig } from '../../harness/config.js';
 import { UsageError } from '../../harness/errors.js';
 
 /** A fixed, explicit environment: loadConfig never sees process.env here. */
@@ -31,6 +32,11 @@ describe('loadConfig', () => {
       portBase: 22200,
       bootTimeoutS: 900,
       debianSources: undefined,
+      keepCluster: false,
+      attachOnly: false,
+      verbose: false,
+      quiet: false,
+      cold: false,
     });
   });
 
@@ -139,5 +145,65 @@ describe('loadConfig', () => {
     const cfg = loadConfig(env({ PHOTON_VM_DIR: state, ULTRACLOUD_IMAGE_CACHE: cache }));
     expect(cfg.cacheDir).toBe(cache);
     expect(path.isAbsolute(cfg.stateDir)).toBe(true);
+  });
+});
+
+describe('boolean knobs', () => {
+  const KNOBS = [
+    ['ULTRACLOUD_KEEP_CLUSTER', 'keepCluster'],
+    ['ULTRACLOUD_ATTACH_ONLY', 'attachOnly'],
+    ['ULTRACLOUD_VERBOSE', 'verbose'],
+    ['ULTRACLOUD_QUIET', 'quiet'],
+    ['ULTRACLOUD_COLD', 'cold'],
+  ] as const;
+
+  describe.each(KNOBS)('%s', (name, key) => {
+    it.each(['1', 'true', 'TRUE', 'True', 'yes', 'YES'])('%s is true', (value) => {
+      expect(loadConfig(env({ [name]: value }))[key]).toBe(true);
+    });
+
+    it.each(['0', 'false', 'FALSE', 'no', 'No', ''])('%j is false', (value) => {
+      expect(loadConfig(env({ [name]: value }))[key]).toBe(false);
+    });
+
+    it('is false when unset', () => {
+      expect(loadConfig(BASE)[key]).toBe(false);
+    });
+
+    it.each(['2', 'on', 'off', 'y', 'n', 'ture', ' 1', '1 ', 'enabled'])('rejects %j, naming the variable', (value) => {
+      const e = usageError(env({ [name]: value }));
+      expect(e.message).toContain(name);
+      expect(e.message).toContain(`'${value}'`);
+    });
+  });
+
+  it('KEEP_CLUSTER=true keeps the cluster (the old check only knew "1")', () => {
+    expect(loadConfig(env({ ULTRACLOUD_KEEP_CLUSTER: 'true' })).keepCluster).toBe(true);
+  });
+
+  it('bool() is the same parser', () => {
+    expect(bool('X', 'Yes')).toBe(true);
+    expect(bool('X', undefined)).toBe(false);
+    expect(() => bool('X', 'maybe')).toThrow(UsageError);
+  });
+});
+
+describe('readers of the boolean knobs', () => {
+  it('read them only through loadConfig (no process.env.ULTRACLOUD_<bool> elsewhere)', () => {
+    const root = PROJECT_ROOT;
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) {
+          if (e.name !== 'node_modules' && !e.name.startsWith('.')) walk(p);
+        } else if (/\.(ts|mts|mjs)$/.test(e.name) && !p.endsWith(path.join('harness', 'config.ts')) && !p.includes(path.join('tests', 'unit'))) {
+          const text = fs.readFileSync(p, 'utf8');
+          if (/env\.ULTRACLOUD_(KEEP_CLUSTER|ATTACH_ONLY|VERBOSE|QUIET|COLD)\b/.test(text)) offenders.push(path.relative(root, p));
+        }
+      }
+    };
+    for (const d of ['harness', 'cli', 'fixtures', 'stacks', 'scripts', 'tests']) walk(path.join(root, d));
+    expect(offenders).toEqual([]);
   });
 });

@@ -131,10 +131,19 @@ describe('QemuVm.args', () => {
     expect(one(tcg, '-cpu')).toBe('max');
   });
 
-  it('sends the serial console to vm.log in the node dir', () => {
+  it('serves the serial console on a socket in the node dir (no waiting for a client), logging all of it to vm.log', () => {
     const args = vm.args(spec());
     const chardev = opts(one(args, '-chardev'));
-    expect(chardev).toEqual({ _: ['file'], id: ['serial0'], path: [path.join(dir, 'node01', 'vm.log')] });
+    expect(chardev).toEqual({
+      _: ['socket'],
+      id: ['serial0'],
+      path: [path.join(dir, 'node01', 'console.sock')],
+      server: ['on'],
+      wait: ['off'],
+      logfile: [path.join(dir, 'node01', 'vm.log')],
+      logappend: ['on'],
+    });
+    expect(vm.consoleSocket).toBe(path.join(dir, 'node01', 'console.sock'));
     expect(one(args, '-serial')).toBe('chardev:serial0');
   });
 

@@ -40,7 +40,8 @@ export const base: Role = {
       'e2scrub_reap.service',
       'fstrim.timer',
       'getty@tty1.service',
-      'serial-getty@ttyS0.service',
+      // serial-getty@ttyS0 stays: `cluster console` needs a shell there when SSH is what broke
+      // (files/etc/systemd/system/serial-getty@ttyS0.service.d: root autologin, serial line only).
       'getty-static.service',
       'systemd-pstore.service',
       'systemd-timesyncd.service',
