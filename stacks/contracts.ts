@@ -10,8 +10,14 @@ import type { NodeSpec } from '../harness/topology.js';
 export interface ChainfireOps {
   timing: { newLeaderS: number; rejoinS: number };
   members(node: Node): Promise<{ name: string; started: boolean }[]>;
-  /** The node every reachable member agrees leads, if they agree. */
-  leader(nodes: Node[]): Promise<string | undefined>;
+  /**
+   * The leader a quorum agrees on: asks each of `nodes` for the leader it
+   * follows and returns that node's name only when a majority of the
+   * cluster's members (2 of 3) answered and every answer names the same
+   * leader. Throws otherwise, with what each node said: one answering
+   * member never stands for "the members agree".
+   */
+  leader(nodes: Node[]): Promise<string>;
   put(node: Node, key: string, value: string): Promise<void>;
   /** Linearizable read. */
   get(node: Node, key: string): Promise<string | undefined>;
@@ -22,8 +28,14 @@ export interface ChainfireOps {
 
 export interface FlaredbOps {
   timing: { convergeS: number; failoverS: number; rejoinS: number };
-  /** 'master' | 'slave' as the server reports it. */
-  role(node: Node): Promise<string>;
+  /** Whether `node` acts as a primary (takes writes). Throws when its server does not answer. */
+  isPrimary(node: Node): Promise<boolean>;
+  /**
+   * The primary `node` replicates from (node name) and whether its
+   * replication link is up; undefined when `node` is itself a primary.
+   * Throws when its server does not answer.
+   */
+  replicaOf(node: Node): Promise<{ primary: string; linked: boolean } | undefined>;
   /** The primary Sentinel on `node` points at (node name). */
   sentinelPrimary(node: Node): Promise<string | undefined>;
   set(node: Node, key: string, value: string): Promise<void>;
@@ -47,6 +59,17 @@ export interface FlashdnsOps {
 export interface FiberlbOps {
   /** `show info` over the runtime API, as key/value. */
   info(node: Node): Promise<Record<string, string>>;
+  /**
+   * The members of the pool the load balancer on `node` spreads `service`
+   * over, as its runtime counters show them: whether each is up and how
+   * many sessions it has taken since the balancer started.
+   */
+  pool(node: Node, service: 'chainfire'): Promise<{ member: string; up: boolean; sessions: number }[]>;
+}
+
+export interface CreditserviceOps {
+  /** GET `path` straight from the service on `node` (not through the gateway), with `token` as bearer if given. */
+  get(node: Node, path: string, token?: string): Promise<{ status: number; body: string }>;
 }
 
 export interface IamOps {
@@ -76,6 +99,7 @@ export interface StackOps {
   coronafs: CoronafsOps;
   k8shost: K8shostOps;
   lightningstor: LightningstorOps;
+  creditservice: CreditserviceOps;
 }
 
 export interface RaftStatus {
@@ -95,14 +119,28 @@ export interface PrismnetOps {
   chassis(node: Node): Promise<string[]>;
   createSwitch(node: Node, name: string): Promise<void>;
   deleteSwitch(node: Node, name: string): Promise<void>;
+  /*
+   * The getters below throw (with the command's output) when the database or
+   * switch does not answer: tests assert "nothing left" with them, and an
+   * empty answer from a dead server must not pass for that.
+   */
   switches(node: Node): Promise<string[]>;
   createPort(node: Node, sw: string, port: string, mac: string, ip: string): Promise<void>;
   deletePort(node: Node, port: string): Promise<void>;
+  /** Logical ports of switch `sw` in the Northbound database; throws when it or the switch is not there. */
   ports(node: Node, sw: string): Promise<string[]>;
   /** The Southbound binding of a logical port: the chassis it is bound to and whether it is up. */
   binding(node: Node, port: string): Promise<{ chassis?: string; up: boolean } | undefined>;
   /** Ports on the integration bridge of a worker. */
   ovsPorts(node: Node): Promise<string[]>;
+  /** The interface on a worker that attaches logical port `port` to its integration bridge (a guest's tap), if any. */
+  portInterface(node: Node, port: string): Promise<string | undefined>;
+  /**
+   * Geneve tunnels of a worker's chassis to the other chassis: the remote
+   * cluster address of each, and whether the switch made it a working port
+   * (an OpenFlow port number, no error).
+   */
+  tunnels(node: Node): Promise<{ remoteIp: string; up: boolean }[]>;
 }
 
 export interface GuestSpec {
@@ -143,6 +181,8 @@ export interface InnerBoot {
   marker?: string;
   /** Parsed from the marker: hypervisor the guest kernel detected ("KVM", "none", ...). */
   hypervisor?: string;
+  /** Parsed from the marker: the guest kernel's current clocksource is kvm-clock. */
+  kvmClock?: boolean;
   /** Guest uptime at the marker, seconds. */
   guestUptimeS?: number;
   /** Wall seconds from starting QEMU to its exit. */
@@ -161,6 +201,8 @@ export interface CoronafsOps {
 export interface K8shostOps {
   /** `podman kube play` of a one-container Pod whose container prints `marker`. */
   play(node: Node, name: string, marker: string): Promise<void>;
+  /** Runs a one-container Pod whose container runs `script` (sh) to its end; returns its output and removes the Pod. */
+  run(node: Node, name: string, script: string): Promise<string>;
   /** Pod state as podman reports it (Running, Exited, ...), undefined when absent. */
   state(node: Node, name: string): Promise<string | undefined>;
   logs(node: Node, name: string): Promise<string>;

@@ -34,5 +34,5 @@ export const reference = defineStack<StackOps>({
       make: () => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'der' }),
     },
   ],
-  opsKeys: ['iam', 'chainfire', 'flaredb', 'flashdns', 'fiberlb', 'prismnet', 'plasmavmc', 'coronafs', 'k8shost', 'lightningstor'],
+  opsKeys: ['iam', 'chainfire', 'flaredb', 'flashdns', 'fiberlb', 'prismnet', 'plasmavmc', 'coronafs', 'k8shost', 'lightningstor', 'creditservice'],
 });

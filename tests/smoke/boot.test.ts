@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe } from 'vitest';
 import { clusterInfo, test } from '../../fixtures/cluster.js';
+import { budget } from '../../harness/budget.js';
 
 /** Host and guest clocks may differ by scheduling noise, not by drift. */
 const MAX_CLOCK_SKEW_S = 5;
@@ -117,5 +118,74 @@ describe.concurrent.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as c
     const log = node.consoleTail(100_000);
     const alarms = log.split('\n').filter((l) => CONSOLE_ALARMS.test(l));
     expect(alarms, `${name}: console alarms`).toEqual([]);
+  });
+});
+
+/**
+ * The cluster's secrets travel as root-only fw_cfg files to the nodes whose
+ * roles read them: never on a command line, in a log or in a report.
+ */
+describe('secrets', () => {
+  /** Text forms a secret could leak in: as is, and base64 (what a command line would carry). */
+  const forms = (b: Buffer) => [b.toString('utf8').trim(), b.toString('base64')].filter((f) => f.length >= 16);
+
+  test.concurrent.for(clusterInfo.nodes.map((n) => n.name))('%s: only root reads the secrets its roles need, and none is on /proc/cmdline', async (name, { cluster, expect }) => {
+    const node = cluster.node(name);
+    const want = cluster.secretNames(name).sort();
+    const present = (await node.succeed("find /run/ultracloud -maxdepth 1 -type f -printf '%f %m %u\\n'"))
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter(([f]) => cluster.secrets().some((x) => x.name === f));
+    expect(present.map(([f]) => f).sort(), `${name}: secrets in /run/ultracloud`).toEqual(want);
+    for (const [f, mode, owner] of present) expect(`${f} ${mode} ${owner}`, `${name}: ${f} root-only`).toBe(`${f} 600 root`);
+    const cmdline = await node.succeed('cat /proc/cmdline');
+    for (const x of cluster.secrets()) for (const f of forms(x.content)) expect(cmdline.includes(f), `${name}: ${x.name} on /proc/cmdline`).toBe(false);
+    // Read as an unprivileged user: fw_cfg's copies are root-only too.
+    const asNobody = await node.execute(`setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'cat /run/ultracloud/secret /sys/firmware/qemu_fw_cfg/by_name/opt/ultracloud/*/raw' 2>&1`);
+    for (const x of cluster.secrets()) for (const f of forms(x.content)) expect(asNobody.stdout.includes(f), `${name}: ${x.name} readable by nobody`).toBe(false);
+  });
+
+  test('no secret in QEMU argv, host process lists, the state dir (but its secrets/) or the reports', async ({ cluster, expect }) => {
+    const secrets = cluster.secrets();
+    const ps = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      } catch {
+        return '';
+      }
+    });
+    const textFiles = (dir: string, skip: string[]): string[] =>
+      !fs.existsSync(dir)
+        ? []
+        : fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+            const p = path.join(dir, e.name);
+            if (skip.includes(p)) return [];
+            if (e.isDirectory()) return textFiles(p, skip);
+            // Disk images hold the nodes' own config files (with passwords in them), as any disk would.
+            if (!e.isFile() || /\.(qcow2|img|raw)$/.test(e.name) || fs.statSync(p).size > 64 << 20) return [];
+            return [p];
+          });
+    const stateFiles = textFiles(clusterInfo.stateDir, [path.join(clusterInfo.stateDir, 'secrets')]);
+    const reports = textFiles(path.resolve('reports'), []);
+    expect(stateFiles.some((f) => f.endsWith('vm.log')), 'state dir scan reaches the consoles').toBe(true);
+    for (const x of secrets) {
+      for (const f of forms(x.content)) {
+        expect(ps.filter((c) => c.includes(f)), `${x.name} in a host process command line`).toEqual([]);
+        expect(stateFiles.filter((p) => fs.readFileSync(p).includes(f)), `${x.name} in the state dir`).toEqual([]);
+        expect(reports.filter((p) => fs.readFileSync(p).includes(f)), `${x.name} in reports/`).toEqual([]);
+      }
+    }
+  });
+
+  // k8shost.run: kube play, the pod's end, kube down (240 + 120 + 120 s; stacks/reference/k8shost has no TIMING export for them yet).
+  test('a pod on a worker cannot read them', { timeout: budget(240, 120, 120) }, async ({ cluster, expect, signal }) => {
+    const worker = cluster.nodeNames.find((n) => cluster.roles(n).includes('k8shost'))!;
+    const out = await cluster.ops.k8shost.run(
+      cluster.node(worker).withSignal(signal),
+      `secret-probe-${crypto.randomBytes(3).toString('hex')}`,
+      'echo PROBE-START; cat /proc/cmdline; cat /run/ultracloud/secret /run/ultracloud/signing-key.der 2>&1; cat /sys/firmware/qemu_fw_cfg/by_name/opt/ultracloud/*/raw 2>&1; cat /proc/1/environ 2>&1; echo PROBE-END',
+    );
+    expect(out, 'the probe pod ran to its end').toMatch(/PROBE-START[\s\S]*PROBE-END/);
+    for (const x of cluster.secrets()) for (const f of forms(x.content)) expect(out.includes(f), `${x.name} readable in a pod on ${worker}`).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ import got, { type Got } from 'got';
 import { pushTimeseries } from 'prometheus-remote-write';
 import { describe } from 'vitest';
 import { clusterInfo, test } from '../../fixtures/cluster.js';
+import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
 
 const GATEWAY = clusterInfo.nodes.find((n) => n.kind === 'gateway')!;
@@ -19,6 +20,8 @@ const apiUrl = `http://127.0.0.1:${GATEWAY.forwards.apigateway}`;
 const nightlightUrl = `http://127.0.0.1:${GATEWAY.forwards.nightlight}`;
 const http: Got = got.extend({ throwHttpErrors: false, retry: { limit: 0 }, timeout: { request: 30_000 } });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+/** A remote-written sample is queryable within this (measured: about 1 s). */
+const QUERYABLE_S = 60;
 
 interface AccountState {
   account: string;
@@ -29,11 +32,12 @@ interface AccountState {
 }
 
 describe.sequential(GATEWAY.name, () => {
-  test('apigateway, nightlight and creditservice units are active and healthy; creditservice never restarted', async ({ cluster, expect }) => {
+  test('apigateway, nightlight and creditservice units are active; creditservice is healthy and never restarted', async ({ cluster, expect }) => {
     const node = cluster.node(GATEWAY.name);
     expect(await node.inactiveUnits(cluster.expectedUnits(GATEWAY.name))).toEqual([]);
-    const health = await node.succeed('curl -s http://127.0.0.1:8085/healthz');
-    expect(JSON.parse(health), 'creditservice /healthz').toMatchObject({ status: 'ok' });
+    const health = await cluster.ops.creditservice.get(node, '/healthz');
+    expect(health.status, `creditservice /healthz: ${health.body}`).toBe(200);
+    expect(JSON.parse(health.body), 'creditservice /healthz').toMatchObject({ status: 'ok' });
     const restarts = await node.succeed('systemctl show -p NRestarts --value creditservice.service');
     expect(Number(restarts), 'creditservice restarts since boot').toBe(0);
   });
@@ -62,7 +66,7 @@ describe.sequential(GATEWAY.name, () => {
     expect(JSON.parse(b.body)).toMatchObject({ account: 'acct-alice' });
   });
 
-  test('samples pushed with Prometheus remote write come back from a PromQL query on the forwarded NightLight URL', async ({ expect }) => {
+  test('samples pushed with Prometheus remote write come back from a PromQL query on the forwarded NightLight URL', { timeout: budget(QUERYABLE_S) }, async ({ expect, signal }) => {
     const run = crypto.randomBytes(4).toString('hex');
     const value = Math.floor(Math.random() * 1e6);
     // protobuf (protobufjs) + snappy (snappyjs) by the library; Node's own fetch sends it.
@@ -71,7 +75,7 @@ describe.sequential(GATEWAY.name, () => {
       { url: `${nightlightUrl}/api/v1/write`, timeout: 30_000, fetch: globalThis.fetch as never },
     )) as { status: number; errorMessage?: string };
     expect(pushed.status, `remote write answer: ${pushed.errorMessage ?? ''}`).toBe(204);
-    const seen = await waitFor({ node: GATEWAY.name, what: `remote-written sample run=${run} queryable`, timeoutMs: 60_000, intervalMs: 1000 }, async () => {
+    const seen = await waitFor({ node: GATEWAY.name, what: `remote-written sample run=${run} queryable`, timeoutMs: QUERYABLE_S * 1000, signal, intervalMs: 1000 }, async () => {
       const r = await http.get(`${nightlightUrl}/api/v1/query`, { searchParams: { query: `ultracloud_smoke_pushed{run="${run}"}` } });
       const result = r.statusCode === 200 ? (JSON.parse(r.body).data?.result as { value: [number, string] }[]) : [];
       return { ok: result.length === 1, value: result[0]?.value[1], seen: `${r.statusCode} ${r.body.slice(0, 200)}` };
@@ -121,8 +125,8 @@ describe.sequential(GATEWAY.name, () => {
       const forged = await new SignJWT(decodeJwt(real)).setProtectedHeader(decodeProtectedHeader(real) as { alg: string }).sign(privateKey);
       const viaGateway = await http.get(cs('/v1/balance'), { headers: bearer(forged) });
       expect(viaGateway.statusCode, `gateway: ${viaGateway.body.slice(0, 200)}`).toBe(401);
-      const direct = await cluster.node(GATEWAY.name).succeed(`curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer ${forged}' http://127.0.0.1:8085/v1/balance`);
-      expect(direct, 'creditservice itself').toBe('401');
+      const direct = await cluster.ops.creditservice.get(cluster.node(GATEWAY.name), '/v1/balance', forged);
+      expect(direct.status, `creditservice itself: ${direct.body.slice(0, 200)}`).toBe(401);
     });
 
     test('malformed JSON is refused with 400 and a reason', async ({ cluster, expect }) => {

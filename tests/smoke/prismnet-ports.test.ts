@@ -8,7 +8,8 @@
  * before starting.
  */
 import { afterAll, describe } from 'vitest';
-import { type TestCluster, test } from '../../fixtures/cluster.js';
+import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
+import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
 
 const SWITCH = 'tenant-smoke';
@@ -20,6 +21,11 @@ const VMS = {
   a: { node: 'node04', name: 'tenant-a', ovnPort: '7e5a0000-0000-4000-8000-00000000000a', mac: '52:54:00:7e:00:0a', ip: '10.250.0.10/24', addr: '10.250.0.10' },
   b: { node: 'node05', name: 'tenant-b', ovnPort: '7e5a0000-0000-4000-8000-00000000000b', mac: '52:54:00:7e:00:0b', ip: '10.250.0.11/24', addr: '10.250.0.11' },
 };
+
+/** Role deadlines, for each step's timeout (budget) at collection time. */
+const { prismnet: PN, plasmavmc: PV } = new TestCluster(clusterInfo).ops;
+/** plasmavmc's command deadlines: domcapabilities, define + start, destroy + undefine, list (stacks/reference/plasmavmc; not in its timing yet). */
+const LIBVIRT_S = { domcaps: 240, start: 240, delete: 120, list: 240 };
 
 describe.sequential('prismnet ports', () => {
   // Whatever a failed run left: guests, OVS ports (libvirt removes them with the guest), logical ports and switch.
@@ -33,7 +39,7 @@ describe.sequential('prismnet ports', () => {
   /** The OVS interface (libvirt's tap) of guest a on node04. */
   let tapA = '';
 
-  test('a tenant logical switch and port are created in OVN Northbound', async ({ cluster, expect }) => {
+  test('a tenant logical switch and port are created in OVN Northbound', { timeout: budget(LIBVIRT_S.delete, LIBVIRT_S.delete) }, async ({ cluster, expect }) => {
     clusterRef = cluster;
     await cleanup(cluster);
     const { prismnet } = cluster.ops;
@@ -44,31 +50,31 @@ describe.sequential('prismnet ports', () => {
     expect(await prismnet.ports(central, SWITCH)).toEqual([VMS.a.ovnPort]);
   });
 
-  test('a libvirt guest on node04 starts with its NIC bound to the port (OVS iface-id), as domain type kvm where KVM works', async ({ cluster, expect }) => {
+  test('a libvirt guest on node04 starts with its NIC bound to the port (OVS iface-id), as domain type kvm where KVM works', { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start) }, async ({ cluster, expect, signal }) => {
     const { plasmavmc } = cluster.ops;
-    const node = cluster.node(VMS.a.node);
+    const node = cluster.node(VMS.a.node).withSignal(signal);
     const kvm = await plasmavmc.kvmAvailability(node);
     const type = await plasmavmc.startGuest(node, VMS.a);
     expect(type, `domain type on ${VMS.a.node} (${kvm.reason})`).toBe(kvm.usable ? 'kvm' : 'qemu');
-    tapA = (await node.succeed(`ovs-vsctl --bare --columns=name find Interface external_ids:iface-id=${VMS.a.ovnPort}`)).trim();
-    expect(tapA, `OVS interface carrying iface-id ${VMS.a.ovnPort} on ${VMS.a.node}`).toMatch(/^\S+$/);
+    tapA = (await cluster.ops.prismnet.portInterface(node, VMS.a.ovnPort)) ?? '';
+    expect(tapA, `interface attaching port ${VMS.a.ovnPort} on ${VMS.a.node}`).toMatch(/^\S+$/);
     expect(await node.succeed('ip -o link show'), `${tapA} is a link on ${VMS.a.node}`).toContain(`${tapA}:`);
   });
 
-  test("the Southbound Port_Binding shows node04's chassis and the port up", async ({ cluster }) => {
+  test("the Southbound Port_Binding shows node04's chassis and the port up", { timeout: budget(PN.timing.bindS) }, async ({ cluster, signal }) => {
     const { prismnet } = cluster.ops;
-    await waitFor({ node: VMS.a.node, what: `${VMS.a.ovnPort} bound to node04 and up`, timeoutMs: prismnet.timing.bindS * 1000 }, async () => {
+    await waitFor({ node: VMS.a.node, what: `${VMS.a.ovnPort} bound to node04 and up`, timeoutMs: prismnet.timing.bindS * 1000, signal }, async () => {
       const b = await prismnet.binding(cluster.node(CENTRAL), VMS.a.ovnPort);
       return { ok: b?.chassis === VMS.a.node && b.up, seen: JSON.stringify(b ?? 'no binding') };
     });
   });
 
-  test('a second guest on node05, same switch, exchanges traffic with it over the Geneve tunnel', async ({ cluster }) => {
+  test('a second guest on node05, same switch, is bound there and answered by the first; each worker has a working Geneve tunnel to the other', { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start, PN.timing.bindS, PV.timing.pingS) }, async ({ cluster, expect, signal }) => {
     const { prismnet, plasmavmc } = cluster.ops;
     const central = cluster.node(CENTRAL);
     await prismnet.createPort(central, SWITCH, VMS.b.ovnPort, VMS.b.mac, VMS.b.addr);
-    await plasmavmc.startGuest(cluster.node(VMS.b.node), { ...VMS.b, peer: VMS.a.addr });
-    await waitFor({ node: VMS.b.node, what: `${VMS.b.ovnPort} bound to node05 and up`, timeoutMs: prismnet.timing.bindS * 1000 }, async () => {
+    await plasmavmc.startGuest(cluster.node(VMS.b.node).withSignal(signal), { ...VMS.b, peer: VMS.a.addr });
+    await waitFor({ node: VMS.b.node, what: `${VMS.b.ovnPort} bound to node05 and up`, timeoutMs: prismnet.timing.bindS * 1000, signal }, async () => {
       const b = await prismnet.binding(central, VMS.b.ovnPort);
       return { ok: b?.chassis === VMS.b.node && b.up, seen: JSON.stringify(b ?? 'no binding') };
     });
@@ -78,6 +84,7 @@ describe.sequential('prismnet ports', () => {
         node: VMS.b.node,
         what: `${VMS.b.name} (node05) answered by ${VMS.a.name} (node04) over Geneve`,
         timeoutMs: plasmavmc.timing.pingS * 1000,
+        signal,
         intervalMs: 3000,
       },
       async () => {
@@ -85,12 +92,14 @@ describe.sequential('prismnet ports', () => {
         return { ok: log.includes(`ULTRACLOUD_GUEST_PING_OK name=${VMS.b.name} peer=${VMS.a.addr}`), seen: log.slice(-600) || '(console empty)' };
       },
     );
-    // Both tunnel ends saw it: Geneve packets counted on node04's tunnel port.
-    const stats = await cluster.node(VMS.a.node).succeed("ovs-vsctl --bare --columns=statistics find Interface type=geneve");
-    console.log(`node04 geneve interface statistics: ${stats.trim()}`);
+    // The two chassis reach each other only through their Geneve tunnel: each has a working one to the other.
+    for (const [from, to] of [[VMS.a.node, VMS.b.node], [VMS.b.node, VMS.a.node]]) {
+      const tunnels = await prismnet.tunnels(cluster.node(from));
+      expect(tunnels, `Geneve tunnels of ${from}`).toContainEqual({ remoteIp: cluster.node(to).spec.clusterIp, up: true });
+    }
   });
 
-  test('deleting the VM clears the binding, removes the logical port and leaves no OVS port or tap behind', async ({ cluster, expect }) => {
+  test('deleting the VM clears the binding, removes the logical port and leaves no OVS port or tap behind', { timeout: budget(LIBVIRT_S.delete, PN.timing.bindS, LIBVIRT_S.list) }, async ({ cluster, expect, signal }) => {
     const { prismnet, plasmavmc } = cluster.ops;
     const node = cluster.node(VMS.a.node);
     const central = cluster.node(CENTRAL);
@@ -98,16 +107,17 @@ describe.sequential('prismnet ports', () => {
     expect(tap, 'the tap of guest a (from the step that started it)').not.toBe('');
     await plasmavmc.deleteGuest(node, VMS.a.name);
     await prismnet.deletePort(central, VMS.a.ovnPort);
-    await waitFor({ node: CENTRAL, what: `binding of ${VMS.a.ovnPort} gone`, timeoutMs: prismnet.timing.bindS * 1000 }, async () => {
+    await waitFor({ node: CENTRAL, what: `binding of ${VMS.a.ovnPort} gone`, timeoutMs: prismnet.timing.bindS * 1000, signal }, async () => {
       const b = await prismnet.binding(central, VMS.a.ovnPort);
       return { ok: b === undefined, seen: JSON.stringify(b) };
     });
+    // Strict getters: each throws when its database, libvirt or switch does not answer, so "not there" is an answer.
     expect(await prismnet.ports(central, SWITCH)).not.toContain(VMS.a.ovnPort);
     expect(await plasmavmc.guests(node)).not.toContain(VMS.a.name);
     expect(await prismnet.ovsPorts(node), `br-int ports on ${VMS.a.node}`).not.toContain(tap);
     const links = await node.succeed('ip -o link show');
     expect(links, `no ${tap} link left on ${VMS.a.node}`).not.toContain(`${tap}:`);
-    expect((await node.succeed(`ovs-vsctl --bare --columns=name find Interface external_ids:iface-id=${VMS.a.ovnPort}`)).trim()).toBe('');
+    expect(await prismnet.portInterface(node, VMS.a.ovnPort), `interface attaching ${VMS.a.ovnPort} on ${VMS.a.node}`).toBeUndefined();
   });
 
   afterAll(async () => {

@@ -15,9 +15,22 @@ import {
 } from '@aws-sdk/client-s3';
 import { describe } from 'vitest';
 import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
+import { budget } from '../../harness/budget.js';
 import { unitsOn } from '../../harness/stack.js';
 
-const layout = new TestCluster(clusterInfo).roleHosts();
+const collected = new TestCluster(clusterInfo);
+const layout = collected.roleHosts();
+/**
+ * Long deadlines inside a role's probes, one after the other, beyond plain
+ * commands: plasmavmc's first libvirtd answer, fiberlb's 120 s request
+ * loop, k8shost's kube down + play + marker wait + down (120 + 240 + 120 +
+ * 120 s; stacks/reference/k8shost has no TIMING export for them yet).
+ */
+const PROBE_DEADLINES_S: Record<string, number[]> = {
+  plasmavmc: [collected.ops.plasmavmc.timing.answerS],
+  fiberlb: [120],
+  k8shost: [120, 240, 120, 120],
+};
 
 describe.each(layout.map((l) => [l.role.name, l] as const))('%s', (_name, { role, nodes }) => {
   describe.concurrent.each(nodes)('on %s', (nodeName) => {
@@ -28,8 +41,8 @@ describe.each(layout.map((l) => [l.role.name, l] as const))('%s', (_name, { role
     });
 
     for (const probe of role.probes ?? []) {
-      test(probe.name, async ({ cluster }) => {
-        await probe.run(cluster.node(nodeName));
+      test(probe.name, { timeout: budget(...(PROBE_DEADLINES_S[role.name] ?? [])) }, async ({ cluster, signal }) => {
+        await probe.run(cluster.node(nodeName).withSignal(signal));
       });
     }
   });

@@ -12,8 +12,6 @@ import { expectPorts } from '../probes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const APIGATEWAY_ROUTES = { nightlight: '/nightlight/', creditservice: '/creditservice/' } as const;
-
 export const apigateway: Role = {
   name: 'apigateway',
   description: 'Apache httpd + mod_auth_openidc: IAM tokens checked, routes to nightlight and creditservice',

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NodeError } from '../../../harness/errors.js';
+import { CommandError, NodeError } from '../../../harness/errors.js';
 import type { Node } from '../../../harness/node.js';
 import type { Role } from '../../../harness/stack.js';
 import type { ChainfireOps } from '../../contracts.js';
@@ -20,7 +20,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * Measured figures for leader change and rejoin are in the README. A KVM
  * host could use 100 ms / 1 s.
  */
-export const TIMING = {
+const TIMING = {
   heartbeatMs: 2000,
   electionMs: 20_000,
   /** Deadline for a new leader after the leader stops (measured: 1 s when it hands over, 21-33 s when its VM dies). */
@@ -31,36 +31,68 @@ export const TIMING = {
 
 const ETCDCTL = 'ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=15s';
 
-interface StatusJson {
-  Endpoint: string;
-  Status: { header: { member_id: number }; leader: number };
+/**
+ * etcdctl's JSON carries 64-bit member ids as bare numbers, which JSON.parse
+ * would round (two ids could collide); read them as decimal strings.
+ */
+export function parseEtcdJson<T>(text: string): T {
+  return JSON.parse(text.replace(/"(ID|member_id|leader|cluster_id)":(\d+)/g, '"$1":"$2"')) as T;
 }
 
-async function leaderOf(node: Node): Promise<{ self: string; leader: string }> {
-  const out = await node.succeed(`${ETCDCTL} endpoint status -w json`);
-  const st = (JSON.parse(out) as StatusJson[])[0].Status;
-  return { self: String(st.header.member_id), leader: String(st.leader) };
+interface MemberListJson {
+  members: { ID: string; name: string; peerURLs: string[]; clientURLs?: string[] }[];
+}
+interface StatusJson {
+  Endpoint: string;
+  Status: { header: { member_id: string }; leader: string };
+}
+
+async function memberList(node: Node): Promise<MemberListJson['members']> {
+  return parseEtcdJson<MemberListJson>(await node.succeed(`${ETCDCTL} member list -w json`)).members;
+}
+
+/** The leader's member id as the member on `node` sees it ("0": none). */
+async function leaderSeenBy(node: Node): Promise<string> {
+  return parseEtcdJson<StatusJson[]>(await node.succeed(`${ETCDCTL} endpoint status -w json`))[0].Status.leader;
+}
+
+/**
+ * The leader name a quorum agrees on, from each node's answer (a leader id,
+ * or the error it gave) and the member list; throws with every answer
+ * otherwise. Pure, so the rule is unit-tested.
+ */
+export function agreedLeader(answers: { node: string; leader?: string; error?: string }[], members: { ID: string; name: string }[]): string {
+  const quorum = Math.floor(members.length / 2) + 1;
+  const nameOf = (id: string) => members.find((m) => m.ID === id)?.name || `id ${id}`;
+  const said = answers.map((a) => `${a.node}: ${a.leader === undefined ? `no answer (${a.error})` : a.leader === '0' ? 'no leader' : `leader ${nameOf(a.leader)}`}`);
+  const answered = answers.filter((a) => a.leader !== undefined);
+  const leaders = new Set(answered.map((a) => a.leader));
+  const [id] = leaders;
+  if (members.length === 0 || answered.length < quorum || leaders.size !== 1 || id === '0' || !members.some((m) => m.ID === id)) {
+    const need = members.length > 0 ? `${quorum} of ${members.length} members` : 'no member list from any node';
+    throw new Error(`chainfire: no leader agreed by a quorum (${need} answering alike): ${said.join('; ')}`);
+  }
+  return nameOf(id!);
 }
 
 export const chainfireOps: ChainfireOps = {
   timing: TIMING,
   async members(node) {
-    const out = await node.succeed(`${ETCDCTL} member list -w json`);
-    const members = (JSON.parse(out) as { members: { name: string; peerURLs: string[]; clientURLs?: string[] }[] }).members;
-    return members.map((m) => ({ name: m.name, started: (m.clientURLs ?? []).length > 0 }));
+    return (await memberList(node)).map((m) => ({ name: m.name, started: (m.clientURLs ?? []).length > 0 }));
   },
   async leader(nodes) {
-    const seen = new Map<string, string>();
-    const ids = new Map<string, string>();
-    for (const n of nodes) {
-      const r = await leaderOf(n).catch(() => undefined);
-      if (!r) continue;
-      ids.set(r.self, n.name);
-      seen.set(n.name, r.leader);
-    }
-    const leaders = new Set([...seen.values()].filter((l) => l !== '0'));
-    if (leaders.size !== 1) return undefined;
-    return ids.get([...leaders][0]);
+    const answers = await Promise.all(
+      nodes.map((n) =>
+        leaderSeenBy(n).then(
+          (leader) => ({ node: n.name, leader }),
+          (e: Error) => ({ node: n.name, error: e instanceof CommandError ? `exit ${e.code}: ${(e.stderr || e.stdout).trim().split('\n').pop()}` : e.message.split('\n')[0] }),
+        ),
+      ),
+    );
+    // The member list (ids to names, and the cluster size a quorum is a majority of) from a node that answered.
+    const first = nodes.find((n) => answers.some((a) => a.node === n.name && 'leader' in a));
+    const members = first ? await memberList(first) : [];
+    return agreedLeader(answers, members);
   },
   async put(node, key, value) {
     await node.succeed(`${ETCDCTL} put ${key} ${value}`);

@@ -9,10 +9,22 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
+import type { CreditserviceOps } from '../../contracts.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const service = path.resolve(here, '../../../services/creditservice');
-export const CREDITSERVICE_PORT = 8085;
+/** Bound to 127.0.0.1 on node06: reached through the gateway, or on the node itself. */
+const PORT = 8085;
+
+export const creditserviceOps: CreditserviceOps = {
+  async get(node, urlPath, token) {
+    const auth = token ? `-H 'Authorization: Bearer ${token.replace(/'/g, '')}' ` : '';
+    // curl exits non-zero only when nothing answered: that throws (with its output), an HTTP error status does not.
+    const out = await node.succeed(`curl -s -m 30 -w '\\n%{http_code}' ${auth}'http://127.0.0.1:${PORT}${urlPath.replace(/'/g, '')}'`);
+    const nl = out.lastIndexOf('\n');
+    return { status: Number(out.slice(nl + 1)), body: out.slice(0, nl) };
+  },
+};
 
 export const creditservice: Role = {
   name: 'creditservice',
@@ -34,11 +46,11 @@ export const creditservice: Role = {
     {
       name: 'healthy: reached flaredb and iam',
       async run(node) {
-        const r = await node.execute(`curl -s -w '\\n%{http_code}' http://127.0.0.1:${CREDITSERVICE_PORT}/healthz`);
-        const [body, code] = [r.stdout.slice(0, r.stdout.lastIndexOf('\n')), r.stdout.slice(r.stdout.lastIndexOf('\n') + 1)];
-        if (code !== '200') throw new NodeError(node.name, 'creditservice is not healthy', { expected: '200 from /healthz', lastSeen: `${code} ${body}` });
+        const { status, body } = await creditserviceOps.get(node, '/healthz');
+        if (status !== 200) throw new NodeError(node.name, 'creditservice is not healthy', { expected: '200 from /healthz', lastSeen: `${status} ${body}` });
       },
     },
   ],
   secrets: ['secret'],
+  ops: creditserviceOps,
 };

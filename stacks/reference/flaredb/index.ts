@@ -18,7 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * not a failure; a failover then takes about 10 s here, or about 50 s when
  * the first vote splits (retry after 2 x the 20 s failover-timeout).
  */
-export const TIMING = {
+const TIMING = {
   downAfterMs: 8000,
   failoverTimeoutMs: 20_000,
   /** A write on the primary is on every replica within this. */
@@ -55,10 +55,26 @@ async function nodeNameOf(node: Node, ip: string): Promise<string | undefined> {
   return NODE_BY_IP[ip];
 }
 
+/** INFO replication of the Redis on `node`; throws unless it names a role (an error reply has none). */
+async function replication(node: Node): Promise<Record<string, string>> {
+  const out = await node.succeed(`${CLI} info replication`);
+  const repl = info(out);
+  if (repl.role !== 'master' && repl.role !== 'slave') {
+    throw new NodeError(node.name, 'flaredb: INFO replication names no role', { expected: 'role:master or role:slave', lastSeen: out.trim() });
+  }
+  return repl;
+}
+
 export const flaredbOps: FlaredbOps = {
   timing: TIMING,
-  async role(node) {
-    return info(await node.succeed(`${CLI} info replication`)).role;
+  async isPrimary(node) {
+    return (await replication(node)).role === 'master';
+  },
+  async replicaOf(node) {
+    const repl = await replication(node);
+    if (repl.role === 'master') return undefined;
+    // master_host is the address Sentinel (or setup.sh) configured; name it as tests do.
+    return { primary: (await nodeNameOf(node, repl.master_host)) ?? repl.master_host, linked: repl.master_link_status === 'up' };
   },
   async sentinelPrimary(node) {
     const out = await node.succeed('redis-cli -h 127.0.0.1 -p 26379 sentinel get-master-addr-by-name flaredb');

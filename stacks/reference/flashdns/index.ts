@@ -15,7 +15,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ZONE = 'ultracloud.test';
 
 /** A change on the primary reaches the secondaries by NOTIFY in seconds; the 20 s zone check is the fallback. */
-export const TIMING = { transferS: 90 };
+const TIMING = { transferS: 90 };
 
 async function dig(via: Node, server: string, name: string, type: string, transport: 'udp' | 'tcp'): Promise<string[]> {
   const out = await via.succeed(`dig +short +time=5 +tries=2 ${transport === 'tcp' ? '+tcp' : '+notcp'} @${server} ${name} ${type}`);
@@ -55,7 +55,7 @@ export const flashdns: Role = {
   probes: [
     expectPorts('flashdns', [{ proto: 'udp', port: 53 }, { proto: 'tcp', port: 53 }, { proto: 'tcp', port: 8081 }]),
     {
-      name: 'SOA of the cluster zone over UDP and TCP',
+      name: 'answers the SOA of the cluster zone on its cluster address, over UDP and over TCP',
       async run(node) {
         const ip = node.spec.clusterIp;
         for (const transport of ['udp', 'tcp'] as const) {

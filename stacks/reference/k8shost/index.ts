@@ -14,7 +14,7 @@ import { waitFor } from '../../../harness/wait.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const POD_IMAGE = 'localhost/ultracloud/busybox:1';
 
-export function podYaml(name: string, marker: string): string {
+export function podYaml(name: string, marker: string, script = `echo ${marker} $(id -u); exec sleep 3600`): string {
   return `apiVersion: v1
 kind: Pod
 metadata:
@@ -27,7 +27,7 @@ spec:
   containers:
     - name: main
       image: ${POD_IMAGE}
-      command: ["/bin/sh", "-c", "echo ${marker} $(id -u); exec sleep 3600"]
+      command: ["/bin/sh", "-c", ${JSON.stringify(script)}]
 `;
 }
 
@@ -35,6 +35,16 @@ export const k8shostOps: K8shostOps = {
   async play(node, name, marker) {
     const file = `/run/ultracloud/pod-${name}.yaml`;
     await node.succeed(`cat > ${file} <<'YAML'\n${podYaml(name, marker)}YAML\npodman kube play --quiet ${file}`, 240_000);
+  },
+  async run(node, name, script) {
+    const file = `/run/ultracloud/pod-${name}.yaml`;
+    await node.succeed(`cat > ${file} <<'YAML'\n${podYaml(name, '', script)}YAML\npodman kube play --quiet ${file} >/dev/null`, 240_000);
+    try {
+      await node.succeed(`podman wait ${name}-main >/dev/null`, 120_000);
+      return (await node.succeed(`podman logs ${name}-main 2>&1`)).trimEnd();
+    } finally {
+      await node.execute(`podman kube down ${file} >/dev/null; rm -f ${file}`, 120_000);
+    }
   },
   async state(node, name) {
     const r = await node.execute(`podman pod inspect --format '{{.State}}' ${name}`);

@@ -13,7 +13,7 @@ import type { LightningstorOps } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const PROXY_PORT = 8080;
+const PROXY_PORT = 8080;
 
 export const lightningstorOps: LightningstorOps = {
   /** An S3 client for the proxy on `node`, over an SSH-forwarded channel to its port 8080. */

@@ -10,7 +10,7 @@ import type { Role } from '../../../harness/stack.js';
 import { expectPorts } from '../probes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const NIGHTLIGHT_PORT = 9090;
+const NIGHTLIGHT_PORT = 9090;
 
 export const nightlight: Role = {
   name: 'nightlight',

@@ -15,11 +15,11 @@ import type { GuestSpec, InnerBoot, PlasmavmcOps } from '../../contracts.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const GUEST_KERNEL = '/usr/lib/ultracloud/guest/vmlinuz';
-export const GUEST_INITRD = '/usr/lib/ultracloud/guest/initrd.img';
+const GUEST_KERNEL = '/usr/lib/ultracloud/guest/vmlinuz';
+const GUEST_INITRD = '/usr/lib/ultracloud/guest/initrd.img';
 const VIRSH = 'virsh -q -c qemu:///system';
 
-export const TIMING = {
+const TIMING = {
   /** libvirtd's first answer on a node probes QEMU's capabilities: slow under TCG. */
   answerS: 180,
   /** A tenant guest to its userspace marker (nested KVM: ~25 s; TCG inside TCG: minutes). */
@@ -30,7 +30,7 @@ export const TIMING = {
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 
-export function serialLog(name: string): string {
+function serialLog(name: string): string {
   return `/var/log/libvirt/qemu/${name}-serial.log`;
 }
 
@@ -105,6 +105,7 @@ async function bootInnerGuest(node: Node, accel: 'kvm' | 'tcg', timeoutS: number
     accel,
     marker: marker?.line,
     hypervisor: marker?.hypervisor,
+    kvmClock: marker?.kvm_clock === undefined ? undefined : marker.kvm_clock === 'yes',
     guestUptimeS: marker?.uptime ? Number(marker.uptime) : undefined,
     wallS: wall ? Number(wall[1]) / 1000 : NaN,
     exitCode: rc ? Number(rc[1]) : (out.code ?? -1),

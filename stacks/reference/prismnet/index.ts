@@ -22,7 +22,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * and its OpenFlow connection every 60 s instead of 5 s. A KVM host may use
  * OVN's defaults.
  */
-export const TIMING = {
+const TIMING = {
   electionMs: 16_000,
   /** A port bound by ovn-controller shows up in the SB (measured in the README). */
   bindS: 90,
@@ -71,9 +71,9 @@ export const prismnetOps: PrismnetOps = {
     await node.succeed(`${NBCTL} --if-exists lsp-del ${q(port)}`);
   },
   async ports(node, sw) {
-    const r = await node.execute(`${NBCTL} lsp-list ${q(sw)}`);
-    if (r.code !== 0) return [];
-    return r.stdout.split('\n').map((l) => /\((.+)\)/.exec(l)?.[1]).filter((p): p is string => !!p);
+    // Strict: "no ports" must mean the database said so, not that it was down.
+    const out = await node.succeed(`${NBCTL} lsp-list ${q(sw)}`);
+    return out.split('\n').map((l) => /\((.+)\)/.exec(l)?.[1]).filter((p): p is string => !!p);
   },
   async switches(node) {
     const out = await node.succeed(`${NBCTL} --bare --columns=name list Logical_Switch`);
@@ -92,10 +92,38 @@ export const prismnetOps: PrismnetOps = {
     return { chassis, up: up === true };
   },
   async ovsPorts(node) {
-    const r = await node.execute('ovs-vsctl list-ports br-int');
-    return r.code === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+    // Strict, as ports(): a switch that does not answer has not "no ports".
+    const out = await node.succeed('ovs-vsctl --timeout=30 list-ports br-int');
+    return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  },
+  async portInterface(node, port) {
+    const out = await node.succeed(`ovs-vsctl --timeout=30 --bare --columns=name find Interface external_ids:iface-id=${q(port)}`);
+    return out.trim().split('\n')[0] || undefined;
+  },
+  async tunnels(node) {
+    return parseGeneveInterfaces(await node.succeed('ovs-vsctl --timeout=30 --format=json --columns=name,options,ofport,error find Interface type=geneve'));
   },
 };
+
+/**
+ * `ovs-vsctl --format=json --columns=name,options,ofport,error find Interface
+ * type=geneve`: options is ["map", [[k, v], ...]], ofport a number (-1 when
+ * the switch could not make the port; ["set", []] before it tried), error a
+ * string or ["set", []].
+ */
+export function parseGeneveInterfaces(json: string): { remoteIp: string; up: boolean }[] {
+  const { headings, data } = JSON.parse(json) as { headings: string[]; data: unknown[][] };
+  const col = (row: unknown[], name: string) => row[headings.indexOf(name)];
+  return data.map((row) => {
+    const options = col(row, 'options') as ['map', [string, string][]];
+    const ofport = col(row, 'ofport');
+    const error = col(row, 'error');
+    return {
+      remoteIp: Object.fromEntries(options[1]).remote_ip ?? '',
+      up: typeof ofport === 'number' && ofport > 0 && typeof error !== 'string',
+    };
+  });
+}
 
 async function expectRaft(node: Node, db: 'nb' | 'sb'): Promise<void> {
   const st = await prismnetOps.clusterStatus(node, db);
@@ -142,7 +170,7 @@ export const prismnet: Role = {
       },
     },
     {
-      name: 'both worker chassis are registered, with Geneve tunnels between them',
+      name: 'control: both worker chassis registered; worker: a working Geneve tunnel to each other worker',
       async run(node) {
         if (node.spec.kind === 'control') {
           const chassis = await prismnetOps.chassis(node);
@@ -151,9 +179,19 @@ export const prismnet: Role = {
             throw new NodeError(node.name, 'prismnet: chassis missing from the Southbound database', { expected: want.join(', '), lastSeen: chassis.join(', ') || '(none)' });
           }
         } else {
-          const tunnels = await node.succeed('ovs-vsctl --bare --columns=options find Interface type=geneve');
-          if (!/remote_ip="?10\.100\.0\./.test(tunnels)) {
-            throw new NodeError(node.name, 'prismnet: no Geneve tunnel to the other chassis', { lastSeen: tunnels.trim() || '(no geneve interface)' });
+          // Every other worker of the role (ROLE_NODES lines: "name address kind") must be at the far end of a working tunnel.
+          const peers = (await node.succeed('cat /usr/lib/ultracloud/roles/prismnet.nodes'))
+            .split('\n')
+            .map((l) => l.trim().split(/\s+/))
+            .filter(([name, , kind]) => kind === 'worker' && name !== node.name)
+            .map(([name, addr]) => ({ name, addr }));
+          const tunnels = await prismnetOps.tunnels(node);
+          const missing = peers.filter((p) => !tunnels.some((t) => t.remoteIp === p.addr && t.up));
+          if (peers.length === 0 || missing.length > 0) {
+            throw new NodeError(node.name, `prismnet: no working Geneve tunnel to ${missing.map((p) => `${p.name} (${p.addr})`).join(', ') || 'any other worker'}`, {
+              expected: `a geneve interface with an OpenFlow port to each of ${peers.map((p) => p.addr).join(', ') || '(no other workers listed)'}`,
+              lastSeen: JSON.stringify(tunnels),
+            });
           }
         }
       },
