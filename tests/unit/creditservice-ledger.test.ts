@@ -225,15 +225,12 @@ ledgerContract('MemoryLedger', () => new MemoryLedger());
 
 const redisUrl = process.env.CREDIT_TEST_REDIS_URL;
 if (redisUrl) {
-  let redis: Redis;
+  let ledger: RedisLedger;
   ledgerContract(
     'RedisLedger on ' + redisUrl.replace(/\/\/[^@]*@/, '//'),
-    () => {
-      redis = new Redis(redisUrl, { commandTimeout: 5000 });
-      return new RedisLedger(redis);
-    },
+    () => (ledger = new RedisLedger(() => new Redis(redisUrl, { commandTimeout: 5000 }))),
     async () => {
-      redis.disconnect();
+      ledger.close();
     },
   );
 } else {
@@ -262,7 +259,12 @@ describe('creditservice Redis client options', () => {
     // retries forever, at most every 2 s
     expect(o.retryStrategy!(1)).toBe(200);
     expect(o.retryStrategy!(1000)).toBe(2000);
+    expect(o.sentinelRetryStrategy!(1)).toBe(0); // past the last sentinel: start over at once
+    expect(o.sentinelRetryStrategy!(2)).toBe(500);
     expect(o.sentinelRetryStrategy!(1000)).toBe(2000);
+    // ioredis' own failover detector can leave the client closed for good;
+    // watchFailovers() does that job instead.
+    expect(o.failoverDetector).toBe(false);
     expect(o.reconnectOnError!(new Error("READONLY You can't write against a read only replica."))).toBe(2);
     expect(o.reconnectOnError!(new Error('ERR unknown command'))).toBe(false);
   });

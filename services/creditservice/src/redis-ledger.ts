@@ -3,9 +3,14 @@
  * ioredis' offline queue while the primary changes, but each one fails
  * after the command timeout (10 s by default): a request then gets 503
  * instead of hanging.
+ *
+ * Failovers, any number of them: ioredis asks the sentinels for the primary
+ * on every reconnect; watchFailovers() drops a connection to a primary that
+ * Sentinel replaced (one that hangs rather than closes); and RedisLedger
+ * starts a fresh client should ioredis ever give up on one (status `end`).
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Config } from './config.js';
+import type { Config, HostPort } from './config.js';
 import { UnavailableError, reasonOf } from './errors.js';
 import type { AccountState, Ledger, Reservation, ReserveOutcome, ReserveRequest, SettleAction, SettleOutcome } from './ledger.js';
 import {
@@ -36,15 +41,23 @@ export function redisOptions(config: Config): RedisOptions {
     role: 'master',
     password: config.redis.password,
     // Sentinels need no password (no sentinelPassword).
-    // Ask the sentinels again every 0.5-2 s while none answers, forever.
-    sentinelRetryStrategy: (times: number) => Math.min(times * 500, 2000),
+    // ioredis asks one sentinel per reconnect and moves on to the next one
+    // each time; past the last one it reports "All sentinels are
+    // unreachable" (even when they all answered) and waits this long: start
+    // over at once the first time, then every 0.5-2 s, forever.
+    sentinelRetryStrategy: (times: number) => Math.min((times - 1) * 500, 2000),
     // Reconnect to the (possibly new) primary every 0.2-2 s, forever.
     retryStrategy: (times: number) => Math.min(times * 200, 2000),
     // An old primary that came back as a replica answers writes with READONLY:
     // reconnect (through the sentinels) and resend the command.
     reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
-    // Subscribe to +switch-master on the sentinels: move at once on a failover.
-    failoverDetector: true,
+    // Not ioredis' own detector: on +switch-master it disconnects even while
+    // ioredis is asking the sentinels for the primary (reconnecting after the
+    // old one went away); that connect then fails with "Connection is
+    // closed." and ioredis never tries again (ioredis 5.11,
+    // SentinelConnector/index.js:82, Redis.js:137-142). watchFailovers()
+    // does the same job without that race.
+    failoverDetector: false,
     enableOfflineQueue: true,
     commandTimeout: config.redisCommandTimeoutMs,
     connectTimeout: 5000,
@@ -53,34 +66,163 @@ export function redisOptions(config: Config): RedisOptions {
   };
 }
 
+/**
+ * A log for ioredis' 'error' events: while flaredb is away ioredis reports
+ * every retry (every 0.5-2 s), so each distinct message is logged at most
+ * every 30 s. `reset()` forgets them (called once connected).
+ */
+function errorLog(prefix: string, log: (line: string) => void): { error: (err: unknown) => void; reset: () => void } {
+  const lastLogged = new Map<string, number>();
+  return {
+    error: (err: unknown) => {
+      const reason = reasonOf(err);
+      const now = Date.now();
+      if (now - (lastLogged.get(reason) ?? -Infinity) < 30_000) return;
+      lastLogged.set(reason, now);
+      log(`${prefix}${reason}`);
+    },
+    reset: () => lastLogged.clear(),
+  };
+}
+
 export function createRedis(config: Config, log: (line: string) => void): Redis {
   const redis = new Redis(redisOptions(config));
-  // While flaredb is away ioredis reports every retry (every 0.5-2 s): log
-  // each distinct message at most every 30 s.
-  const lastLogged = new Map<string, number>();
-  redis.on('error', (err: unknown) => {
-    const reason = reasonOf(err);
-    const now = Date.now();
-    if (now - (lastLogged.get(reason) ?? -Infinity) < 30_000) return;
-    lastLogged.set(reason, now);
-    log(`redis: ${reason}`);
-  });
+  const errors = errorLog('redis: ', log);
+  redis.on('error', errors.error);
   redis.on('ready', () => {
-    lastLogged.clear();
+    errors.reset();
     const s = redis.stream as { remoteAddress?: string; remotePort?: number } | undefined;
     log(`redis: connected to primary ${s?.remoteAddress ?? '?'}:${s?.remotePort ?? '?'} (master ${config.redis.masterName})`);
   });
   return redis;
 }
 
-export class RedisLedger implements Ledger {
-  private readonly scripts: ScriptedRedis;
+/** What watchFailovers looks at and does on the ledger's client (an ioredis Redis). */
+export interface WatchedClient {
+  readonly status: string;
+  readonly stream?: { remoteAddress?: string; remotePort?: number; writable?: boolean } | undefined;
+  disconnect(reconnect?: boolean): void;
+}
 
-  constructor(private readonly redis: Redis) {
+/** A subscriber on one sentinel (an ioredis Redis). */
+export interface SentinelSubscriber {
+  subscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  disconnect(): void;
+}
+
+export const SWITCH_MASTER = '+switch-master';
+
+/** The new primary in a +switch-master message for `masterName` ("<name> <old ip> <old port> <new ip> <new port>"), else null. */
+export function switchMasterTarget(message: string, masterName: string): HostPort | null {
+  const f = message.trim().split(/\s+/);
+  if (f.length !== 5 || f[0] !== masterName || !/^\d+$/.test(f[4]!)) return null;
+  return { host: f[3]!, port: Number(f[4]) };
+}
+
+/**
+ * After a switch to `to`: must the client drop its connection? Only an
+ * established one (connect/ready) to another address: a client that is
+ * (re)connecting asks the sentinels anyway, and interrupting it then is
+ * what makes ioredis give up. A connection already being closed (not
+ * writable: the next sentinel's message about the same switch) is left alone.
+ */
+export function mustReconnect(client: WatchedClient, to: HostPort): boolean {
+  if (client.status !== 'ready' && client.status !== 'connect') return false;
+  const s = client.stream;
+  if (s?.writable === false) return false;
+  return s?.remoteAddress !== to.host || s?.remotePort !== to.port;
+}
+
+function sentinelSubscriber(sentinel: HostPort): SentinelSubscriber {
+  return new Redis({
+    host: sentinel.host,
+    port: sentinel.port,
+    // Forever, every 0.5-2 s; subscribed again on every reconnect.
+    retryStrategy: (times: number) => Math.min(times * 500, 2000),
+    maxRetriesPerRequest: null,
+    connectTimeout: 5000,
+    // Nothing is ever written on a subscriber's connection, so a sentinel
+    // node that rebooted would go unnoticed for hours: keepalive probes
+    // notice it after 10 s of silence.
+    keepAlive: 10_000,
+  });
+}
+
+/**
+ * Follows Sentinel's +switch-master on every sentinel and makes the
+ * ledger's current client reconnect (through the sentinels) when it is
+ * still connected to the old primary. A stopped primary closes its
+ * connections by itself; a hung or powered-off one does not, and without
+ * this the client would wait on it until TCP gives up.
+ */
+export function watchFailovers(
+  config: Config,
+  current: () => WatchedClient,
+  log: (line: string) => void,
+  subscriber: (sentinel: HostPort) => SentinelSubscriber = sentinelSubscriber,
+): { close: () => void } {
+  const errors = errorLog('sentinel subscriber: ', log);
+  const subs = config.redis.sentinels.map((sentinel) => {
+    const sub = subscriber(sentinel);
+    sub.on('error', errors.error);
+    sub.on('message', (channel, message) => {
+      const to = channel === SWITCH_MASTER ? switchMasterTarget(message, config.redis.masterName) : null;
+      const client = current();
+      if (to === null || !mustReconnect(client, to)) return;
+      log(`redis: sentinel ${sentinel.host}:${sentinel.port} switched ${config.redis.masterName} to ${to.host}:${to.port}: reconnecting`);
+      client.disconnect(true);
+    });
+    // Queued until the sentinel answers; ioredis subscribes again after a reconnect.
+    sub.subscribe(SWITCH_MASTER).catch(errors.error);
+    return sub;
+  });
+  return { close: () => subs.forEach((s) => s.disconnect()) };
+}
+
+/**
+ * The ledger's client: a fresh one from `connect()`, with the Lua commands
+ * defined. ioredis gives up on a client for good once it reaches status
+ * `end` (every command then fails "Connection is closed."), whatever the
+ * cause; unless close() was called, RedisLedger then starts a new one.
+ */
+export class RedisLedger implements Ledger {
+  private current!: Redis;
+  private closed = false;
+
+  constructor(
+    private readonly connect: () => Redis,
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    this.use(connect());
+  }
+
+  /** The client in use now. */
+  get client(): Redis {
+    return this.current;
+  }
+
+  private use(redis: Redis): void {
     redis.defineCommand('creditReserve', { numberOfKeys: 2, lua: RESERVE_LUA });
     redis.defineCommand('creditSettle', { numberOfKeys: 2, lua: SETTLE_LUA });
     redis.defineCommand('creditSetBalance', { numberOfKeys: 1, lua: SET_BALANCE_LUA });
-    this.scripts = redis as unknown as ScriptedRedis;
+    this.current = redis;
+    redis.once('end', () => {
+      if (this.closed || this.current !== redis) return;
+      this.log('redis: the client closed for good (ioredis status end); starting a new one');
+      this.use(this.connect());
+    });
+  }
+
+  /** Stops the client for good (shutdown). */
+  close(): void {
+    this.closed = true;
+    this.current.disconnect();
+  }
+
+  private get scripts(): ScriptedRedis {
+    return this.current as unknown as ScriptedRedis;
   }
 
   private async run<T>(op: () => Promise<T>): Promise<T> {
@@ -92,11 +234,11 @@ export class RedisLedger implements Ledger {
   }
 
   async ping(): Promise<void> {
-    await this.run(() => this.redis.ping());
+    await this.run(() => this.current.ping());
   }
 
   async getAccount(account: string): Promise<AccountState> {
-    const h = await this.run(() => this.redis.hgetall(accountKey(account)));
+    const h = await this.run(() => this.current.hgetall(accountKey(account)));
     return parseAccountHash(h, account);
   }
 
@@ -122,14 +264,14 @@ export class RedisLedger implements Ledger {
   }
 
   async getReservation(id: string): Promise<Reservation | null> {
-    const h = await this.run(() => this.redis.hgetall(reservationKey(id)));
+    const h = await this.run(() => this.current.hgetall(reservationKey(id)));
     return parseReservationHash(h);
   }
 
   async settle(id: string, action: SettleAction, now: number): Promise<SettleOutcome> {
     // A reservation's account never changes, so reading it first is safe;
     // the script checks it again and does the rest atomically.
-    const account = await this.run(() => this.redis.hget(reservationKey(id), 'account'));
+    const account = await this.run(() => this.current.hget(reservationKey(id), 'account'));
     if (account === null) return { kind: 'not_found' };
     const reply = await this.run(() =>
       this.scripts.creditSettle(reservationKey(id), accountKey(account), action, String(now), account),

@@ -9,7 +9,7 @@ import { LdapDirectory, type Directory } from './directory.js';
 import { UnavailableError, reasonOf, withTimeout } from './errors.js';
 import { createApp, type HealthReport } from './http.js';
 import type { Ledger } from './ledger.js';
-import { RedisLedger, createRedis } from './redis-ledger.js';
+import { RedisLedger, createRedis, watchFailovers } from './redis-ledger.js';
 import { createServer, listen } from './server.js';
 import { sdNotify, statusArg } from './systemd.js';
 import { JwksCache, JwtAuthenticator } from './token.js';
@@ -97,8 +97,8 @@ export async function runService(env: Record<string, string | undefined>): Promi
     `creditservice starting: listen ${formatHostPort(config.listen)}, sentinels ${config.redis.sentinels.map(formatHostPort).join(',')} ` +
       `(master ${config.redis.masterName}), JWKS ${config.iam.jwksUrls.join(',')}, LDAP ${config.ldap.urls.join(',')}`,
   );
-  const redis = createRedis(config, log);
-  const ledger = new RedisLedger(redis);
+  const ledger = new RedisLedger(() => createRedis(config, log), log);
+  const failovers = watchFailovers(config, () => ledger.client, log);
   const jwks = new JwksCache(config.iam.jwksUrls);
   const auth = new JwtAuthenticator(jwks, config.iam.issuer, config.iam.clockToleranceS, log);
   const directory = new LdapDirectory(config.ldap);
@@ -111,7 +111,8 @@ export async function runService(env: Record<string, string | undefined>): Promi
     stopping = true;
     log(`${signal}: stopping`);
     const exit = () => {
-      redis.disconnect();
+      failovers.close();
+      ledger.close();
       process.exit(0);
     };
     // Requests in flight may finish (3 s at most); idle keep-alive connections close now.
