@@ -242,12 +242,13 @@ it is ready.
 
   status: {
     args: '[--json]',
-    summary: 'per node: ready/booting/down/io-error/paused, pid, SSH port, accel, uptime, CPU share',
-    details: `One row per node. STATE is ready (QEMU running and root logs in over SSH within a few
-seconds), booting (QEMU running, no SSH yet, within the boot deadline), down (not running, or
-no SSH past the deadline, while the cluster runs), io-error (QEMU paused the guest on a disk
-I/O error: a full disk), paused, unresponsive (QMP does not answer), or stopped (no cluster
-running). Exits 1 when a node of a running cluster is down, io-error, paused or unresponsive.
+    summary: 'per node: ready/booting/no-ssh/down/io-error/paused, pid, SSH port, accel, uptime, CPU share',
+    details: `One row per node. STATE is ready (QEMU running and root logs in over SSH within 30 s),
+booting (QEMU running, no SSH yet, within the boot deadline), no-ssh (QEMU running, no SSH
+login past that deadline), down (no QEMU while the cluster runs), io-error (QEMU paused the
+guest on a disk I/O error: a full disk), paused, unresponsive (QMP does not answer), or
+stopped (no cluster running). Exits 1 when a node of a running cluster is neither ready nor
+booting.
 
   --json   the same as JSON on stdout (progress and errors stay on stderr)`,
     async run(args) {

@@ -90,7 +90,7 @@ export function attachRefusal(
 }
 
 /** A node's readiness as `status` reports it (see StatusRow.state). */
-export type Readiness = 'ready' | 'booting' | 'down' | 'io-error' | 'paused' | 'unresponsive' | 'stopped';
+export type Readiness = 'ready' | 'booting' | 'no-ssh' | 'down' | 'io-error' | 'paused' | 'unresponsive' | 'stopped';
 
 /** What global setup hands to test files (serialisable). */
 export interface ClusterInfo {
@@ -110,8 +110,9 @@ export interface StatusRow {
   node: string;
   /**
    * ready: QEMU running and root logs in over SSH within a few seconds;
-   * booting: QEMU running, no SSH yet, within its boot deadline; down: no
-   * QEMU (or no SSH past the deadline) while other nodes run; io-error:
+   * booting: QEMU running, no SSH yet, within its boot deadline; no-ssh:
+   * QEMU running, no SSH login past that deadline; down: no QEMU while
+   * other nodes run; io-error:
    * QEMU paused the guest on a disk I/O error; paused: paused otherwise;
    * unresponsive: QMP does not answer; stopped: the cluster is not running.
    */
@@ -580,7 +581,7 @@ export class Cluster<Ops = unknown> {
   }
 
   /** Whether root logs in on `name` over SSH and runs `true` within `timeoutMs`. */
-  async sshAnswers(name: string, timeoutMs = 5000): Promise<boolean> {
+  async sshAnswers(name: string, timeoutMs = 30_000): Promise<boolean> {
     if (!fs.existsSync(this.keyPath)) return false;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs + 1000)));
@@ -618,7 +619,7 @@ export class Cluster<Ops = unknown> {
         if (vmState === 'stopped' || vmState === 'shutdown') state = started ? 'down' : 'stopped';
         else if (vmState !== 'running') state = vmState;
         else if (await this.sshAnswers(s.name)) state = 'ready';
-        else state = ownerBooting || (vm.uptimeS() ?? 0) < this.cfg.bootTimeoutS ? 'booting' : 'down';
+        else state = ownerBooting || (vm.uptimeS() ?? 0) < this.cfg.bootTimeoutS ? 'booting' : 'no-ssh';
         const row: StatusRow = {
           node: s.name,
           state,
