@@ -25,6 +25,8 @@ export default defineConfig({
           name: 'smoke',
           include: ['tests/smoke/**/*.test.ts'],
           globalSetup: ['tests/global-setup.ts'],
+          // After each file: nodes still up, no new kernel alarms, no failed units.
+          setupFiles: ['tests/health.ts'],
           // Layers share one cluster and some change it (faults): one file at a time.
           fileParallelism: false,
           // For checks that wait on no deadline; a check that does declares
