@@ -450,7 +450,7 @@ export class Cluster<Ops = unknown> {
         const vm = this.vm(s.name);
         const st = await vm.state();
         if (st !== 'running') return `${s.name} (QEMU ${st})`;
-        return `${s.name} (${(await sshBanner(this.sshPort(s), 2000)) ? 'sshd up: login, its units, end of boot' : 'sshd not answering yet'})`;
+        return `${s.name} (${(await sshBanner(this.sshPort(s), 2000)) ? 'sshd up; waiting for login, its units and the end of boot' : 'sshd not answering yet'})`;
       }),
     );
     progress('boot', `still waiting after ${elapsed(since)}: ${what.join(', ')}`);

@@ -61,6 +61,16 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** The error `take` throws (undefined when it does not throw). */
+function refusal(take: () => unknown): unknown {
+  try {
+    take();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 describe('FileLock', () => {
   it('creates the lock file (and its folder) with this pid, purpose and token', () => {
     const file = path.join(dir, 'sub', 'lock');
@@ -104,12 +114,7 @@ describe('FileLock', () => {
     const pid = await liveOther();
     writeLock(file, pid);
     const before = fs.readFileSync(file, 'utf8');
-    let err: unknown;
-    try {
-      acquire(file);
-    } catch (e) {
-      err = e;
-    }
+    const err = refusal(() => acquire(file));
     expect(err).toBeInstanceOf(HostError);
     expect((err as Error).message).toContain(`pid ${pid}`);
     expect((err as Error).message).toContain('someone else');
@@ -134,12 +139,7 @@ describe('FileLock', () => {
   it('treats an unreadable lock file written moments ago as held, and leaves it alone', () => {
     const file = path.join(dir, 'lock');
     fs.writeFileSync(file, 'not json');
-    let err: unknown;
-    try {
-      acquire(file);
-    } catch (e) {
-      err = e;
-    }
+    const err = refusal(() => acquire(file));
     expect(err).toBeInstanceOf(HostError);
     expect((err as Error).message).toContain(file);
     expect(fs.readFileSync(file, 'utf8')).toBe('not json');
