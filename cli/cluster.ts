@@ -18,6 +18,7 @@ import { HostError, NodeError, UsageError } from '../harness/errors.js';
 import { requireTools } from '../harness/host.js';
 import { progress, setQuiet } from '../harness/log.js';
 import { isAlive } from '../harness/proc.js';
+import { type FailedCase, JUNIT_REPORT, ReportError, parseFailures, projectOf, rerunArgs } from '../harness/rerun.js';
 
 type Handler = (args: string[]) => Promise<number>;
 
@@ -66,12 +67,17 @@ function stopOnSignal(cluster: Cluster<StackOps>, before: Set<string>): () => vo
   };
 }
 
-async function startCluster(cluster: Cluster<StackOps>, fresh: boolean): Promise<void> {
+/** A pass-through command's own leading `--cold` (the rest goes to vitest). */
+function takeCold(args: string[]): { cold: boolean; rest: string[] } {
+  return args[0] === '--cold' ? { cold: true, rest: args.slice(1) } : { cold: false, rest: args };
+}
+
+async function startCluster(cluster: Cluster<StackOps>, fresh: boolean, cold = false): Promise<void> {
   const lock = cluster.lock('cluster start');
   const before = new Set(cluster.runningNodes().map((s) => s.name));
   const restore = stopOnSignal(cluster, before);
   try {
-    await cluster.start({ fresh });
+    await cluster.start({ fresh, cold });
   } finally {
     restore();
     await cluster.close();
@@ -203,25 +209,29 @@ Needs root, the image build tools and a few GiB free in the image cache.
   },
 
   start: {
-    args: '[--fresh] [node]',
-    summary: 'boot every node that is not running (--fresh: new disks); `start <node>`: boot one stopped node',
-    details: `Without a node: builds the image if needed and boots every node that is not running, tier by
-tier, each tier waiting for SSH, its units and the end of boot (a heartbeat line every 30 s says
-what it still waits for). A running, booted cluster is left as it is. Node disks persist across
-stop/start.
+    args: '[--fresh] [--cold] [node]',
+    summary: 'bring up every node that is not running, from the warm snapshot when one fits; `start <node>`: boot one stopped node',
+    details: `Without a node, when no node runs: restores the whole cluster from the warm snapshot in the
+cache when one fits this checkout (image recipe, stack, profile, each node's QEMU command line,
+QEMU version, accel, host CPU, harness boot code): all nodes loaded paused, released together,
+clocks stepped to the host's, then the same readiness checks as a cold boot. Otherwise (a line
+says why) builds the image if needed and boots cold, tier by tier, each tier waiting for SSH, its
+units and the end of boot (a heartbeat line every 30 s), and captures a new snapshot right after.
+With some nodes running, boots only the others. A running, booted cluster is left as it is.
 With a node: boots that one stopped node of a running cluster on its own disk and waits until
 it is ready.
 
-  --fresh   new disks for every node it boots (not with a node)`,
+  --fresh   new disks for every node it boots (not with a node)
+  --cold    boot from the image even if a snapshot fits (also ULTRACLOUD_COLD=1)`,
     async run(args) {
-      const { values, positionals } = opts(args, { fresh: { type: 'boolean' } }, 1);
+      const { values, positionals } = opts(args, { fresh: { type: 'boolean' }, cold: { type: 'boolean' } }, 1);
       const cluster = await openCluster();
       if (positionals.length === 0) {
-        await startCluster(cluster, values.fresh ?? false);
+        await startCluster(cluster, values.fresh ?? false, values.cold ?? false);
         return 0;
       }
       const name = requireNode(cluster, positionals[0], 'start');
-      if (values.fresh) throw new UsageError('--fresh gives the whole cluster new disks; it does not go with a node');
+      if (values.fresh || values.cold) throw new UsageError('--fresh and --cold are about the whole cluster; they do not go with a node');
       const lock = cluster.lock(`cluster start ${name}`);
       const restore = stopOnSignal(cluster, new Set(cluster.runningNodes().map((s) => s.name)));
       try {
@@ -379,11 +389,11 @@ so a runner killed mid-boot leaves nothing behind. With a node: powers that node
 
   clean: {
     args: '[--images]',
-    summary: 'stop and remove the runtime state dir (--images: also drop the image cache)',
+    summary: 'stop and remove the runtime state dir (--images: also drop the image cache and warm snapshots)',
     details: `Stops the cluster and removes its state dir (only if it carries the harness's marker), holding
 the cluster lock (<state dir>.lock, beside it) throughout.
 
-  --images   also remove the image cache`,
+  --images   also remove the image cache and the warm snapshots`,
     async run(args) {
       const { values } = opts(args, { images: { type: 'boolean' } });
       const cluster = await openCluster();
@@ -394,6 +404,8 @@ the cluster lock (<state dir>.lock, beside it) throughout.
         if (values.images) {
           await execa('rm', ['-rf', '--one-file-system', path.join(cluster.cfg.cacheDir, 'images')]);
           progress('clean', `removed image cache ${path.join(cluster.cfg.cacheDir, 'images')}`);
+          await execa('rm', ['-rf', '--one-file-system', cluster.snapshots().root]);
+          progress('clean', `removed warm snapshots ${cluster.snapshots().root}`);
         }
       } finally {
         lock.release();
@@ -403,17 +415,18 @@ the cluster lock (<state dir>.lock, beside it) throughout.
   },
 
   smoke: {
-    args: '[vitest options...]',
-    summary: 'run the smoke suite (booting the cluster if none is up); leaves it running',
-    details: `Boots the cluster if no node is running, then runs \`vitest run smoke\` with the options given
-(e.g. \`cluster smoke -t chainfire\`), holding the cluster lock throughout. Leaves the cluster
-running.`,
+    args: '[--cold] [vitest options...]',
+    summary: 'run the smoke suite (bringing the cluster up if none is: see start); leaves it running',
+    details: `Brings the cluster up if no node is running (as \`start\` does: from the warm snapshot when one
+fits; --cold first: from the image), then runs \`vitest run smoke\` with the options given (e.g.
+\`cluster smoke -t chainfire\`), holding the cluster lock throughout. Leaves the cluster running.`,
     passThrough: true,
-    async run(args) {
+    async run(argv) {
+      const { cold, rest: args } = takeCold(argv);
       const cluster = await openCluster();
       const lock = cluster.lock('cluster smoke');
       try {
-        if (cluster.runningNodes().length === 0) await startCluster(cluster, false);
+        if (cluster.runningNodes().length === 0) await startCluster(cluster, false, cold);
         const code = await runVitest(cluster, ['smoke', ...args]);
         progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
         return code;
@@ -424,18 +437,20 @@ running.`,
   },
 
   'fresh-smoke': {
-    args: '[vitest options...]',
+    args: '[--cold] [vitest options...]',
     summary: 'clean + build + start + smoke, holding the cluster lock throughout',
-    details: `Removes the state dir, builds (or reuses) the image, boots six nodes on fresh disks and runs
-\`vitest run smoke\` with the options given, holding the cluster lock from the clean to the end.
-Leaves the cluster running.`,
+    details: `Throws the runtime state away (removes the state dir), builds (or reuses) the image, brings six
+nodes up on fresh disks (from the warm snapshot when one fits, see \`start\`; --cold first: from
+the image) and runs \`vitest run smoke\` with the options given, holding the cluster lock from the
+clean to the end. Leaves the cluster running.`,
     passThrough: true,
-    async run(args) {
+    async run(argv) {
+      const { cold, rest: args } = takeCold(argv);
       const cluster = await openCluster();
       const lock = cluster.lock('cluster fresh-smoke');
       try {
         await cluster.clean();
-        await startCluster(cluster, true);
+        await startCluster(cluster, true, cold);
         const code = await runVitest(cluster, ['smoke', ...args]);
         progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
         return code;
@@ -455,6 +470,57 @@ running cluster, with ULTRACLOUD_ATTACH_ONLY=1: fails if no cluster is up, never
       const cluster = await openCluster();
       if (cluster.runningNodes().length === 0) throw new HostError('no cluster is running; `validate` never boots one (use `smoke` or `start`)');
       return runVitest(cluster, ['smoke', ...args], { ULTRACLOUD_ATTACH_ONLY: '1' });
+    },
+  },
+
+  'rerun-failed': {
+    args: '[vitest options...]',
+    summary: `run again exactly the tests that failed in the last run (${JUNIT_REPORT}), never booting a cluster`,
+    details: `Reads ${JUNIT_REPORT} (the JUnit report of the last \`vitest run\`, \`smoke\`, \`validate\`...),
+lists what failed, and runs \`vitest run\` on those files with a --testNamePattern that admits
+exactly the failed tests, with ULTRACLOUD_ATTACH_ONLY=1: cluster tests run against the running
+cluster, never booting one. A describe block whose beforeAll/afterAll failed re-runs its tests; a
+file that failed outside its tests (its health check) re-runs all its tests; a file that did not
+load makes the failed files run whole. Nothing failed: one line, exit 0. No report: exit 1.
+Options go to vitest (e.g. \`cluster rerun-failed --bail 1\`; a -t narrows the selection). The
+run writes a new report (unless a --reporter of yours replaces the configured ones): run it again
+to re-run what still fails.`,
+    passThrough: true,
+    async run(args) {
+      let xml: string;
+      try {
+        xml = fs.readFileSync(path.join(PROJECT_ROOT, JUNIT_REPORT), 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        throw new HostError(`no test report (${JUNIT_REPORT}): run the tests first (\`cluster smoke\`, \`cluster validate\`, \`npx vitest run\`)`);
+      }
+      let failures: FailedCase[];
+      try {
+        failures = parseFailures(xml);
+      } catch (e) {
+        if (e instanceof ReportError) throw new HostError(`cannot read ${JUNIT_REPORT}: ${e.message}`);
+        throw e;
+      }
+      if (failures.length === 0) {
+        progress('rerun', `nothing failed in the last run (${JUNIT_REPORT}): nothing to re-run`);
+        return 0;
+      }
+      const cluster = await openCluster();
+      if (failures.some((f) => projectOf(f.file) !== 'unit') && cluster.runningNodes().length === 0) {
+        throw new HostError('no cluster is running; `rerun-failed` never boots one (use `start`)');
+      }
+      const plan = rerunArgs(failures, args);
+      const tests = (n: number) => `${n} test${n === 1 ? '' : 's'}`;
+      for (const f of failures) {
+        const what =
+          f.kind === 'test' ? `${f.file} > ${f.name}`
+          : f.kind === 'suite' ? `${f.file} > ${f.name} (a hook of this block failed: its ${tests(f.rerun.length - 1)})`
+          : f.rerun.length === 0 ? `${f.file} (failed before any test ran: the whole file)`
+          : `${f.file} (failed outside its tests: all its ${tests(f.rerun.length)})`;
+        progress('rerun', what);
+      }
+      if (plan.wholeFiles.length > 0) progress('rerun', `${plan.wholeFiles.join(', ')} ran no test: running the failed files whole`);
+      return runVitest(cluster, plan.args, { ULTRACLOUD_ATTACH_ONLY: '1' });
     },
   },
 

@@ -16,11 +16,12 @@ import { hostSourcesFor } from './image/apt-sources.js';
 import { BOOT_BYTES_PER_NODE, formatBytes, freeBytes, requireFreeSpace, requirePortsFree, requireTools } from './host.js';
 import { FileLock } from './lock.js';
 import { elapsed, progress, withHeartbeat } from './log.js';
-import { Node } from './node.js';
+import { Node, shellQuote } from './node.js';
 import { findClusterProcesses, isAlive, procStat, terminate } from './proc.js';
 import { type Accel, type BootSpec, QemuVm, type VmState } from './qemu.js';
 import { SshPool } from './ssh.js';
-import { type Stack, readyUnits, secretsFor } from './stack.js';
+import { type SnapshotKeyParts, type SnapshotMeta, SnapshotStore, harnessCodeHash, hostCpuModel, normaliseArgs, qemuVersion, snapshotKey } from './snapshot.js';
+import { type Stack, readyUnits, rolesFor, secretsFor } from './stack.js';
 import { type NodeSpec, PROFILES, hostPort, tiers } from './topology.js';
 import { VdeSwitch } from './vde.js';
 
@@ -52,6 +53,12 @@ export interface ClusterRuntime {
   updatedAt?: string;
   /** Nodes that did not come up, when state is 'failed'. */
   failedNodes?: string[];
+  /** How the nodes came up: booted from the image, or restored from a warm snapshot. */
+  boot?: 'cold' | 'restored';
+  /** The warm snapshot the nodes were restored from (their disks are overlays on its disks). */
+  snapshot?: { key: string; dir: string; createdAt: string };
+  /** Seconds from `start` to all nodes ready. */
+  readyS?: number;
 }
 
 /** A boot wait prints which nodes it still waits for, and on what, this often. */
@@ -141,7 +148,12 @@ export interface StartOptions {
   /** Fresh disks for every node (what a test run that owns the cluster wants). */
   fresh?: boolean;
   rebuild?: boolean;
+  /** Boot from the image even when a warm snapshot fits (also ULTRACLOUD_COLD). */
+  cold?: boolean;
 }
+
+/** How long a restored cluster may take to load, resume and be ready before the restore counts as failed. */
+const RESTORE_DEADLINE_MS = 180_000;
 
 export class Cluster<Ops = unknown> {
   readonly specs: NodeSpec[];
@@ -346,6 +358,18 @@ export class Cluster<Ops = unknown> {
     };
     this.writeRuntime(runtime);
 
+    // A whole cluster to bring up: from the warm snapshot when one fits, else cold (and captured once ready).
+    const whole = toStart.length === this.specs.length;
+    if (whole) {
+      const why = (opts.cold ?? false) || this.cfg.cold ? 'forced (--cold or ULTRACLOUD_COLD)' : await this.tryRestore(runtime, t0);
+      if (why === undefined) return;
+      progress('snapshot', `cold boot: ${why}`);
+      runtime.boot = 'cold';
+      delete runtime.snapshot;
+      this.writeRuntime(runtime);
+    }
+    const created = new Set<string>();
+
     const failures = new Map<string, Error>();
     try {
       for (const tier of tiers(this.specs)) {
@@ -366,7 +390,8 @@ export class Cluster<Ops = unknown> {
         await Promise.all(
           pending.map(async (s) => {
             const vm = this.vm(s.name);
-            const disk = await vm.prepareDisk(image.disk, opts.fresh ?? false);
+            const disk = await vm.prepareDisk(this.baseDisk(s, runtime), opts.fresh ?? false);
+            if (disk === 'created') created.add(s.name);
             const pid = await vm.start(this.bootSpec(s, runtime));
             progress(s.name, `QEMU pid ${pid} (${disk} disk), SSH on 127.0.0.1:${this.sshPort(s)}, log ${vm.logFile}`);
           }),
@@ -385,8 +410,166 @@ export class Cluster<Ops = unknown> {
       this.setBootState(runtime, 'failed', [...failures.keys()]);
       throw new ClusterStartError(failures);
     }
+    runtime.readyS = (Date.now() - t0) / 1000;
     this.setBootState(runtime, 'ready');
     progress('boot', `all ${this.specs.length} nodes ready in ${elapsed(t0)}`);
+    // Only a cluster booted whole on new disks, before anything touched it, is worth keeping.
+    if (whole && created.size === this.specs.length) {
+      try {
+        await this.captureSnapshot(runtime);
+      } catch (e) {
+        progress('snapshot', `not captured: ${(e as Error).message.split('\n')[0]}`);
+        if (this.specs.some((s) => this.vm(s.name).pid() === undefined)) throw e;
+      }
+    }
+  }
+
+  snapshots(): SnapshotStore {
+    return new SnapshotStore(this.cfg.cacheDir, this.stack.name, this.cfg.profile);
+  }
+
+  /** What a snapshot of this cluster, booted as `rt` says, is keyed by. Needs the SSH key (its public half is on the kernel command line, replaced by a placeholder). */
+  snapshotParts(rt: ClusterRuntime): SnapshotKeyParts {
+    return {
+      stack: this.stack.name,
+      profile: this.cfg.profile,
+      recipe: rt.image.hash,
+      qemu: qemuVersion(),
+      accel: rt.accel,
+      hostCpu: hostCpuModel(),
+      harness: harnessCodeHash(),
+      nodes: Object.fromEntries(this.specs.map((s) => [s.name, normaliseArgs(this.vm(s.name).args(this.bootSpec(s, rt)), this.stateDir)])),
+    };
+  }
+
+  /** The disk a node's overlay sits on: the snapshot's disk of that node when restored from one, else the image. */
+  baseDisk(s: NodeSpec, rt: ClusterRuntime): string {
+    if (rt.snapshot) {
+      const disk = path.join(rt.snapshot.dir, `${s.name}.qcow2`);
+      if (fs.existsSync(disk)) return disk;
+    }
+    return rt.image.disk;
+  }
+
+  /**
+   * Restores the whole cluster from the snapshot that fits `rt`: every node
+   * loaded paused, all released in one burst, clocks stepped to the host's,
+   * then the same readiness as a cold boot. Returns why it did not (one
+   * line), with nothing of the attempt left running; undefined when ready.
+   */
+  private async tryRestore(rt: ClusterRuntime, t0: number): Promise<string | undefined> {
+    const store = this.snapshots();
+    const found = store.find(this.snapshotParts(rt));
+    if (!('meta' in found)) return found.reason;
+    const { meta, dir } = found;
+    progress('snapshot', `restoring ${meta.key} (captured ${meta.createdAt})`);
+    for (const f of meta.files) {
+      const to = path.join(this.stateDir, f);
+      fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
+      fs.copyFileSync(path.join(dir, f), `${to}.tmp`);
+      fs.chmodSync(`${to}.tmp`, 0o600);
+      fs.renameSync(`${to}.tmp`, to);
+    }
+    rt.boot = 'restored';
+    rt.snapshot = { key: meta.key, dir, createdAt: meta.createdAt };
+    this.writeRuntime(rt);
+    try {
+      await Promise.all(
+        this.specs.map(async (s) => {
+          const vm = this.vm(s.name);
+          await vm.prepareDisk(this.baseDisk(s, rt), true);
+          await vm.start({ ...this.bootSpec(s, rt), incoming: true });
+          await vm.loadState(path.join(dir, meta.nodes[s.name].state));
+        }),
+      );
+      progress('snapshot', `${this.specs.length} nodes loaded in ${elapsed(t0)}; releasing them together`);
+      await Promise.all(this.specs.map((s) => this.vm(s.name).resume()));
+      startSampler(this.stateDir);
+      await this.afterResume(t0, RESTORE_DEADLINE_MS);
+    } catch (e) {
+      const reason = (e instanceof ClusterStartError ? [...e.failures.values()][0] : (e as Error)).message.split('\n')[0];
+      await this.pool?.closeAll();
+      await Promise.all(this.specs.map((s) => this.vm(s.name).stop(0)));
+      // A snapshot that loads but does not come up is no use to the next start either.
+      store.remove(dir);
+      return `restoring snapshot ${meta.key} failed (${reason}); it was removed`;
+    }
+    rt.readyS = (Date.now() - t0) / 1000;
+    this.setBootState(rt, 'ready');
+    progress('boot', `all ${this.specs.length} nodes ready from snapshot ${meta.key} in ${elapsed(t0)}`);
+    return undefined;
+  }
+
+  /**
+   * Captures the whole cluster at one point: all paused, each node's state
+   * and disk written, all resumed together, then settled and ready again.
+   * The snapshot is only found once complete.
+   */
+  async captureSnapshot(rt: ClusterRuntime): Promise<SnapshotMeta> {
+    const parts = this.snapshotParts(rt);
+    const key = snapshotKey(parts);
+    const store = this.snapshots();
+    const tmp = store.begin(key);
+    // Pooled connections would be dead in a restored guest; the guest should not remember them either.
+    await this.pool?.closeAll();
+    const t0 = Date.now();
+    const nodes: SnapshotMeta['nodes'] = {};
+    const paused = await Promise.allSettled(this.specs.map((s) => this.vm(s.name).pause()));
+    try {
+      const bad = paused.findIndex((r) => r.status === 'rejected');
+      if (bad >= 0) throw new HostError(`${this.specs[bad].name}: could not pause: ${(paused[bad] as PromiseRejectedResult).reason}`);
+      await Promise.all(
+        this.specs.map(async (s) => {
+          const vm = this.vm(s.name);
+          const state = `${s.name}.state`;
+          const disk = `${s.name}.qcow2`;
+          await vm.saveState(path.join(tmp, state));
+          // Flushed to the file when the save completed; copied while the guest cannot write.
+          await execa('cp', ['--sparse=always', vm.disk, path.join(tmp, disk)]);
+          nodes[s.name] = { state, stateBytes: fs.statSync(path.join(tmp, state)).size, disk, diskBytes: fs.statSync(path.join(tmp, disk)).size };
+        }),
+      );
+    } finally {
+      await Promise.allSettled(this.specs.map((s) => this.vm(s.name).resume()));
+    }
+    const captureS = (Date.now() - t0) / 1000;
+    const files = [path.relative(this.stateDir, this.keyPath), path.relative(this.stateDir, `${this.keyPath}.pub`), ...this.stack.secrets.map((x) => path.join('secrets', x.name))];
+    for (const f of files) {
+      fs.mkdirSync(path.dirname(path.join(tmp, f)), { recursive: true, mode: 0o700 });
+      fs.copyFileSync(path.join(this.stateDir, f), path.join(tmp, f));
+    }
+    progress('snapshot', `captured ${key} in ${captureS.toFixed(1)}s (${formatBytes(Object.values(nodes).reduce((a, n) => a + n.stateBytes + n.diskBytes, 0))}); settling the resumed nodes`);
+    await this.afterResume(Date.now(), RESTORE_DEADLINE_MS);
+    const meta: SnapshotMeta = { key, parts, createdAt: new Date().toISOString(), captureS, baseDisk: rt.image.disk, nodes, files };
+    store.commit(tmp, meta);
+    progress('snapshot', `kept in ${store.dirFor(key)}`);
+    return meta;
+  }
+
+  /**
+   * After every node was paused and released again (a restore, a capture):
+   * each guest's clock stepped to the host's at once, what each role needs
+   * after such a jump, then the cold boot's readiness.
+   */
+  private async afterResume(since: number, deadlineMs: number): Promise<void> {
+    const deadline = since + deadlineMs;
+    const results = await Promise.allSettled(
+      this.specs.map(async (s) => {
+        await this.ssh.waitForSsh(s.name, deadline - Date.now(), () => (this.vm(s.name).pid() ? undefined : new NodeError(s.name, 'QEMU exited after resume')), () => this.vm(s.name).consoleTail());
+        const node = this.node(s.name);
+        // The guest's clock stood still while it was paused; the timestamp is taken as the command leaves.
+        await node.succeed(`date -u -s @${(Date.now() / 1000).toFixed(3)} >/dev/null`, 30_000);
+        await Promise.all([
+          ...rolesFor(this.stack, s).map((role) => role.afterClockStep?.(node)),
+          this.waitReady(s, Math.max(1000, deadline - Date.now()), since),
+        ]);
+      }),
+    );
+    const failures = new Map<string, Error>();
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') failures.set(this.specs[i].name, r.reason as Error);
+    });
+    if (failures.size > 0) throw new ClusterStartError(failures);
   }
 
   /**
@@ -491,7 +674,7 @@ export class Cluster<Ops = unknown> {
     if (!this.vde.pid()) throw new HostError(`the cluster in ${this.stateDir} is not running (no VDE switch): boot it with \`cluster start\``);
     await requirePortsFree(s.forwards.map((f) => ({ port: hostPort(this.cfg.portBase, f), what: `${s.name} ${f.name}` })));
     requireFreeSpace(this.stateDir, BOOT_BYTES_PER_NODE, `booting ${name}`, 'free space there, or set PHOTON_VM_DIR elsewhere');
-    await vm.prepareDisk(rt.image.disk, false);
+    await vm.prepareDisk(this.baseDisk(s, rt), false);
     const started = Date.now();
     const pid = await vm.start(this.bootSpec(s, rt));
     progress(s.name, `QEMU pid ${pid} (booted again)`);
@@ -519,6 +702,17 @@ export class Cluster<Ops = unknown> {
     );
     progress(s.name, `SSH up (${elapsed(since)})`);
     const units = readyUnits(this.stack, s);
+    // One round trip when all is well (each one costs a TCG guest a fraction of a second); the unit-by-unit wait below names what is not.
+    const quick = await node.execute(
+      `systemctl is-system-running --wait; systemctl show -p Id -p ActiveState ${units.map(shellQuote).join(' ')}`,
+      Math.max(1000, deadline - Date.now()),
+    );
+    const [head, ...props] = quick.stdout.trim().split('\n');
+    const active = props.filter((l) => l === 'ActiveState=active').length;
+    if (head === 'running' && active === units.length) {
+      progress(s.name, `ready: ${units.join(', ')} active, system running (${elapsed(since)})`);
+      return;
+    }
     for (const unit of units) await node.waitForUnit(unit, Math.max(1000, deadline - Date.now()));
     const r = await node.execute('systemctl is-system-running --wait', Math.max(1000, deadline - Date.now()));
     const state = r.stdout.trim();

@@ -97,7 +97,8 @@ export class SshPool {
   async waitForSsh(node: string, deadlineMs: number, failFast?: FailFast, consoleTail?: () => string, signal?: AbortSignal): Promise<void> {
     const { port } = this.target(node);
     await waitFor(
-      { node, what: 'SSH login', expected: `root login with the cluster key on 127.0.0.1:${port}`, timeoutMs: deadlineMs, failFast, consoleTail, signal, quiet: true },
+      // Short pauses between attempts: after a snapshot restore every second counts.
+      { node, what: 'SSH login', expected: `root login with the cluster key on 127.0.0.1:${port}`, timeoutMs: deadlineMs, intervalMs: 500, failFast, consoleTail, signal, quiet: true },
       async (sig) => {
         try {
           await this.connection(node, 15_000);

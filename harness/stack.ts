@@ -56,6 +56,13 @@ export interface Role {
   secrets?: string[];
   /** What tests may ask of this role (stacks/contracts.ts); keyed by the role name in Stack.ops. */
   ops?: unknown;
+  /**
+   * Run on each hosting node after the cluster was paused and resumed (a
+   * warm snapshot restored or captured) and the guest clock stepped forward
+   * to the host's: whatever the role's servers need to settle after such a
+   * jump. Throws (with evidence) when they do not.
+   */
+  afterClockStep?(node: Node): Promise<void>;
 }
 
 /** A per-cluster secret the stack's servers need; made once per state dir. */

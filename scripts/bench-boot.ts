@@ -1,18 +1,21 @@
 /**
- * Boot benchmark (not a test): in one run, the time from `start` to all six
- * nodes ready through the harness, the idle CPU of that cluster, and the
- * time six plain QEMU processes of the same image, started at once without
- * the harness, take until each answers SSH. Writes docs/boot-benchmark.md.
+ * Boot benchmark (not a test). In one run: six plain QEMUs of the same
+ * image started at once until each answers SSH; the harness's cold boot
+ * (tiers, readiness) and the warm snapshot it captures right after; the
+ * idle CPU of that cluster; a command's round trip through the SSH pool vs
+ * spawning `ssh` per command (tinybench); then the cluster stopped and
+ * restored from the snapshot until ready. Writes docs/boot-benchmark.md.
  *
  *   npm run bench:boot            (needs no running cluster; stops its own)
  *   npm run bench:boot -- --no-plain --keep
- *                                 (harness boot and idle only; leave the cluster up)
+ *                                 (no plain boot; leave the restored cluster up)
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, execaSync } from 'execa';
-import { Cluster } from '../harness/cluster.js';
+import { Bench } from 'tinybench';
+import type { Cluster, ClusterRuntime } from '../harness/cluster.js';
 import { openCluster } from '../stacks/index.js';
 import { PROJECT_ROOT } from '../harness/config.js';
 import { progress } from '../harness/log.js';
@@ -45,8 +48,8 @@ async function sshAnswers(port: number, key: string): Promise<boolean> {
 }
 
 /** Six QEMUs of the same image started at once, no tiers, no readiness checks: time to SSH. */
-async function plainBoot(cluster: Cluster): Promise<Record<string, number>> {
-  const image = cluster.runtime()!.image;
+async function plainBoot(cluster: Cluster, rt: ClusterRuntime): Promise<Record<string, number>> {
+  const image = rt.image;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uc-plain-'));
   const vde = new VdeSwitch(dir);
   await vde.start();
@@ -59,7 +62,7 @@ async function plainBoot(cluster: Cluster): Promise<Record<string, number>> {
     await Promise.all(
       vms.map(({ s, vm }) =>
         vm.start({
-          accel: cluster.runtime()!.accel,
+          accel: rt.accel,
           memoryMiB: s.memoryMiB,
           kernel: image.kernel,
           initrd: image.initrd,
@@ -101,6 +104,29 @@ function machine(): string {
   return `${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, ${qemu}, Node ${process.version}`;
 }
 
+/** Median round trip of `true` on node01: through the harness's pooled connection, and spawning ssh(1) each time. */
+async function sshRoundTrips(cluster: Cluster): Promise<{ pooledMs: number; spawnedMs: number; samples: number }> {
+  const s = cluster.spec('node01');
+  const port = cluster.sshPort(s);
+  await cluster.ssh.exec('node01', 'true');
+  const bench = new Bench({ iterations: 20, warmupIterations: 2, time: 0 });
+  bench
+    .add('pooled', async () => {
+      const r = await cluster.ssh.exec('node01', 'true');
+      if (r.code !== 0) throw new Error(`pooled exec exited ${r.code}`);
+    })
+    .add('spawned', async () => {
+      if (!(await sshAnswers(port, cluster.keyPath))) throw new Error('ssh(1) to node01 failed');
+    });
+  await bench.run();
+  const median = (name: string) => {
+    const t = bench.getTask(name)?.result;
+    if (!t || !('latency' in t) || !t.latency) throw new Error(`tinybench produced no result for ${name}`);
+    return t.latency.p50 as number;
+  };
+  return { pooledMs: median('pooled'), spawnedMs: median('spawned'), samples: 20 };
+}
+
 const args = process.argv.slice(2);
 const unknown = args.filter((a) => a !== '--no-plain' && a !== '--keep');
 if (unknown.length > 0) {
@@ -117,21 +143,39 @@ if (cluster.runningNodes().length > 0) {
 }
 const lock = cluster.lock('bench-boot');
 try {
-  progress('bench', 'harness: start (fresh disks) until all six nodes are ready');
-  const t0 = Date.now();
-  await cluster.start({ fresh: true });
-  const harnessS = (Date.now() - t0) / 1000;
-  progress('bench', `harness ready in ${harnessS.toFixed(1)}s; measuring idle CPU (${IDLE_SETTLE_S}s settle + ${IDLE_WINDOW_S}s window)`);
-  const idle = await idleShares(cluster);
-  const rt = cluster.runtime()!;
   let plain: Record<string, number> = {};
-  if (runPlain) {
-    await cluster.stop();
-    progress('bench', 'plain: six QEMUs of the same image at once, until each answers SSH');
-    plain = await plainBoot(cluster);
+  progress('bench', 'harness: cold start (fresh disks, snapshot ignored) until all six nodes are ready, then the capture');
+  const t0 = Date.now();
+  await cluster.start({ fresh: true, cold: true });
+  const coldTotalS = (Date.now() - t0) / 1000;
+  const rt = cluster.runtime()!;
+  const coldS = rt.readyS ?? coldTotalS;
+  const found = cluster.snapshots().find(cluster.snapshotParts(rt));
+  const snap = 'meta' in found ? found.meta : undefined;
+  if (!snap) progress('bench', `no snapshot after the cold boot: ${'reason' in found ? found.reason : ''}`);
+  progress('bench', `measuring idle CPU (${IDLE_SETTLE_S}s settle + ${IDLE_WINDOW_S}s window)`);
+  const idle = await idleShares(cluster);
+  progress('bench', 'SSH round trips: pooled vs spawned');
+  const ssh = await sshRoundTrips(cluster);
+  await cluster.stop();
+  let restoreS: number | undefined;
+  if (snap) {
+    progress('bench', 'restore: start from the warm snapshot until all six nodes are ready');
+    await cluster.start({ fresh: true });
+    const rt2 = cluster.runtime()!;
+    if (rt2.boot === 'restored') restoreS = rt2.readyS;
+    else progress('bench', 'the second start did not restore (see above)');
+    if (!keep) await cluster.stop();
   }
-  const plainAll = Math.max(...Object.values(plain));
+  if (runPlain) {
+    if (keep) await cluster.stop();
+    progress('bench', 'plain: six QEMUs of the same image at once, until each answers SSH');
+    plain = await plainBoot(cluster, rt);
+    if (keep) await cluster.start({ fresh: true });
+  }
+  const plainAll = Object.keys(plain).length === cluster.specs.length ? Math.max(...Object.values(plain)) : undefined;
   const total = Object.values(idle).reduce((a, b) => a + b, 0);
+  const s0 = (x: number | undefined) => (x === undefined ? 'not measured' : `${x.toFixed(x < 20 ? 1 : 0)} s`);
 
   const report = [
     '# Boot benchmark',
@@ -142,18 +186,19 @@ try {
     `- accel: ${rt.accel} (${rt.accelReason})`,
     `- image: ${rt.image.stack}-${rt.image.hash}`,
     '',
-    '| boot | six nodes ready |',
+    '| step | figure |',
     '|---|---|',
-    `| harness \`start\` (tiers 01-03, 04-05, 06; each waits for SSH, units, end of boot) | ${harnessS.toFixed(0)} s |`,
-    ...(runPlain
-      ? [
-          `| plain: six QEMUs at once, until each answers SSH | ${Object.keys(plain).length === 6 ? `${plainAll.toFixed(0)} s` : `not all within ${PLAIN_DEADLINE_S} s`} |`,
-          '',
-          `Plain boot per node: ${Object.entries(plain).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}.`,
-        ]
-      : ['', 'Plain boot: not measured in this run (--no-plain).']),
+    `| plain: six QEMUs of the image at once, until each answers SSH | ${runPlain ? (plainAll === undefined ? `not all within ${PLAIN_DEADLINE_S} s` : s0(plainAll)) : 'not measured (--no-plain)'} |`,
+    `| cold harness boot: tiers, SSH, every role unit, end of boot | ${s0(coldS)}${plainAll ? ` (${(coldS / plainAll).toFixed(2)} x plain)` : ''} |`,
+    `| warm snapshot capture: all paused, state and disks written, resumed | ${snap ? `${snap.captureS.toFixed(1)} s (${(Object.values(snap.nodes).reduce((a, n) => a + n.stateBytes + n.diskBytes, 0) / 2 ** 30).toFixed(2)} GiB)` : 'none'} |`,
+    `| cold start in all (boot + capture + settling) | ${s0(coldTotalS)} |`,
+    `| restore to ready: loaded, released, clocks stepped, same readiness as cold | ${s0(restoreS)} |`,
+    `| command round trip, SSH pool (median of ${ssh.samples}) | ${ssh.pooledMs.toFixed(1)} ms |`,
+    `| command round trip, spawning ssh(1) (median of ${ssh.samples}) | ${ssh.spawnedMs.toFixed(1)} ms (${(ssh.spawnedMs / ssh.pooledMs).toFixed(1)} x pooled) |`,
+    `| idle CPU of the six QEMUs, share of one host core | ${(total * 100).toFixed(1)} % |`,
+    ...(runPlain && plainAll ? ['', `Plain boot per node: ${Object.entries(plain).map(([n, x]) => `${n} ${x.toFixed(0)} s`).join(', ')}.`] : []),
     '',
-    `Idle QEMU CPU after boot (${IDLE_WINDOW_S} s window, ${IDLE_SETTLE_S} s after ready), share of one host core:`,
+    `Idle QEMU CPU after the cold boot and capture (${IDLE_WINDOW_S} s window, ${IDLE_SETTLE_S} s after ready), share of one host core:`,
     '',
     '| node | idle CPU |',
     '|---|---|',

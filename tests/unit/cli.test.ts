@@ -163,7 +163,7 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
   });
 });
 
-const COMMANDS = ['build', 'start', 'status', 'ssh', 'console', 'logs', 'stop', 'clean', 'smoke', 'fresh-smoke', 'validate', 'help'];
+const COMMANDS = ['build', 'start', 'status', 'ssh', 'console', 'logs', 'stop', 'clean', 'smoke', 'fresh-smoke', 'validate', 'rerun-failed', 'help'];
 
 describe.concurrent('cluster <command> --help', { timeout: 120_000 }, () => {
   it.each(COMMANDS)('%s --help prints that command\'s usage and exits 0', async (command) => {
@@ -197,7 +197,7 @@ describe.concurrent('cluster <command> --help', { timeout: 120_000 }, () => {
     const r = await cluster(['help']);
     for (const c of COMMANDS) expect(r.stdout).toContain(`  ${c} `);
     expect(r.stdout).toContain('console <node>');
-    expect(r.stdout).toContain('start [--fresh] [node]');
+    expect(r.stdout).toContain('start [--fresh] [--cold] [node]');
     expect(r.stdout).toContain('stop [--graceful] [node]');
   });
 
@@ -447,5 +447,14 @@ describe('cluster CLI against stand-in processes', { timeout: 120_000 }, () => {
     } finally {
       fs.rmSync(`${dir}.lock`, { recursive: true, force: true });
     }
+  });
+});
+
+describe('--cold', () => {
+  it('is about the whole cluster: with a node it is exit 2, one line, before anything starts', async () => {
+    const r = await cluster(['start', '--cold', 'node01']);
+    expect(r.code).toBe(2);
+    expect(r.stderrLines).toHaveLength(1);
+    expect(r.stderrLines[0]).toMatch(/--cold are about the whole cluster/);
   });
 });

@@ -170,3 +170,15 @@ describe('QemuVm.args', () => {
     expect(one(args, '-display')).toBe('none');
   });
 });
+
+describe('restoring a saved state', () => {
+  it('waits for the state (paused, -incoming defer) and is otherwise the cold boot argument list', () => {
+    const cold = vm.args(spec());
+    const restore = vm.args(spec({ incoming: true }));
+    expect(values(restore, '-incoming')).toEqual(['defer']);
+    expect(values(cold, '-incoming')).toEqual([]);
+    // Any other difference would make the saved device state fail to load.
+    expect(restore.slice(0, cold.length)).toEqual(cold);
+    expect(restore.length).toBe(cold.length + 2);
+  });
+});

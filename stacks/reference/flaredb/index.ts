@@ -114,6 +114,21 @@ export const flaredb: Role = {
     customizeScript: path.join(here, 'customize.sh'),
   },
   units: ['ultracloud-role-setup@flaredb.service', 'redis-server.service', 'redis-sentinel.service'],
+  async afterClockStep(node) {
+    // Sentinel answers a wall-clock jump with TILT: 30 s of watching without acting. Its pings and
+    // INFO go on in TILT, so 3 s (three ping periods) leave it with fresh views of every instance;
+    // then the default comes back, and the primary must be seen up (no s_down/o_down) by this Sentinel.
+    await node.succeed(
+      `set -e
+S='redis-cli -h 127.0.0.1 -p 26379'
+sleep 0.5
+$S sentinel debug tilt-period 3000 >/dev/null
+i=0; until $S info sentinel | grep -q '^sentinel_tilt:0'; do i=$((i+1)); [ $i -lt 100 ] || { echo "Sentinel still in TILT after 20 s" >&2; exit 1; }; sleep 0.2; done
+$S sentinel debug tilt-period 30000 >/dev/null
+i=0; until [ "$($S sentinel master flaredb | sed -n '/^flags$/{n;p}')" = master ]; do i=$((i+1)); [ $i -lt 50 ] || { echo "primary flags: $($S sentinel master flaredb | sed -n '/^flags$/{n;p}')" >&2; exit 1; }; sleep 0.2; done`,
+      60_000,
+    );
+  },
   probes: [
     expectPorts('flaredb', [{ proto: 'tcp', port: 6379 }, { proto: 'tcp', port: 26379 }]),
     {
