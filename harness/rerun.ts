@@ -1,0 +1,193 @@
+/**
+ * `cluster rerun-failed`: what failed in the last run, read from the JUnit
+ * report Vitest wrote (`reports/junit.xml`), and the `vitest run` arguments
+ * that run exactly that again.
+ *
+ * How Vitest 4.1's JUnit reporter writes a run (checked against its output):
+ * one <testsuite> per file, named by its path relative to the project root
+ * (the classname is the same path); one <testcase> per test, named by its
+ * describe blocks and its own name joined with " > " (no file name); a
+ * failed test has <failure> children. What fails outside a test is a
+ * failed <testcase> too: a describe block whose beforeAll/afterAll threw is
+ * named by that block's own name only (not its parents'), and a file that
+ * did not load, or whose file-level hook threw (the health check of the
+ * cluster suites), is named by the file's path.
+ *
+ * Vitest matches `--testNamePattern` against a test's names joined with
+ * one space (again without the file name), so " > " in the report is a
+ * space in the pattern.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+/** Where vitest.config.ts has the JUnit reporter write, relative to the project root. */
+export const JUNIT_REPORT = 'reports/junit.xml';
+
+/** The JUnit reporter's separator between describe and test names. */
+const SEP = ' > ';
+
+export interface FailedCase {
+  /** Test file, relative to the project root (the <testsuite> name). */
+  file: string;
+  /** The <testcase> name: describe names and the test name joined by " > ". */
+  name: string;
+  classname: string;
+  /**
+   * test: one test failed. suite: a describe block's beforeAll/afterAll
+   * threw (name is that block's own name). file: the file failed outside
+   * any test (it did not load, or a file-level hook threw).
+   */
+  kind: 'test' | 'suite' | 'file';
+  /**
+   * Report names of the tests whose re-run repeats this failure: the test
+   * itself, the block's tests, or every test of the file. Empty for a file
+   * the report knows no test of (it did not load): it re-runs whole.
+   */
+  rerun: string[];
+}
+
+interface TestCase {
+  name: string;
+  classname: string;
+  failed: boolean;
+}
+
+/** What the parser makes of the elements read here (attributes stay strings). */
+interface XmlCase {
+  name?: string;
+  classname?: string;
+  failure?: unknown[];
+  error?: unknown[];
+}
+interface XmlNode {
+  name?: string;
+  failures?: string;
+  errors?: string;
+  testcase?: XmlCase[];
+  testsuite?: XmlNode[];
+}
+
+/** A report that cannot be read (an interrupted run leaves it cut short). */
+export class ReportError extends Error {
+  override name = 'ReportError';
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  parseTagValue: false,
+  // One element or many: always a list.
+  isArray: (tag) => ['testsuites', 'testsuite', 'testcase', 'failure', 'error', 'skipped'].includes(tag),
+});
+
+/** Every <testsuite>, at any depth (JUnit allows nesting; Vitest writes one level). */
+function suitesOf(node: XmlNode): XmlNode[] {
+  return (node.testsuite ?? []).flatMap((s) => [s, ...suitesOf(s)]);
+}
+
+const count = (v: string | undefined) => Number.parseInt(v ?? '0', 10) || 0;
+
+/** The failed cases of a JUnit report, in report order. Passed and skipped tests are not in it. */
+export function parseFailures(xml: string): FailedCase[] {
+  if (xml.trim() === '') throw new ReportError('the report is empty (a run cut short?)');
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new ReportError(`the report is cut short or not well-formed XML (line ${valid.err.line}; an interrupted run?)`);
+  const doc = parser.parse(xml) as { testsuites?: XmlNode[]; testsuite?: XmlNode[] };
+  const roots: XmlNode[] | undefined = doc.testsuites ?? (doc.testsuite ? [{ testsuite: doc.testsuite }] : undefined);
+  if (!roots) throw new ReportError('the report has no <testsuites> or <testsuite> element: not a JUnit report');
+
+  const failures: FailedCase[] = [];
+  for (const suite of roots.flatMap(suitesOf)) {
+    const cases: TestCase[] = (suite.testcase ?? []).map((c) => ({
+      name: c.name ?? '',
+      classname: c.classname ?? suite.name ?? '',
+      failed: (c.failure?.length ?? 0) > 0 || (c.error?.length ?? 0) > 0,
+    }));
+    const file = suite.name ?? cases[0]?.classname ?? '';
+    // Named by the file's path (relative to its project's root when that is not the report's).
+    const isFileEntry = (c: TestCase) => c.name === file || c.name === c.classname || file.endsWith(`/${c.name}`);
+    /** Tests under a describe block of this (own) name: the block, top-level or nested. */
+    const under = (block: string) => cases.filter((c) => !isFileEntry(c) && (c.name.startsWith(block + SEP) || c.name.includes(SEP + block + SEP)));
+    const blockEntries = new Set(cases.filter((c) => c.failed && !isFileEntry(c) && under(c.name).length > 0).map((c) => c.name));
+    const tests = cases.filter((c) => !isFileEntry(c) && !blockEntries.has(c.name)).map((c) => c.name);
+
+    let found = false;
+    for (const c of cases.filter((x) => x.failed)) {
+      found = true;
+      if (isFileEntry(c)) failures.push({ file, name: c.name, classname: c.classname, kind: 'file', rerun: tests });
+      else if (blockEntries.has(c.name)) {
+        // The block's own name could also be a top-level test's: run that too.
+        failures.push({ file, name: c.name, classname: c.classname, kind: 'suite', rerun: [c.name, ...under(c.name).map((u) => u.name)] });
+      } else failures.push({ file, name: c.name, classname: c.classname, kind: 'test', rerun: [c.name] });
+    }
+    // Counted as failed with no failed case to show for it (not what Vitest writes): the file runs whole.
+    if (!found && count(suite.failures) + count(suite.errors) > 0) failures.push({ file, name: file, classname: file, kind: 'file', rerun: [] });
+  }
+  return failures;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A regex source matching the test a report name stands for. Vitest joins
+ * names with a space where the report has " > "; a name that itself holds
+ * " > " cannot be told apart in the report, so each " > " matches either.
+ */
+export function namePattern(reportName: string): string {
+  return reportName.split(SEP).map(escapeRegExp).join(`(?: |${escapeRegExp(SEP)})`);
+}
+
+/** The Vitest project a test file belongs to: tests/<project>/... (unit, smoke, ...). */
+export function projectOf(file: string): string | undefined {
+  return /^tests\/([^/]+)\//.exec(file.replaceAll('\\', '/'))?.[1];
+}
+
+const NAME_PATTERN = /^(?:-t|--testNamePattern|--test-name-pattern)(?:=([\s\S]*))?$/;
+
+/**
+ * Folds the operator's own `-t`/`--testNamePattern` options (Vitest would
+ * use only the first one given) into ours: a test must match theirs too.
+ * Returns the other arguments, and the combined pattern.
+ */
+export function withOperatorPattern(pattern: string, args: string[]): { pattern: string; args: string[] } {
+  const theirs: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
+    const m = NAME_PATTERN.exec(args[i]);
+    if (!m) rest.push(args[i]);
+    else if (m[1] !== undefined) theirs.push(m[1]);
+    else if (i + 1 < args.length) theirs.push(args[++i]);
+  }
+  // Vitest searches a name for its pattern (unanchored): a lookahead at the start does the same.
+  const ahead = theirs.map((t) => `(?=[\\s\\S]*?(?:${t}))`).join('');
+  return { pattern: ahead && pattern.startsWith('^') ? `^${ahead}${pattern.slice(1)}` : `${ahead}${pattern}`, args: rest };
+}
+
+export interface RerunArgs {
+  /** `vitest run` arguments: the files, an anchored --testNamePattern (unless the files run whole), then the operator's. */
+  args: string[];
+  files: string[];
+  /** Files that failed before any test was known (did not load): with one, every file runs whole. */
+  wholeFiles: string[];
+}
+
+/**
+ * `vitest run` arguments that run the failures again: their files (so only
+ * those load) and a pattern anchored at both ends that admits exactly the
+ * failed tests' full names, then the operator's own arguments (their
+ * `-t` narrows ours). A file with no known test must run whole, and a
+ * pattern would skip its tests: then there is no pattern of ours and the
+ * failed files run whole.
+ */
+export function rerunArgs(failures: FailedCase[], extra: string[] = []): RerunArgs {
+  const files = [...new Set(failures.map((f) => f.file))];
+  const wholeFiles = [...new Set(failures.filter((f) => f.rerun.length === 0).map((f) => f.file))];
+  if (failures.length === 0 || wholeFiles.length > 0) return { args: [...files, ...extra], files, wholeFiles };
+  const names = [...new Set(failures.flatMap((f) => f.rerun))];
+  const merged = withOperatorPattern(`^(?:${names.map(namePattern).join('|')})$`, extra);
+  return { args: [...files, '--testNamePattern', merged.pattern, ...merged.args], files, wholeFiles };
+}
