@@ -274,7 +274,9 @@ booting.
         console.log(`state dir: ${cluster.stateDir}`);
         if (rt) {
           const boot = rt.state ? `  boot: ${rt.state}${rt.pid ? ` (pid ${rt.pid}${isAlive(rt.pid) ? '' : ', gone'})` : ''}` : '';
-          console.log(`image: ${rt.image.stack}-${rt.image.hash}  accel: ${rt.accel} (${rt.accelReason})  started: ${rt.startedAt}${boot}`);
+          const how = rt.boot === 'restored' && rt.snapshot ? `  from: snapshot ${rt.snapshot.key}` : rt.boot === 'cold' ? '  from: cold boot' : '';
+          const took = rt.readyS !== undefined ? ` in ${rt.readyS.toFixed(1)}s` : '';
+          console.log(`image: ${rt.image.stack}-${rt.image.hash}  accel: ${rt.accel} (${rt.accelReason})  started: ${rt.startedAt}${boot}${how}${took}`);
         }
         console.log(statusTable(rows));
         const shares = rows.filter((r) => r.cpu).map((r) => r.cpu!.share);

@@ -311,8 +311,17 @@ export class Cluster<Ops = unknown> {
    */
   async start(opts: StartOptions = {}): Promise<void> {
     const t0 = Date.now();
-    const toStart = this.specs.filter((s) => !this.vm(s.name).pid());
+    const before = this.runtime();
+    if (before?.state === 'booting' && before.pid !== undefined && before.pid !== process.pid && !isAlive(before.pid)) {
+      const paused = (await Promise.all(this.runningNodes().map(async (s) => ((await this.vm(s.name).state()) === 'paused' ? s.name : undefined)))).filter(Boolean);
+      if (paused.length > 0) {
+        // Paused by a runner that died mid-capture (or mid-restore): nothing to finish, so start over.
+        progress('boot', `pid ${before.pid} died and left ${paused.join(' ')} paused (a snapshot capture or restore cut short): stopping the cluster and starting it whole`);
+        await this.stop();
+      }
+    }
     const prior = this.runtime();
+    const toStart = this.specs.filter((s) => !this.vm(s.name).pid());
     // A running, fully booted cluster is left exactly as it is (cluster.json included).
     if (toStart.length === 0 && prior && (prior.state ?? 'ready') === 'ready') {
       progress('boot', `all ${this.specs.length} nodes already running (booted ${prior.startedAt}); nothing to do`);
@@ -411,17 +420,21 @@ export class Cluster<Ops = unknown> {
       throw new ClusterStartError(failures);
     }
     runtime.readyS = (Date.now() - t0) / 1000;
-    this.setBootState(runtime, 'ready');
     progress('boot', `all ${this.specs.length} nodes ready in ${elapsed(t0)}`);
-    // Only a cluster booted whole on new disks, before anything touched it, is worth keeping.
+    // Only a cluster booted whole on new disks, before anything touched it, is worth keeping. Still
+    // 'booting' meanwhile: a runner killed mid-capture leaves paused nodes that the next start replaces.
     if (whole && created.size === this.specs.length) {
       try {
         await this.captureSnapshot(runtime);
       } catch (e) {
         progress('snapshot', `not captured: ${(e as Error).message.split('\n')[0]}`);
-        if (this.specs.some((s) => this.vm(s.name).pid() === undefined)) throw e;
+        if (this.specs.some((s) => this.vm(s.name).pid() === undefined)) {
+          this.setBootState(runtime, 'failed', this.specs.filter((s) => this.vm(s.name).pid() === undefined).map((s) => s.name));
+          throw e;
+        }
       }
     }
+    this.setBootState(runtime, 'ready');
   }
 
   snapshots(): SnapshotStore {
