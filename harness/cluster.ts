@@ -522,6 +522,9 @@ export class Cluster<Ops = unknown> {
     const parts = this.snapshotParts(rt);
     const key = snapshotKey(parts);
     const store = this.snapshots();
+    fs.mkdirSync(store.root, { recursive: true });
+    // At most every node's whole RAM (zero pages cost nothing) plus its overlay.
+    requireFreeSpace(store.root, this.specs.reduce((a, s) => a + s.memoryMiB * 2 ** 20, 0) + 2 ** 30, 'capturing a warm snapshot', 'free space there or set ULTRACLOUD_IMAGE_CACHE elsewhere; the cluster runs on without one');
     const tmp = store.begin(key);
     // Pooled connections would be dead in a restored guest; the guest should not remember them either.
     await this.pool?.closeAll();

@@ -26,7 +26,7 @@ export default async function setup(project: TestProject) {
       lock.release();
       throw oneLine(new HostError(`no cluster is running in ${cluster.stateDir} (ULTRACLOUD_ATTACH_ONLY never boots one)`));
     }
-    progress('setup', 'no cluster running: booting one for this run (stopped again at the end)');
+    progress('setup', 'no cluster running: bringing one up for this run (from the warm snapshot when one fits; stopped again at the end)');
     booted = true;
     try {
       await cluster.start({ fresh: true });
