@@ -57,7 +57,8 @@ export const PROFILES = {
       node(3, 'control', 1, '10.100.0.13', 1024),
       node(4, 'worker', 2, '10.100.0.21', 1536),
       node(5, 'worker', 2, '10.100.0.22', 1536),
-      node(6, 'gateway', 3, '10.100.0.31', 1024, [
+      // Gateway roles need only the control plane, so node06 boots with the workers (one tier fewer to wait out).
+      node(6, 'gateway', 2, '10.100.0.31', 1024, [
         { name: 'apigateway', guestPort: 80, offset: 80 },
         { name: 'nightlight', guestPort: 9090, offset: 90 },
       ]),

@@ -62,13 +62,13 @@ describe('default profile', () => {
 });
 
 describe('tiers', () => {
-  it('groups the default profile into control, worker, gateway tiers', () => {
-    expect(tiers(nodes).map(names)).toEqual([['node01', 'node02', 'node03'], ['node04', 'node05'], ['node06']]);
+  it('groups the default profile into the control plane, then everything that needs only it', () => {
+    expect(tiers(nodes).map(names)).toEqual([['node01', 'node02', 'node03'], ['node04', 'node05', 'node06']]);
   });
 
   it('orders tiers numerically whatever the input order, keeping order within a tier', () => {
     const shuffled = [nodes[5], nodes[3], nodes[0], nodes[4], nodes[2], nodes[1]];
-    expect(tiers(shuffled).map(names)).toEqual([['node01', 'node03', 'node02'], ['node04', 'node05'], ['node06']]);
+    expect(tiers(shuffled).map(names)).toEqual([['node01', 'node03', 'node02'], ['node06', 'node04', 'node05']]);
     const far = { ...nodes[0], name: 'far', tier: 10 };
     const near = { ...nodes[1], name: 'near', tier: 2 };
     expect(tiers([far, near]).map(names)).toEqual([['near'], ['far']]);
