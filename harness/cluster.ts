@@ -17,7 +17,7 @@ import { BOOT_BYTES_PER_NODE, formatBytes, freeBytes, requireFreeSpace, requireP
 import { FileLock } from './lock.js';
 import { elapsed, progress, withHeartbeat } from './log.js';
 import { Node, shellQuote } from './node.js';
-import { findClusterProcesses, isAlive, procStat, terminate } from './proc.js';
+import { findClusterProcesses, isAlive, procStat, sleep, terminate, ticksToSeconds } from './proc.js';
 import { type Accel, type BootSpec, QemuVm, type VmState } from './qemu.js';
 import { SshPool } from './ssh.js';
 import { type SnapshotKeyParts, type SnapshotMeta, SnapshotStore, harnessCodeHash, hostCpuModel, normaliseArgs, qemuVersion, snapshotKey } from './snapshot.js';
@@ -151,6 +151,11 @@ export interface StartOptions {
   /** Boot from the image even when a warm snapshot fits (also ULTRACLOUD_COLD). */
   cold?: boolean;
 }
+
+/** Before a capture: every node under this share of a host core for this long (at most QUIET_MAX_S). */
+const QUIET_SHARE = 0.3;
+const QUIET_WINDOW_S = 3;
+const QUIET_MAX_S = 180;
 
 /** How long a restored cluster may take to load, resume and be ready before the restore counts as failed. */
 const RESTORE_DEADLINE_MS = 180_000;
@@ -349,6 +354,8 @@ export class Cluster<Ops = unknown> {
       verdict = await resolveAccel(this.cfg.accel, this.cfg.cacheDir, image);
     }
     progress('accel', `${verdict.accel} (${verdict.reason})`);
+    // Boot figures leave the image build out.
+    const bootT0 = Date.now();
     await this.ensureKey();
     await this.vde.start();
     const now = new Date().toISOString();
@@ -370,7 +377,7 @@ export class Cluster<Ops = unknown> {
     // A whole cluster to bring up: from the warm snapshot when one fits, else cold (and captured once ready).
     const whole = toStart.length === this.specs.length;
     if (whole) {
-      const why = (opts.cold ?? false) || this.cfg.cold ? 'forced (--cold or ULTRACLOUD_COLD)' : await this.tryRestore(runtime, t0);
+      const why = (opts.cold ?? false) || this.cfg.cold ? 'forced (--cold or ULTRACLOUD_COLD)' : await this.tryRestore(runtime, bootT0);
       if (why === undefined) return;
       progress('snapshot', `cold boot: ${why}`);
       runtime.boot = 'cold';
@@ -419,8 +426,8 @@ export class Cluster<Ops = unknown> {
       this.setBootState(runtime, 'failed', [...failures.keys()]);
       throw new ClusterStartError(failures);
     }
-    runtime.readyS = (Date.now() - t0) / 1000;
-    progress('boot', `all ${this.specs.length} nodes ready in ${elapsed(t0)}`);
+    runtime.readyS = (Date.now() - bootT0) / 1000;
+    progress('boot', `all ${this.specs.length} nodes ready in ${elapsed(bootT0)}${bootT0 - t0 > 5000 ? ` (${elapsed(t0)} with the image step)` : ''}`);
     // Only a cluster booted whole on new disks, before anything touched it, is worth keeping. Still
     // 'booting' meanwhile: a runner killed mid-capture leaves paused nodes that the next start replaces.
     if (whole && created.size === this.specs.length) {
@@ -519,12 +526,15 @@ export class Cluster<Ops = unknown> {
    * The snapshot is only found once complete.
    */
   async captureSnapshot(rt: ClusterRuntime): Promise<SnapshotMeta> {
+    // A restored node's disk is an overlay on the old snapshot's disk: copied, it would hang on a file the new capture deletes.
+    if (rt.snapshot) throw new HostError(`a snapshot is captured from a cluster booted cold, not from one restored from snapshot ${rt.snapshot.key}`);
     const parts = this.snapshotParts(rt);
     const key = snapshotKey(parts);
     const store = this.snapshots();
     fs.mkdirSync(store.root, { recursive: true });
     // At most every node's whole RAM (zero pages cost nothing) plus its overlay.
     requireFreeSpace(store.root, this.specs.reduce((a, s) => a + s.memoryMiB * 2 ** 20, 0) + 2 ** 30, 'capturing a warm snapshot', 'free space there or set ULTRACLOUD_IMAGE_CACHE elsewhere; the cluster runs on without one');
+    await this.waitQuiet();
     const tmp = store.begin(key);
     // Pooled connections would be dead in a restored guest; the guest should not remember them either.
     await this.pool?.closeAll();
@@ -560,6 +570,35 @@ export class Cluster<Ops = unknown> {
     store.commit(tmp, meta);
     progress('snapshot', `kept in ${store.dirFor(key)}`);
     return meta;
+  }
+
+  /**
+   * Waits until every QEMU has used less than QUIET_SHARE of a host core over
+   * QUIET_WINDOW_S (at most QUIET_MAX_S): servers still starting up when the
+   * units are active (swift's Python workers take a minute or two under TCG)
+   * would otherwise be caught mid-work, and every restore would redo it, all
+   * nodes fighting for the host's cores.
+   */
+  private async waitQuiet(): Promise<void> {
+    const t0 = Date.now();
+    const ticks = () => Object.fromEntries(this.specs.map((s) => [s.name, procStat(this.vm(s.name).pid() ?? -1)?.cpuTicks ?? 0]));
+    let before = ticks();
+    for (;;) {
+      const from = Date.now();
+      await sleep(QUIET_WINDOW_S * 1000);
+      const now = ticks();
+      const dt = (Date.now() - from) / 1000;
+      const busy = this.specs.filter((s) => ticksToSeconds(now[s.name] - before[s.name]) / dt >= QUIET_SHARE);
+      before = now;
+      if (busy.length === 0) {
+        progress('snapshot', `cluster quiet after ${elapsed(t0)} (every node under ${QUIET_SHARE * 100} % of a core for ${QUIET_WINDOW_S} s)`);
+        return;
+      }
+      if (Date.now() - t0 > QUIET_MAX_S * 1000) {
+        progress('snapshot', `still busy after ${elapsed(t0)} (${busy.map((s) => s.name).join(' ')}); capturing anyway`);
+        return;
+      }
+    }
   }
 
   /**
