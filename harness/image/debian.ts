@@ -151,7 +151,11 @@ async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: 
       ...DPKG_EXCLUDES.map((o) => `--dpkgopt=${o}`),
       '--aptopt=Acquire::Retries "3"',
       `--customize-hook=sync-in ${staging} /`,
-      '--customize-hook=chroot "$1" /bin/sh -eu /usr/lib/ultracloud/customize.sh',
+      // The role scripts run in a mount namespace of their own, the rootfs bind-mounted on
+      // itself: "/" in the chroot is then a mount point, as on a node (podman, importing
+      // k8shost's image, remounts it private), and whatever a script mounts goes away with
+      // the namespace, even when the build is killed.
+      `--customize-hook=unshare --mount --propagation private sh -c 'mount --rbind "$1" "$1" && exec chroot "$1" /bin/sh -eu /usr/lib/ultracloud/customize.sh' customize "$1"`,
       stack.suite,
       rootfs,
       sourcesFile,
@@ -165,7 +169,8 @@ async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: 
       transcript.push(line);
       if (transcript.length > 200) transcript.shift();
       last = line;
-      if (/^I: /.test(line) || verbose) progress('image', line);
+      // mmdebstrap's steps, and a role script's "<role>: WARNING: ..." (a build that went on without something).
+      if (/^I: |^[\w-]+: WARNING: /.test(line) || verbose) progress('image', line);
     }
   });
   try {

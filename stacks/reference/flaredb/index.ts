@@ -17,10 +17,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * Sentinel's down-after is 8 s (hardware setups use 1-5 s) so a TCG stall is
  * not a failure; a failover then takes about 10 s here, or about 50 s when
  * the first vote splits (retry after 2 x the 20 s failover-timeout).
+ * Sentinel PINGs every 3 s and says hello every 6 s (Redis: 1 s and 2 s;
+ * files/usr/lib/ultracloud/roles/flaredb/sentinel-periods.sh): idle CPU. A
+ * returning old primary is made a replica after 4 hello periods (24 s, was
+ * 8 s), well inside rejoinS.
  */
 const TIMING = {
   downAfterMs: 8000,
   failoverTimeoutMs: 20_000,
+  pingPeriodMs: 3000,
+  helloPeriodMs: 6000,
   /** A write on the primary is on every replica within this. */
   convergeS: 30,
   /** Sentinel promotes a replica within this after the primary stops. */
@@ -116,7 +122,8 @@ export const flaredb: Role = {
   units: ['ultracloud-role-setup@flaredb.service', 'redis-server.service', 'redis-sentinel.service'],
   async afterClockStep(node) {
     // Sentinel answers a wall-clock jump with TILT: 30 s of watching without acting. Its pings and
-    // INFO go on in TILT, so 3 s (three ping periods) leave it with fresh views of every instance;
+    // INFO go on in TILT (after the jump every instance looks stale, so the first PING and INFO go out
+    // at once, whatever the 3 s ping period), so 3 s leave it with fresh views of every instance;
     // then the default comes back, and the primary must be seen up (no s_down/o_down) by this Sentinel.
     await node.succeed(
       `set -e

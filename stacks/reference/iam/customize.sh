@@ -19,5 +19,16 @@ printf '%s\n' \
 rm -rf /var/lib/dbconfig-common/sqlite3/glewlwyd
 rm -f /etc/glewlwyd/glewlwyd-db.conf /var/log/glewlwyd.log
 install -d -m 0750 -o glewlwyd -g root /var/lib/glewlwyd
-# The schema setup.sh loads must be in the image (docs are excluded).
-test -s /usr/share/dbconfig-common/data/glewlwyd/install/sqlite3
+# The schema must be in the image (docs are excluded): setup.sh loads it on a
+# disk without a database.
+schema=/usr/share/dbconfig-common/data/glewlwyd/install/sqlite3
+test -s "$schema"
+# glewlwyd's empty database (the package's schema, with its stock admin row)
+# is the same on every node, so it is made here rather than at each node's
+# first boot (seconds of sqlite under TCG). setup.sh rewrites the admin's
+# password and its own rows at every boot, before glewlwyd may start.
+db=/var/lib/glewlwyd/glewlwyd.db
+rm -f "$db"
+{ echo 'BEGIN;'; cat "$schema"; echo 'COMMIT;'; } | sqlite3 -bail "$db"
+chown glewlwyd:root "$db"
+chmod 0600 "$db"

@@ -1,8 +1,9 @@
 /**
  * k8shost: Kubernetes-style hosting = `podman kube play` of Kubernetes Pod
  * YAML on the workers. The container image is built locally from Debian's
- * busybox-static (customize.sh) and imported at boot; podman has no daemon,
- * so an idle worker pays nothing for it.
+ * busybox-static and imported into podman's storage at image build
+ * (customize.sh; setup.sh imports it at boot only where that failed);
+ * podman has no daemon, so an idle worker pays nothing for it.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -5,8 +5,8 @@
 #    on a node whose database is empty, the seed entries. Every member loads
 #    the same seed with the same entryUUID/entryCSN, so seeding is
 #    conflict-free whatever the boot order, and nothing waits for a peer.
-#  - glewlwyd: its config, its sqlite database (created once from the
-#    package's schema, then the managed rows rewritten every boot), users
+#  - glewlwyd: its config, its sqlite database (the image's empty one made
+#    from the package's schema, its managed rows rewritten every boot), users
 #    from the local slapd, and the OIDC plugin signing with the cluster key.
 # Input: ULTRACLOUD_NODE, ULTRACLOUD_CLUSTER_IP, ROLE_NODES ("name address"
 # lines), /run/ultracloud/secret (32 hex chars), /run/ultracloud/signing-key.der
@@ -269,6 +269,8 @@ EOF
 install -m 0644 "$WORK/glewlwyd.conf" /etc/glewlwyd/glewlwyd.conf
 
 install -d -m 0750 -o glewlwyd -g root "$(dirname "$GLW_DB")"
+# The image ships the empty database (customize.sh); made here only if it
+# is missing.
 if [ ! -s "$GLW_DB" ]; then
   rm -f "$GLW_DB.new"
   # One transaction: one fsync instead of one per table.
