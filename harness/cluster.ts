@@ -17,7 +17,8 @@ import { BOOT_BYTES_PER_NODE, formatBytes, freeBytes, requireFreeSpace, requireP
 import { FileLock } from './lock.js';
 import { elapsed, progress, withHeartbeat } from './log.js';
 import { Node, shellQuote } from './node.js';
-import { findClusterProcesses, isAlive, procStat, sleep, terminate, ticksToSeconds } from './proc.js';
+import { findClusterProcesses, isAlive, procStat, terminate, ticksToSeconds } from './proc.js';
+import { waitFor } from './wait.js';
 import { type Accel, type BootSpec, QemuVm, type VmState } from './qemu.js';
 import { SshPool } from './ssh.js';
 import { type SnapshotKeyParts, type SnapshotMeta, SnapshotStore, harnessCodeHash, hostCpuModel, normaliseArgs, qemuVersion, snapshotKey } from './snapshot.js';
@@ -581,23 +582,20 @@ export class Cluster<Ops = unknown> {
    */
   private async waitQuiet(): Promise<void> {
     const t0 = Date.now();
-    const ticks = () => Object.fromEntries(this.specs.map((s) => [s.name, procStat(this.vm(s.name).pid() ?? -1)?.cpuTicks ?? 0]));
+    const ticks = () => Object.fromEntries(this.specs.map((s) => [s.name, { t: Date.now(), cpu: procStat(this.vm(s.name).pid() ?? -1)?.cpuTicks ?? 0 }]));
     let before = ticks();
-    for (;;) {
-      const from = Date.now();
-      await sleep(QUIET_WINDOW_S * 1000);
-      const now = ticks();
-      const dt = (Date.now() - from) / 1000;
-      const busy = this.specs.filter((s) => ticksToSeconds(now[s.name] - before[s.name]) / dt >= QUIET_SHARE);
-      before = now;
-      if (busy.length === 0) {
-        progress('snapshot', `cluster quiet after ${elapsed(t0)} (every node under ${QUIET_SHARE * 100} % of a core for ${QUIET_WINDOW_S} s)`);
-        return;
-      }
-      if (Date.now() - t0 > QUIET_MAX_S * 1000) {
-        progress('snapshot', `still busy after ${elapsed(t0)} (${busy.map((s) => s.name).join(' ')}); capturing anyway`);
-        return;
-      }
+    try {
+      await waitFor({ node: 'cluster', what: 'a quiet cluster', timeoutMs: QUIET_MAX_S * 1000, intervalMs: QUIET_WINDOW_S * 1000, quiet: true }, async () => {
+        const now = ticks();
+        const busy = this.specs.filter((s) => ticksToSeconds(now[s.name].cpu - before[s.name].cpu) / ((now[s.name].t - before[s.name].t) / 1000) >= QUIET_SHARE);
+        before = now;
+        // The first look has no window behind it yet.
+        return Date.now() - t0 >= QUIET_WINDOW_S * 1000 && busy.length === 0 ? { ok: true } : { ok: false, seen: `busy: ${busy.map((s) => s.name).join(' ') || '(first window)'}` };
+      });
+      progress('snapshot', `cluster quiet after ${elapsed(t0)} (every node under ${QUIET_SHARE * 100} % of a core for ${QUIET_WINDOW_S} s)`);
+    } catch (e) {
+      if (!(e instanceof WaitTimeoutError)) throw e;
+      progress('snapshot', `still not quiet after ${elapsed(t0)} (${e.evidence.lastSeen}); capturing anyway`);
     }
   }
 

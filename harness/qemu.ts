@@ -7,9 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HostError, tail } from './errors.js';
+import { HostError, NodeError, tail } from './errors.js';
 import { cmdline, isAlive, procStat, readPidFile, sleep, terminate } from './proc.js';
 import { qmp } from './qmp.js';
+import { waitFor } from './wait.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -172,23 +173,22 @@ export class QemuVm {
   }
 
   private async migration(timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (!this.pid()) throw new HostError(`${this.name}: QEMU exited while ${what}: ${tail(readText(this.logFile) ?? '', 5).trim() || 'no console output'}`);
-      let r: { status?: string; 'error-desc'?: string };
-      try {
-        r = await qmp<{ status?: string; 'error-desc'?: string }>(this.qmpSocket, 'query-migrate', undefined, 5000);
-      } catch (e) {
-        if (!this.pid()) continue;
-        throw e;
-      }
-      if (r.status === 'completed') return;
-      if (r.status === 'failed' || r.status === 'cancelled') {
-        throw new HostError(`${this.name}: ${what} failed: ${r['error-desc'] ?? r.status}`);
-      }
-      if (Date.now() > deadline) throw new HostError(`${this.name}: ${what} did not finish within ${timeoutMs / 1000} s (migration ${r.status ?? 'not started'})`);
-      await sleep(100);
-    }
+    await waitFor(
+      {
+        node: this.name,
+        what,
+        timeoutMs,
+        intervalMs: 100,
+        quiet: true,
+        failFast: () => (this.pid() ? undefined : new NodeError(this.name, `QEMU exited while ${what}`, { consoleTail: this.consoleTail() })),
+      },
+      async () => {
+        const r = await qmp<{ status?: string; 'error-desc'?: string }>(this.qmpSocket, 'query-migrate', undefined, 5000);
+        if (r.status === 'completed') return { ok: true };
+        if (r.status === 'failed' || r.status === 'cancelled') return { ok: false, fail: new NodeError(this.name, `${what} failed: ${r['error-desc'] ?? r.status}`) };
+        return { ok: false, seen: `migration ${r.status ?? 'not started'}` };
+      },
+    );
   }
 
   /** ACPI power button, like pressing it on hardware. */
