@@ -6,6 +6,7 @@ import net from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
 import { NodeError } from './errors.js';
+import { RemoteShell, SHELL_MAX_COMMAND_BYTES } from './ssh-shell.js';
 import { AbortedError, abortReason, waitFor } from './wait.js';
 
 export interface SshTarget {
@@ -32,8 +33,14 @@ export interface Forward {
 /** Returns an error to abort a wait early (the VM died), or undefined to go on. */
 export type FailFast = () => Promise<Error | undefined> | Error | undefined;
 
+/** Idle shells kept per node; more run at once when commands overlap (sshd's MaxSessions is 10). */
+const IDLE_SHELLS = 3;
+
 export class SshPool {
   private readonly conns = new Map<string, Promise<NodeSSH>>();
+  private readonly idle = new Map<string, { conn: NodeSSH; shell: RemoteShell }[]>();
+  /** Nodes whose sshd gave a shell that could not run the loop: every command gets its own channel there. */
+  private readonly noShell = new Set<string>();
 
   constructor(private readonly targets: Map<string, SshTarget>) {}
 
@@ -76,9 +83,11 @@ export class SshPool {
   }
 
   /**
-   * Runs `command` on the node (under root's login shell, as sshd would).
-   * On timeout or abort the channel is closed and the command is killed on
-   * the node with every process it started (see `killOnClose`). A timeout
+   * Runs `command` on the node: evaluated by bash in one of the node's
+   * pooled shells (see ssh-shell.ts), or, when long, in a channel of its
+   * own under root's login shell. On timeout or abort the channel is closed
+   * and the command is killed on the node with every process it started
+   * (see `killOnClose`). A timeout
    * returns what was seen with `timedOut`; an abort throws AbortedError.
    */
   async exec(node: string, command: string, timeoutMs = 60_000, signal?: AbortSignal): Promise<ExecResult> {
@@ -86,7 +95,40 @@ export class SshPool {
     if (signal?.aborted) throw aborted();
     const ssh = await untilAbort(this.connection(node), signal, aborted);
     if (!ssh.connection) throw new NodeError(node, 'SSH connection closed');
-    return execKilledOnClose(ssh.connection, command, timeoutMs, signal, aborted);
+    if (this.noShell.has(node) || Buffer.byteLength(command) > SHELL_MAX_COMMAND_BYTES) {
+      return execKilledOnClose(ssh.connection, command, timeoutMs, signal, aborted);
+    }
+    const shell = await untilAbort(this.takeShell(node, ssh), signal, aborted);
+    const r = await shell.run(command, timeoutMs, signal, aborted);
+    if (r.code === null && !r.timedOut && /^ultracloud shell: /m.test(r.stderr)) {
+      this.noShell.add(node);
+      return execKilledOnClose(ssh.connection, command, timeoutMs, signal, aborted);
+    }
+    this.giveBack(node, ssh, shell);
+    return r;
+  }
+
+  private async takeShell(node: string, conn: NodeSSH): Promise<RemoteShell> {
+    const list = this.idle.get(node) ?? [];
+    while (list.length > 0) {
+      const s = list.pop()!;
+      if (s.conn === conn && s.shell.usable) return s.shell;
+      s.shell.close();
+    }
+    return RemoteShell.open(conn.connection!);
+  }
+
+  private giveBack(node: string, conn: NodeSSH, shell: RemoteShell): void {
+    if (!shell.usable || this.conns.get(node) === undefined) return shell.close();
+    const list = this.idle.get(node) ?? [];
+    this.idle.set(node, list);
+    if (list.length >= IDLE_SHELLS) return shell.close();
+    list.push({ conn, shell });
+  }
+
+  private closeShells(node: string): void {
+    for (const s of this.idle.get(node) ?? []) s.shell.close();
+    this.idle.delete(node);
   }
 
   /**
@@ -154,12 +196,14 @@ export class SshPool {
   }
 
   drop(node: string): void {
+    this.closeShells(node);
     const c = this.conns.get(node);
     this.conns.delete(node);
     void c?.then((s) => s.dispose()).catch(() => undefined);
   }
 
   async closeAll(): Promise<void> {
+    for (const node of [...this.idle.keys()]) this.closeShells(node);
     const all = [...this.conns.values()];
     this.conns.clear();
     await Promise.all(all.map((c) => c.then((s) => s.dispose()).catch(() => undefined)));

@@ -170,6 +170,30 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     expect(r).toMatchObject({ code: 3, timedOut: false });
   }, 60_000);
 
+  it('exec: commands share a pooled shell, which survives exit, exec, set -e and cd; overlapping commands each get their own', async ({ skip }) => {
+    if (unavailable) skip(unavailable);
+    const shellPid = async () => (await pool.exec('node01', 'echo $$')).stdout.trim();
+    const first = await shellPid();
+    expect(await shellPid(), 'the second command runs in the same shell').toBe(first);
+    for (const [cmd, code] of [['exit 5', 5], ['exec sh -c "exit 6"', 6], ['set -e; false; echo no', 1], ['cd /; kill -9 $BASHPID', 137]] as const) {
+      expect((await pool.exec('node01', cmd)).code, cmd).toBe(code);
+    }
+    const r = await pool.exec('node01', 'pwd; printf "%s" "${LC_ALL-unset}"');
+    expect(r.stdout.split('\n')[0], 'cd stayed in its own subshell').not.toBe('/');
+    expect(r.stdout.split('\n')[1], "the command has the session's locale, not the loop's C").toBe('unset');
+    expect(await shellPid(), 'still the same shell').toBe(first);
+    const many = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.exec('node01', `sleep 0.2; echo ${i}; echo e${i} >&2`)));
+    expect(many.map((m) => `${m.stdout}${m.stderr}${m.code}`)).toEqual(Array.from({ length: 6 }, (_, i) => `${i}\ne${i}\n0`));
+  }, 60_000);
+
+  it('exec: a command longer than a shell takes, and output that looks like the framing, come back as sent', async ({ skip }) => {
+    if (unavailable) skip(unavailable);
+    const big = `: ${'x'.repeat(40_000)}; echo big`;
+    expect(await pool.exec('node01', big)).toMatchObject({ stdout: 'big\n', code: 0 });
+    const r = await pool.exec('node01', `printf 'a\\0UC0:1:0\\0b\\n'; printf '\\0\\0' >&2; exit 2`);
+    expect(r).toMatchObject({ stdout: 'a\0UC0:1:0\0b\n', stderr: '\0\0', code: 2 });
+  }, 60_000);
+
   it('exec: the per-command timeout kills the remote command and all it started', async ({ skip }) => {
     if (unavailable) skip(unavailable);
     const tag = slowTag();
