@@ -1,7 +1,13 @@
 /**
- * Attaches to the running cluster, or builds and boots one (and then stops
- * it at the end). A node that fails to boot does not abort the run: its
- * evidence goes to the tests, so the report names the node and says why.
+ * The cluster suites' global setup (loaded by global-setup.ts): attaches to
+ * the running cluster, or builds and boots one (and then stops it at the
+ * end). A node that fails to boot does not abort the run: its evidence goes
+ * to the tests, so the report names the node and says why.
+ *
+ * Every cluster project (smoke, matrix) lists this setup and Vitest runs it
+ * once per project, all before the first test and all teardowns at the end:
+ * the first call attaches or boots, the others share it, the last teardown
+ * stops what was booted and releases the lock.
  */
 import type { TestProject } from 'vitest/node';
 import { Cluster, type ClusterInfo, ClusterStartError } from '../harness/cluster.js';
@@ -9,13 +15,26 @@ import { openCluster } from '../stacks/index.js';
 import { HostError } from '../harness/errors.js';
 import { progress } from '../harness/log.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    cluster: ClusterInfo;
-  }
+interface Shared {
+  users: number;
+  ready: Promise<{ info: ClusterInfo; teardown: () => Promise<void> }>;
+}
+const SHARED = Symbol.for('ultracloud.cluster-setup');
+const registry = globalThis as typeof globalThis & { [SHARED]?: Shared };
+
+export async function setup(project: TestProject) {
+  const shared = (registry[SHARED] ??= { users: 0, ready: attachOrBoot() });
+  shared.users++;
+  const { info, teardown } = await shared.ready;
+  project.provide('cluster', info);
+  return async () => {
+    if (--shared.users > 0) return;
+    delete registry[SHARED];
+    await teardown();
+  };
 }
 
-export default async function setup(project: TestProject) {
+async function attachOrBoot(): Promise<{ info: ClusterInfo; teardown: () => Promise<void> }> {
   const cluster = openCluster();
   const lock = cluster.lock(`vitest (pid ${process.pid})`);
   const running = cluster.runningNodes();
@@ -52,15 +71,16 @@ export default async function setup(project: TestProject) {
     progress('setup', `attaching to the running cluster${down.length ? ` (not running: ${down.join(', ')})` : ''}`);
   }
   await cluster.close();
-  project.provide('cluster', cluster.info(bootErrors));
+  const info = cluster.info(bootErrors);
 
-  return async () => {
+  const teardown = async () => {
     if (booted && !cluster.cfg.keepCluster) {
       progress('teardown', 'stopping the cluster this run booted');
       await cluster.stop();
     }
     lock.release();
   };
+  return { info, teardown };
 }
 
 /** The message alone, without a stack: vitest prints a global setup's error as it is, and this one is the whole story. */

@@ -46,13 +46,18 @@ afterAll(async () => {
         found.push('QEMU is not running (it was when this file started)');
       } else {
         try {
-          const [bootId, failed] = (await node.succeed('cat /proc/sys/kernel/random/boot_id; echo ---; systemctl list-units --failed --plain --no-legend', 60_000)).split('\n---\n');
+          // One round trip; a node booted again during the file has its whole new boot read.
+          const since = mark.cursor ? `--after-cursor=${mark.cursor}` : '-b';
+          const [, failed = '', kernel = ''] = (
+            await node.succeed(
+              `b=$(cat /proc/sys/kernel/random/boot_id); echo "$b"; echo @@; systemctl list-units --failed --plain --no-legend; echo @@; ` +
+                `if [ "$b" = '${mark.bootId ?? ''}' ]; then s="${since}"; else s=-b; fi; journalctl -k --no-pager -o short-monotonic $s`,
+              60_000,
+            )
+          ).split(/^@@\n/m);
           for (const unit of failed.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean)) {
             found.push(`failed unit: ${unit}\n${await node.journal(unit, 15)}`);
           }
-          // A node booted again during the file: its whole new boot counts.
-          const since = bootId.trim() === mark.bootId && mark.cursor ? `--after-cursor='${mark.cursor}'` : '-b';
-          const kernel = await node.succeed(`journalctl -k --no-pager -o short-monotonic ${since}`, 60_000);
           found.push(...alarmLines(kernel).map((l) => `kernel: ${l}`));
         } catch (e) {
           found.push(`not reachable for the health check: ${(e as Error).message.split('\n')[0]}`);
