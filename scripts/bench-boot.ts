@@ -38,10 +38,10 @@ async function idleShares(cluster: Cluster): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, ticksToSeconds(procStat(p)!.cpuTicks - before[n]) / dt]));
 }
 
-async function sshAnswers(port: number, key: string): Promise<boolean> {
+async function sshAnswers(port: number, key: string, command = 'true'): Promise<boolean> {
   const r = await execa(
     'ssh',
-    ['-i', key, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', 'true'],
+    ['-i', key, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', command],
     { reject: false, timeout: 15_000 },
   );
   return r.exitCode === 0;
@@ -104,27 +104,37 @@ function machine(): string {
   return `${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, ${qemu}, Node ${process.version}`;
 }
 
-/** Median round trip of `true` on node01: through the harness's pooled connection, and spawning ssh(1) each time. */
-async function sshRoundTrips(cluster: Cluster): Promise<{ pooledMs: number; spawnedMs: number; samples: number }> {
-  const s = cluster.spec('node01');
-  const port = cluster.sshPort(s);
-  await cluster.ssh.exec('node01', 'true');
+/** What the SSH figures time on node01: the least a command costs, and one that forks a real program. */
+const SSH_COMMANDS = ['true', 'systemctl is-active ssh'] as const;
+
+interface RoundTrip {
+  command: string;
+  pooledMs: number;
+  spawnedMs: number;
+}
+
+/** Median round trips on node01: through the harness's pool (its long-lived shells), and spawning ssh(1) each time. */
+async function sshRoundTrips(cluster: Cluster): Promise<{ trips: RoundTrip[]; samples: number }> {
+  const port = cluster.sshPort(cluster.spec('node01'));
   const bench = new Bench({ iterations: 20, warmupIterations: 2, time: 0 });
-  bench
-    .add('pooled', async () => {
-      const r = await cluster.ssh.exec('node01', 'true');
-      if (r.code !== 0) throw new Error(`pooled exec exited ${r.code}`);
-    })
-    .add('spawned', async () => {
-      if (!(await sshAnswers(port, cluster.keyPath))) throw new Error('ssh(1) to node01 failed');
-    });
+  for (const command of SSH_COMMANDS) {
+    await cluster.ssh.exec('node01', command);
+    bench
+      .add(`pooled ${command}`, async () => {
+        const r = await cluster.ssh.exec('node01', command);
+        if (r.code !== 0) throw new Error(`pooled '${command}' exited ${r.code}`);
+      })
+      .add(`spawned ${command}`, async () => {
+        if (!(await sshAnswers(port, cluster.keyPath, command))) throw new Error(`ssh(1) '${command}' on node01 failed`);
+      });
+  }
   await bench.run();
   const median = (name: string) => {
     const t = bench.getTask(name)?.result;
     if (!t || !('latency' in t) || !t.latency) throw new Error(`tinybench produced no result for ${name}`);
     return t.latency.p50 as number;
   };
-  return { pooledMs: median('pooled'), spawnedMs: median('spawned'), samples: 20 };
+  return { trips: SSH_COMMANDS.map((command) => ({ command, pooledMs: median(`pooled ${command}`), spawnedMs: median(`spawned ${command}`) })), samples: 20 };
 }
 
 const args = process.argv.slice(2);
@@ -193,8 +203,10 @@ try {
     `| warm snapshot capture: all paused, state and disks written, resumed | ${snap ? `${snap.captureS.toFixed(1)} s (${(Object.values(snap.nodes).reduce((a, n) => a + n.stateBytes + n.diskBytes, 0) / 2 ** 30).toFixed(2)} GiB)` : 'none'} |`,
     `| cold start in all (boot + capture + settling) | ${s0(coldTotalS)} |`,
     `| restore to ready: loaded, released, clocks stepped, same readiness as cold | ${s0(restoreS)} |`,
-    `| command round trip, SSH pool (median of ${ssh.samples}) | ${ssh.pooledMs.toFixed(1)} ms |`,
-    `| command round trip, spawning ssh(1) (median of ${ssh.samples}) | ${ssh.spawnedMs.toFixed(1)} ms (${(ssh.spawnedMs / ssh.pooledMs).toFixed(1)} x pooled) |`,
+    ...ssh.trips.flatMap((t) => [
+      `| \`${t.command}\` round trip, SSH pool (median of ${ssh.samples}) | ${t.pooledMs.toFixed(1)} ms |`,
+      `| \`${t.command}\` round trip, spawning ssh(1) (median of ${ssh.samples}) | ${t.spawnedMs.toFixed(1)} ms (${(t.spawnedMs / t.pooledMs).toFixed(1)} x pooled) |`,
+    ]),
     `| idle CPU of the six QEMUs, share of one host core | ${(total * 100).toFixed(1)} % |`,
     ...(runPlain && plainAll ? ['', `Plain boot per node: ${Object.entries(plain).map(([n, x]) => `${n} ${x.toFixed(0)} s`).join(', ')}.`] : []),
     '',
