@@ -3,9 +3,9 @@ import { budget } from './harness/budget.js';
 import { LayerSequencer } from './tests/layer-order.js';
 import { SummaryReporter } from './tests/reporters/summary.js';
 
-// Two projects: `unit` needs no VMs; `smoke` (and later suites) share one
+// `unit` needs no VMs; the cluster suites (`smoke`, `matrix`) share one
 // cluster booted or attached by the global setup. `npx vitest run smoke`
-// selects files by path, so only the cluster suites run.
+// selects files by path, so only that suite runs.
 export default defineConfig({
   test: {
     // The summary reporter prints CI's closing line ("N passed, N failed, N skipped") last.
@@ -20,21 +20,29 @@ export default defineConfig({
           include: ['tests/unit/**/*.test.ts'],
         },
       },
-      {
-        test: {
-          name: 'smoke',
-          include: ['tests/smoke/**/*.test.ts'],
-          globalSetup: ['tests/global-setup.ts'],
-          // After each file: nodes still up, no new kernel alarms, no failed units.
-          setupFiles: ['tests/health.ts'],
-          // Layers share one cluster and some change it (faults): one file at a time.
-          fileParallelism: false,
-          // For checks that wait on no deadline; a check that does declares
-          // { timeout: budget(...its deadlines) } so the harness's error comes first.
-          testTimeout: budget(),
-          hookTimeout: 600_000,
-        },
-      },
+      clusterProject('smoke', 0),
+      // After the smoke layers: the scenarios compose roles the smoke suite proved one by one.
+      clusterProject('matrix', 1),
     ],
   },
 });
+
+/** A suite that runs against the cluster: tests/<name>/, one file at a time, after the groups before it. */
+function clusterProject(name: string, groupOrder: number) {
+  return {
+    test: {
+      name,
+      include: [`tests/${name}/**/*.test.ts`],
+      globalSetup: ['tests/global-setup.ts'],
+      // After each file: nodes still up, no new kernel alarms, no failed units.
+      setupFiles: ['tests/health.ts'],
+      // Files share one cluster and some change it (faults): one file at a time.
+      fileParallelism: false,
+      // For checks that wait on no deadline; a check that does declares
+      // { timeout: budget(...its deadlines) } so the harness's error comes first.
+      testTimeout: budget(),
+      hookTimeout: 600_000,
+      sequence: { groupOrder },
+    },
+  };
+}

@@ -191,6 +191,56 @@ function requireNode(cluster: Cluster<StackOps>, name: string | undefined, comma
   return cluster.spec(name).name;
 }
 
+/** `<suite>` and `fresh-<suite>`: the cluster suites' two commands, alike but for the suite. */
+function suiteCommands(suite: string, what: string, example: string): Record<string, Command> {
+  return {
+    [suite]: {
+      args: '[--cold] [vitest options...]',
+      summary: `run ${what} (bringing the cluster up if none is: see start); leaves it running`,
+      details: `Brings the cluster up if no node is running (as \`start\` does: from the warm snapshot when one
+fits; --cold first: from the image), then runs \`vitest run ${suite}\` with the options given (e.g.
+\`${example}\`), holding the cluster lock throughout. Leaves the cluster running.`,
+      passThrough: true,
+      async run(argv) {
+        const { cold, rest: args } = takeCold(argv);
+        const cluster = await openCluster();
+        const lock = cluster.lock(`cluster ${suite}`);
+        try {
+          if (cluster.runningNodes().length === 0) await startCluster(cluster, false, cold);
+          const code = await runVitest(cluster, [suite, ...args]);
+          progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
+          return code;
+        } finally {
+          lock.release();
+        }
+      },
+    },
+    [`fresh-${suite}`]: {
+      args: '[--cold] [vitest options...]',
+      summary: `clean + build + start + ${suite}, holding the cluster lock throughout`,
+      details: `Throws the runtime state away (removes the state dir), builds (or reuses) the image, brings six
+nodes up on fresh disks (from the warm snapshot when one fits, see \`start\`; --cold first: from
+the image) and runs \`vitest run ${suite}\` with the options given, holding the cluster lock from the
+clean to the end. Leaves the cluster running.`,
+      passThrough: true,
+      async run(argv) {
+        const { cold, rest: args } = takeCold(argv);
+        const cluster = await openCluster();
+        const lock = cluster.lock(`cluster fresh-${suite}`);
+        try {
+          await cluster.clean();
+          await startCluster(cluster, true, cold);
+          const code = await runVitest(cluster, [suite, ...args]);
+          progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
+          return code;
+        } finally {
+          lock.release();
+        }
+      },
+    },
+  };
+}
+
 const commands: Record<string, Command> = {
   build: {
     args: '[--rebuild]',
@@ -416,51 +466,8 @@ the cluster lock (<state dir>.lock, beside it) throughout.
     },
   },
 
-  smoke: {
-    args: '[--cold] [vitest options...]',
-    summary: 'run the smoke suite (bringing the cluster up if none is: see start); leaves it running',
-    details: `Brings the cluster up if no node is running (as \`start\` does: from the warm snapshot when one
-fits; --cold first: from the image), then runs \`vitest run smoke\` with the options given (e.g.
-\`cluster smoke -t chainfire\`), holding the cluster lock throughout. Leaves the cluster running.`,
-    passThrough: true,
-    async run(argv) {
-      const { cold, rest: args } = takeCold(argv);
-      const cluster = await openCluster();
-      const lock = cluster.lock('cluster smoke');
-      try {
-        if (cluster.runningNodes().length === 0) await startCluster(cluster, false, cold);
-        const code = await runVitest(cluster, ['smoke', ...args]);
-        progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
-        return code;
-      } finally {
-        lock.release();
-      }
-    },
-  },
-
-  'fresh-smoke': {
-    args: '[--cold] [vitest options...]',
-    summary: 'clean + build + start + smoke, holding the cluster lock throughout',
-    details: `Throws the runtime state away (removes the state dir), builds (or reuses) the image, brings six
-nodes up on fresh disks (from the warm snapshot when one fits, see \`start\`; --cold first: from
-the image) and runs \`vitest run smoke\` with the options given, holding the cluster lock from the
-clean to the end. Leaves the cluster running.`,
-    passThrough: true,
-    async run(argv) {
-      const { cold, rest: args } = takeCold(argv);
-      const cluster = await openCluster();
-      const lock = cluster.lock('cluster fresh-smoke');
-      try {
-        await cluster.clean();
-        await startCluster(cluster, true, cold);
-        const code = await runVitest(cluster, ['smoke', ...args]);
-        progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
-        return code;
-      } finally {
-        lock.release();
-      }
-    },
-  },
+  ...suiteCommands('smoke', 'the smoke suite', 'cluster smoke -t chainfire'),
+  ...suiteCommands('matrix', 'the matrix suite of composed service scenarios', 'cluster matrix -t gateway'),
 
   validate: {
     args: '[vitest options...]',

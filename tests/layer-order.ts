@@ -6,16 +6,23 @@
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-export const LAYER_ORDER = ['boot', 'protocols', 'replication', 'nested-kvm', 'prismnet-ports', 'gateway'];
+/** Per cluster suite (tests/<suite>/), its files in the order they run. */
+export const LAYER_ORDER: Record<string, string[]> = {
+  smoke: ['boot', 'protocols', 'replication', 'nested-kvm', 'prismnet-ports', 'gateway'],
+  // Cheapest first; the ones with tenant guests after.
+  matrix: ['gateway-flows', 'dns-lb-net', 'k8s-bundle', 'vm-hosting'],
+};
 
 /** Only cluster suites are ordered; unit tests run in any order. */
-const ORDERED = /\/tests\/smoke\//;
+const SUITE = /\/tests\/([^/]+)\/[^/]+\.test\.ts$/;
 
+/** The file's place in its suite (suites run one after another: see their groupOrder); -1 outside a cluster suite. */
 export function layerRank(moduleId: string): number {
-  if (!ORDERED.test(moduleId)) return -1;
+  const suite = SUITE.exec(moduleId)?.[1];
+  if (!suite || !(suite in LAYER_ORDER)) return -1;
   const base = moduleId.split('/').pop()!.replace(/\.test\.ts$/, '');
-  const i = LAYER_ORDER.indexOf(base);
-  if (i < 0) throw new Error(`layer file ${moduleId} is not in LAYER_ORDER (tests/layer-order.ts): add it where it belongs`);
+  const i = LAYER_ORDER[suite].indexOf(base);
+  if (i < 0) throw new Error(`layer file ${moduleId} is not in LAYER_ORDER.${suite} (tests/layer-order.ts): add it where it belongs`);
   return i;
 }
 

@@ -79,5 +79,8 @@ describe('layer order', () => {
     expect(layerRank('/p/tests/smoke/boot.test.ts')).toBe(0);
     expect(() => layerRank('/p/tests/smoke/new-thing.test.ts')).toThrow(/not in LAYER_ORDER/);
     expect(layerRank('/p/tests/unit/x.test.ts')).toBe(-1);
+    expect(layerRank('/p/tests/matrix/gateway-flows.test.ts')).toBe(0);
+    expect(layerRank('/p/tests/matrix/vm-hosting.test.ts')).toBeGreaterThan(layerRank('/p/tests/matrix/dns-lb-net.test.ts'));
+    expect(() => layerRank('/p/tests/matrix/new-thing.test.ts')).toThrow(/not in LAYER_ORDER\.matrix/);
   });
 });
