@@ -57,6 +57,7 @@ describe('creditservice config', () => {
         operatorsDn: 'cn=operators,ou=groups,dc=ultracloud,dc=test',
       },
       redisCommandTimeoutMs: 10_000,
+      nightlightWriteUrl: 'http://127.0.0.1:9090/api/v1/write',
     });
   });
 
@@ -138,6 +139,7 @@ describe('creditservice config', () => {
       'CREDIT_LDAP_BASE',
       'CREDIT_LDAP_URLS',
       'CREDIT_LISTEN',
+      'CREDIT_NIGHTLIGHT_WRITE_URL',
       'CREDIT_REDIS_MASTER',
       'CREDIT_REDIS_SENTINELS',
       'CREDIT_REDIS_TIMEOUT_MS',

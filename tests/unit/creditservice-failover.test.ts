@@ -72,7 +72,7 @@ function fakeLedger() {
 describe('creditservice RedisLedger: a client that reached end is replaced', () => {
   it('uses a fresh client, with the Lua commands defined again, after end', async () => {
     const { ledger, clients, logs } = fakeLedger();
-    const scripts = ['creditReserve', 'creditSettle', 'creditSetBalance'];
+    const scripts = ['creditReserve', 'creditSettle', 'creditSetBalance', 'creditMeter', 'creditUnmeter'];
     expect(clients).toHaveLength(1);
     expect(clients[0]!.defined).toEqual(scripts);
     expect(await ledger.getAccount('acct-a')).toEqual({ account: 'acct-a', balance: 1, reserved: 0 });

@@ -327,7 +327,7 @@ describe('creditservice API', () => {
       const h = await funded(50);
       const r = await h.call('POST', '/v1/reservations', { body: { amount: 20 } });
       expect(r.status).toBe(201);
-      expect(r.body).toEqual({ id: '00000000-0000-4000-8000-000000000001', account: 'acct-alice', amount: 20, state: 'reserved' });
+      expect(r.body).toEqual({ id: '00000000-0000-4000-8000-000000000001', account: 'acct-alice', amount: 20, state: 'reserved', used: 0 });
       expect((await h.call('GET', '/v1/balance')).body).toEqual({
         account: 'acct-alice',
         balance: 50,
@@ -406,7 +406,7 @@ describe('creditservice API', () => {
       const r = await h.call('POST', `/v1/reservations/${id}/commit`);
       expect(r.status).toBe(200);
       expect(r.body).toEqual({ account: 'acct-alice', balance: 70, reserved: 0, available: 70 });
-      expect((await h.call('GET', `/v1/reservations/${id}`)).body).toEqual({ id, account: 'acct-alice', amount: 30, state: 'committed' });
+      expect((await h.call('GET', `/v1/reservations/${id}`)).body).toEqual({ id, account: 'acct-alice', amount: 30, state: 'committed', used: 0 });
     });
 
     it('rollback: the amount leaves reserved only', async () => {

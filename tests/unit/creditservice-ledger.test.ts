@@ -3,7 +3,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_AMOUNT, decideReserve, type Ledger } from '../../services/creditservice/src/ledger.js';
 import {
+  METER_LUA,
   RESERVE_LUA,
+  UNMETER_LUA,
+  parseMeterReply,
   ReplyError,
   SET_BALANCE_LUA,
   SETTLE_LUA,
@@ -71,8 +74,28 @@ describe('creditservice Lua scripts', () => {
     expect(SETTLE_LUA).toContain("return {'not_found'}");
   });
 
+  it('meter: only from state reserved, and only while used + cost <= amount, before it writes', () => {
+    const guard = METER_LUA.indexOf("if r[1] ~= 'reserved' then");
+    const rule = METER_LUA.indexOf('if used + tonumber(ARGV[1]) > amount then');
+    const write = METER_LUA.indexOf("redis.call('HINCRBY'");
+    expect(guard).toBeGreaterThan(0);
+    expect(rule).toBeGreaterThan(guard);
+    expect(write).toBeGreaterThan(rule);
+    expect(UNMETER_LUA).toContain("redis.call('HSET', KEYS[1], 'used', '0')");
+  });
+
+  it('parses meter replies', () => {
+    expect(parseMeterReply(['ok', 5, 3])).toEqual({ kind: 'ok', amount: 5, used: 3 });
+    expect(parseMeterReply(['exhausted', 5, 4])).toEqual({ kind: 'exhausted', amount: 5, used: 4 });
+    expect(parseMeterReply(['not_found'])).toEqual({ kind: 'not_found' });
+    expect(parseMeterReply(['settled', 'rolled_back'])).toEqual({ kind: 'settled', reservationState: 'rolled_back' });
+    expect(() => parseMeterReply(['ok', 5])).toThrow(ReplyError);
+    expect(() => parseMeterReply('ok')).toThrow(ReplyError);
+    expect(parseReservationHash({ id: 'r', account: 'a', amount: '5', state: 'reserved', used: '2' })).toMatchObject({ used: 2 });
+  });
+
   it('scripts never turn a number into a string themselves (amounts come as ARGV strings)', () => {
-    for (const lua of [RESERVE_LUA, SETTLE_LUA, SET_BALANCE_LUA]) {
+    for (const lua of [RESERVE_LUA, SETTLE_LUA, SET_BALANCE_LUA, METER_LUA, UNMETER_LUA]) {
       expect(lua).not.toMatch(/tostring|string\.format/);
     }
   });
@@ -210,6 +233,30 @@ function ledgerContract(name: string, make: () => Ledger, cleanup: () => Promise
       const after = await l.getAccount(a);
       expect(after.reserved).toBe(0);
       expect([7, 10]).toContain(after.balance);
+    });
+
+    it('metering draws on a reserved reservation up to its amount, atomically; unmeter gives back', async () => {
+      await l.setBalance(a, 100);
+      const r = id();
+      await l.reserve({ ...req, id: r, account: a, amount: 5, quota: 100 });
+      expect(await l.meter(r, a, 3)).toEqual({ kind: 'ok', amount: 5, used: 3 });
+      expect(await l.meter(r, a, 3)).toEqual({ kind: 'exhausted', amount: 5, used: 3 });
+      expect(await l.meter(r, 'acct-other', 1)).toEqual({ kind: 'not_found' });
+      expect(await l.meter(id(), a, 1)).toEqual({ kind: 'not_found' });
+      expect(await l.unmeter(r, 2)).toBe(1);
+      expect(await l.unmeter(r, 7)).toBe(0);
+      expect(await l.unmeter(id(), 1)).toBe(0);
+      expect(await l.meter(r, a, 5)).toEqual({ kind: 'ok', amount: 5, used: 5 });
+      expect((await l.getReservation(r))?.used).toBe(5);
+      // metering leaves the account alone; a commit takes the reserved amount
+      expect(await l.getAccount(a)).toEqual({ account: a, balance: 100, reserved: 5 });
+      expect(await l.settle(r, 'commit', 9)).toMatchObject({ state: { balance: 95, reserved: 0 } });
+      expect(await l.meter(r, a, 1)).toEqual({ kind: 'settled', reservationState: 'committed' });
+      const r2 = id();
+      await l.reserve({ ...req, id: r2, account: a, amount: 10, quota: 100 });
+      const outs = await Promise.all(Array.from({ length: 15 }, () => l.meter(r2, a, 1)));
+      expect(outs.filter((o) => o.kind === 'ok')).toHaveLength(10);
+      expect((await l.getReservation(r2))?.used).toBe(10);
     });
 
     it('amounts up to 10^15 stay exact', async () => {

@@ -24,7 +24,7 @@ import { loadConfig } from '../../services/creditservice/src/config.js';
 import { createApp, type App, type AppResponse } from '../../services/creditservice/src/http.js';
 import { RedisLedger, createRedis, watchFailovers } from '../../services/creditservice/src/redis-ledger.js';
 import { checkHealth } from '../../services/creditservice/src/service.js';
-import { FakeAuth, FakeDirectory } from '../../services/creditservice/src/testing.js';
+import { FakeAuth, FakeDirectory, FakeNightlight } from '../../services/creditservice/src/testing.js';
 import { JwksCache } from '../../services/creditservice/src/token.js';
 
 const PASSWORD = 'cafe0123';
@@ -287,7 +287,7 @@ describe('creditservice through real Sentinel failovers', () => {
     const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
     const jwks = new JwksCache(['http://iam.invalid/jwks'], async () => ({ keys: [{ ...jwk, kid: 'k1', alg: 'ES256', use: 'sig' }] }));
     const directory = new FakeDirectory();
-    const app: App = createApp({ ledger, auth: new FakeAuth(), directory, health: () => checkHealth(ledger, jwks, directory), log });
+    const app: App = createApp({ ledger, auth: new FakeAuth(), directory, nightlight: new FakeNightlight(), health: () => checkHealth(ledger, jwks, directory), log });
     const call = (method: string, url: string, body?: unknown): Promise<AppResponse> =>
       app({ method, url, headers: { authorization: 'Bearer tok-alice' }, body: Buffer.from(body === undefined ? '' : JSON.stringify(body)) });
 

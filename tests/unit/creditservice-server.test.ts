@@ -77,6 +77,21 @@ describe('creditservice responses and log lines', () => {
       body: '{"error":"missing bearer token"}\n',
     });
   });
+
+  it('writes a 204 (a metered write) with its headers and no body or content headers', () => {
+    const written: { status?: number; headers?: Record<string, unknown>; body?: unknown } = {};
+    const res = {
+      writeHead(status: number, headers: Record<string, unknown>) {
+        written.status = status;
+        written.headers = headers;
+      },
+      end(body?: unknown) {
+        written.body = body;
+      },
+    };
+    writeResponse(res as never, { status: 204, headers: { 'x-ultracloud-samples': '3' }, body: undefined });
+    expect(written).toEqual({ status: 204, headers: { 'x-ultracloud-samples': '3' }, body: undefined });
+  });
 });
 
 describe('creditservice start-up and health', () => {

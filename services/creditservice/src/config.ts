@@ -39,6 +39,8 @@ export interface Config {
   };
   /** Per-command Redis timeout: a request fails with 503 rather than waiting longer. */
   redisCommandTimeoutMs: number;
+  /** NightLight's remote-write receiver, where metered writes go once paid for. */
+  nightlightWriteUrl: string;
 }
 
 /** The values the node06 env file carries; used for any variable that is unset or empty. */
@@ -54,6 +56,7 @@ export const DEFAULTS = {
   CREDIT_LDAP_BASE: 'dc=ultracloud,dc=test',
   CREDIT_CLOCK_TOLERANCE_S: '30',
   CREDIT_REDIS_TIMEOUT_MS: '10000',
+  CREDIT_NIGHTLIGHT_WRITE_URL: 'http://127.0.0.1:9090/api/v1/write',
 } as const;
 
 export type ConfigVar = keyof typeof DEFAULTS;
@@ -161,6 +164,9 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
   const base = parseDn(get(env, 'CREDIT_LDAP_BASE'), 'CREDIT_LDAP_BASE');
   const clockToleranceS = parseIntVar(get(env, 'CREDIT_CLOCK_TOLERANCE_S'), 'CREDIT_CLOCK_TOLERANCE_S', 0, 3600);
   const redisCommandTimeoutMs = parseIntVar(get(env, 'CREDIT_REDIS_TIMEOUT_MS'), 'CREDIT_REDIS_TIMEOUT_MS', 100, 600_000);
+  const writeUrls = parseUrlList(get(env, 'CREDIT_NIGHTLIGHT_WRITE_URL'), 'CREDIT_NIGHTLIGHT_WRITE_URL', ['http:']);
+  if (writeUrls.length !== 1) throw new ConfigError(`CREDIT_NIGHTLIGHT_WRITE_URL: one URL, got ${writeUrls.length}`);
+  const nightlightWriteUrl = writeUrls[0]!;
   // The secret last: a bad variable is reported even on a machine without the file.
   const secret = readSecret(get(env, 'CREDIT_SECRET_FILE'), readFile);
   return {
@@ -175,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
       operatorsDn: `cn=operators,ou=groups,${base}`,
     },
     redisCommandTimeoutMs,
+    nightlightWriteUrl,
   };
 }
 

@@ -24,11 +24,11 @@ export class AuthError extends Error {
   }
 }
 
-/** A backend (flaredb, the directory, the JWKS endpoints) did not answer: 503. */
+/** A backend (flaredb, the directory, the JWKS endpoints; NightLight for metered writes) did not answer: 503 (502 for NightLight). */
 export class UnavailableError extends Error {
   override name = 'UnavailableError';
   constructor(
-    readonly component: 'ledger' | 'directory' | 'jwks',
+    readonly component: 'ledger' | 'directory' | 'jwks' | 'nightlight',
     readonly reason: string,
   ) {
     super(`${component} unavailable: ${reason}`);

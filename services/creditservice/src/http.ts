@@ -9,7 +9,16 @@ import { randomUUID } from 'node:crypto';
 import type { Directory, Identity } from './directory.js';
 import { AuthError, HttpError, UnavailableError, reasonOf } from './errors.js';
 import { ACCOUNT_RE, MAX_AMOUNT, RESERVATION_ID_RE, type AccountState, type Ledger, type Reservation, type SettleAction } from './ledger.js';
+import type { Nightlight } from './nightlight.js';
+import { RemoteWriteError, summarizeRemoteWrite } from './remote-write.js';
 import { bearerToken, type Authenticator, type Caller } from './token.js';
+
+/** The header naming the reservation a metered write draws on. */
+export const RESERVATION_HEADER = 'x-ultracloud-reservation';
+/** Path of the metered remote write (the gateway maps /nightlight/api/v1/write here). */
+export const METERED_WRITE_PATH = '/v1/metered/nightlight/write';
+/** Credits one remote-written sample costs. */
+export const CREDITS_PER_SAMPLE = 1;
 
 export interface AppRequest {
   method: string;
@@ -40,6 +49,8 @@ export interface AppDeps {
   auth: Authenticator;
   directory: Directory;
   health: () => Promise<HealthReport>;
+  /** Where metered remote writes go once paid for. */
+  nightlight: Nightlight;
   now?: () => number;
   newId?: () => string;
   log?: (line: string) => void;
@@ -88,8 +99,18 @@ export function accountView(s: AccountState): { account: string; balance: number
   return { account: s.account, balance: s.balance, reserved: s.reserved, available: s.balance - s.reserved };
 }
 
-export function reservationView(r: Reservation): { id: string; account: string; amount: number; state: string } {
-  return { id: r.id, account: r.account, amount: r.amount, state: r.state };
+export function reservationView(r: Reservation): { id: string; account: string; amount: number; state: string; used: number } {
+  return { id: r.id, account: r.account, amount: r.amount, state: r.state, used: r.used ?? 0 };
+}
+
+/** The reservation id of a metered write's header; 402 when there is none (a write must be paid for). */
+export function reservationHeader(headers: AppRequest['headers']): string {
+  const raw = headers[RESERVATION_HEADER];
+  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (!value) {
+    throw new HttpError(402, `a metered write needs a reservation: send its id in X-Ultracloud-Reservation (POST /v1/reservations makes one)`);
+  }
+  return value;
 }
 
 const STATE_WORDS: Record<string, string> = { committed: 'committed', rolled_back: 'rolled back', reserved: 'reserved' };
@@ -233,6 +254,76 @@ export function createApp(deps: AppDeps): App {
       }
     };
 
+  /**
+   * A remote write metered against a reservation: one credit per sample is
+   * drawn on the caller's reservation (atomically, only while it is
+   * reserved and has enough left), then the body goes to NightLight. A
+   * refused write never reaches NightLight; a write NightLight did not
+   * take gives its credits back.
+   */
+  const meteredWrite: Handler = async (ctx) => {
+    const caller = await authenticate(ctx);
+    const rawId = reservationHeader(ctx.req.headers);
+    let cost: number;
+    let series: number;
+    try {
+      const summary = summarizeRemoteWrite(ctx.req.body);
+      cost = summary.samples * CREDITS_PER_SAMPLE;
+      series = summary.series;
+    } catch (err) {
+      if (err instanceof RemoteWriteError) throw new HttpError(400, `not a remote-write request: ${err.message}`);
+      throw err;
+    }
+    if (cost === 0) throw new HttpError(400, 'the remote-write request carries no samples');
+    const identity = await identify(caller);
+    const id = reservationIdParam(rawId);
+    const r = await ownReservation(identity, id);
+    const out = await deps.ledger.meter(id, r.account, cost);
+    switch (out.kind) {
+      case 'not_found':
+        throw new HttpError(404, `no reservation ${id}`);
+      case 'settled':
+        throw new HttpError(409, `reservation ${id} is already ${STATE_WORDS[out.reservationState] ?? out.reservationState}: reserve credits again`);
+      case 'exhausted':
+        throw new HttpError(
+          402,
+          `reservation ${id} is exhausted: the write costs ${cost} (${CREDITS_PER_SAMPLE} per sample), ${out.amount - out.used} of ${out.amount} left`,
+        );
+      case 'ok':
+        break;
+    }
+    const refund = async (why: string) => {
+      try {
+        await deps.ledger.unmeter(id, cost);
+      } catch (err) {
+        log(`metered write on ${id}: could not give back ${cost} credits after ${why}: ${reasonOf(err)}`);
+      }
+    };
+    let answer;
+    try {
+      answer = await deps.nightlight.write(ctx.req.body);
+    } catch (err) {
+      await refund('no answer from nightlight');
+      if (err instanceof UnavailableError) throw new HttpError(502, err.message);
+      throw err;
+    }
+    if (answer.status < 200 || answer.status > 299) {
+      await refund(`nightlight answered ${answer.status}`);
+      const status = answer.status >= 400 && answer.status < 500 ? answer.status : 502;
+      throw new HttpError(status, `nightlight refused the write: ${answer.status} ${answer.body}`.trim());
+    }
+    return {
+      status: 204,
+      headers: {
+        'x-ultracloud-samples': String(cost / CREDITS_PER_SAMPLE),
+        'x-ultracloud-series': String(series),
+        'x-ultracloud-reservation-used': String(out.used),
+        'x-ultracloud-reservation-left': String(out.amount - out.used),
+      },
+      body: undefined,
+    };
+  };
+
   const routes: Route[] = [
     { pattern: /^\/healthz$/, methods: { GET: healthz } },
     { pattern: /^\/v1\/balance$/, methods: { GET: getBalance } },
@@ -241,6 +332,7 @@ export function createApp(deps: AppDeps): App {
     { pattern: /^\/v1\/reservations\/([^/]+)$/, methods: { GET: getReservation } },
     { pattern: /^\/v1\/reservations\/([^/]+)\/commit$/, methods: { POST: settle('commit') } },
     { pattern: /^\/v1\/reservations\/([^/]+)\/rollback$/, methods: { POST: settle('rollback') } },
+    { pattern: /^\/v1\/metered\/nightlight\/write$/, methods: { POST: meteredWrite } },
   ];
 
   return async (req) => {
@@ -280,7 +372,11 @@ export function createApp(deps: AppDeps): App {
 
 /** Any failure as a response: HttpError as is, 401 for tokens, 503 for backends, 500 for bugs. */
 export function errorResponse(err: unknown): AppResponse {
-  if (err instanceof HttpError) return { status: err.status, headers: { ...err.headers }, body: { error: err.message } };
+  if (err instanceof HttpError) {
+    const res: AppResponse = { status: err.status, headers: { ...err.headers }, body: { error: err.message } };
+    if (err.status >= 500) res.error = err.message;
+    return res;
+  }
   if (err instanceof AuthError) {
     return {
       status: 401,

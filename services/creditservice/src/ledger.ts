@@ -27,6 +27,8 @@ export interface Reservation {
   created: number;
   /** ms since the epoch, once committed or rolled back. */
   settled?: number;
+  /** Credits metered writes drew on it so far (absent: none). */
+  used?: number;
 }
 
 export interface ReserveRequest {
@@ -52,6 +54,15 @@ export type SettleOutcome =
   /** Already committed or rolled back: nothing changed. */
   | { kind: 'settled'; reservationState: ReservationState };
 
+export type MeterOutcome =
+  /** `used` is the reservation's use after this draw. */
+  | { kind: 'ok'; amount: number; used: number }
+  | { kind: 'not_found' }
+  /** Committed or rolled back: nothing changed. */
+  | { kind: 'settled'; reservationState: ReservationState }
+  /** used + cost > amount: nothing changed. */
+  | { kind: 'exhausted'; amount: number; used: number };
+
 export interface Ledger {
   /** Resolves when the store answers; throws UnavailableError otherwise. */
   ping(): Promise<void>;
@@ -67,6 +78,18 @@ export interface Ledger {
    * reserved only), atomically, if the reservation is still `reserved`.
    */
   settle(id: string, action: SettleAction, now: number): Promise<SettleOutcome>;
+  /**
+   * A metered use: draws `cost` (>= 1) on reservation `id` of `account`,
+   * atomically, if it is still `reserved` and `used + cost <= amount`.
+   */
+  meter(id: string, account: string, cost: number): Promise<MeterOutcome>;
+  /** Gives back `cost` of a draw whose use failed (never below 0); the used credits after it. */
+  unmeter(id: string, cost: number): Promise<number>;
+}
+
+/** The metering rule (the Lua script and MemoryLedger alike). */
+export function decideMeter(amount: number, used: number, cost: number): 'ok' | 'exhausted' {
+  return used + cost > amount ? 'exhausted' : 'ok';
 }
 
 export type ReserveDecision = 'ok' | 'overdraw' | 'quota';

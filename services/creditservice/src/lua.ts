@@ -8,12 +8,20 @@
  * The rules mirror ledger.ts (decideReserve) and MemoryLedger, which the
  * unit tests exercise; the replies are parsed by the functions below.
  */
-import { type AccountState, type Reservation, type ReservationState, type ReserveOutcome, type SettleOutcome, newReservation } from './ledger.js';
+import {
+  type AccountState,
+  type MeterOutcome,
+  type Reservation,
+  type ReservationState,
+  type ReserveOutcome,
+  type SettleOutcome,
+  newReservation,
+} from './ledger.js';
 
 export const KEY_PREFIX = 'credit:';
 /** Hash: balance, reserved (integers; a missing field reads as 0). */
 export const accountKey = (account: string): string => `${KEY_PREFIX}account:${account}`;
-/** Hash: id, account, amount, state, user, created, [settled]. */
+/** Hash: id, account, amount, state, user, created, [settled], [used]. */
 export const reservationKey = (id: string): string => `${KEY_PREFIX}reservation:${id}`;
 
 /**
@@ -76,6 +84,45 @@ export const SET_BALANCE_LUA = `
 redis.call('HSET', KEYS[1], 'balance', ARGV[1])
 local reserved = redis.call('HGET', KEYS[1], 'reserved')
 return {tonumber(ARGV[1]), tonumber(reserved or '0')}
+`;
+
+/**
+ * KEYS[1] reservation hash. ARGV cost, account (must match the reservation's).
+ * Reply: {'not_found'} | {'settled', state} | {'exhausted', amount, used} | {'ok', amount, used}
+ * (used after the step). Only from state reserved, and only while
+ * used + cost <= amount.
+ */
+export const METER_LUA = `
+local r = redis.call('HMGET', KEYS[1], 'state', 'amount', 'account', 'used')
+if not r[1] or r[3] ~= ARGV[2] then
+  return {'not_found'}
+end
+if r[1] ~= 'reserved' then
+  return {'settled', r[1]}
+end
+local amount = tonumber(r[2])
+local used = tonumber(r[4] or '0')
+if used + tonumber(ARGV[1]) > amount then
+  return {'exhausted', amount, used}
+end
+used = redis.call('HINCRBY', KEYS[1], 'used', ARGV[1])
+return {'ok', amount, used}
+`;
+
+/**
+ * KEYS[1] reservation hash. ARGV cost. Gives back a draw whose write failed,
+ * never below 0. Reply: used after the step (0 for a missing reservation).
+ */
+export const UNMETER_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0')
+if used < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'used', '0')
+  return 0
+end
+return redis.call('HINCRBY', KEYS[1], 'used', '-' .. ARGV[1])
 `;
 
 /** Thrown when a script's reply is not what the script returns: a bug or a foreign key. */
@@ -142,6 +189,17 @@ export function parseSettleReply(reply: unknown, account: string): SettleOutcome
   throw new ReplyError(`settle: unexpected reply ${JSON.stringify(reply)}`);
 }
 
+export function parseMeterReply(reply: unknown): MeterOutcome {
+  if (!Array.isArray(reply) || reply.length < 1) throw new ReplyError(`meter: unexpected reply ${JSON.stringify(reply)}`);
+  const status = str(reply[0]);
+  if (status === 'not_found' && reply.length === 1) return { kind: 'not_found' };
+  if (status === 'settled' && reply.length === 2) return { kind: 'settled', reservationState: reservationState(reply[1]) };
+  if ((status === 'ok' || status === 'exhausted') && reply.length === 3) {
+    return { kind: status, amount: int(reply[1], 'meter amount'), used: int(reply[2], 'meter used') };
+  }
+  throw new ReplyError(`meter: unexpected reply ${JSON.stringify(reply)}`);
+}
+
 export function parseSetBalanceReply(reply: unknown, account: string): AccountState {
   if (!Array.isArray(reply) || reply.length !== 2) throw new ReplyError(`set balance: unexpected reply ${JSON.stringify(reply)}`);
   return { account, balance: int(reply[0], 'balance'), reserved: int(reply[1], 'reserved') };
@@ -168,5 +226,6 @@ export function parseReservationHash(h: Record<string, string>): Reservation | n
     created: h.created === undefined ? 0 : int(h.created, 'created'),
   };
   if (h.settled !== undefined) r.settled = int(h.settled, 'settled');
+  if (h.used !== undefined) r.used = int(h.used, 'used');
   return r;
 }

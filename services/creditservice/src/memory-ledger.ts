@@ -6,7 +6,9 @@
  */
 import { UnavailableError } from './errors.js';
 import {
+  decideMeter,
   decideReserve,
+  type MeterOutcome,
   stateAfterSettle,
   type AccountState,
   type Ledger,
@@ -88,5 +90,24 @@ export class MemoryLedger implements Ledger {
     r.state = stateAfterSettle(action);
     r.settled = now;
     return { kind: 'ok', reservationState: r.state, state: this.state(r.account) };
+  }
+
+  async meter(id: string, account: string, cost: number): Promise<MeterOutcome> {
+    await this.tick();
+    const r = this.reservations.get(id);
+    if (!r || r.account !== account) return { kind: 'not_found' };
+    if (r.state !== 'reserved') return { kind: 'settled', reservationState: r.state };
+    const used = r.used ?? 0;
+    if (decideMeter(r.amount, used, cost) === 'exhausted') return { kind: 'exhausted', amount: r.amount, used };
+    r.used = used + cost;
+    return { kind: 'ok', amount: r.amount, used: r.used };
+  }
+
+  async unmeter(id: string, cost: number): Promise<number> {
+    await this.tick();
+    const r = this.reservations.get(id);
+    if (!r) return 0;
+    r.used = Math.max(0, (r.used ?? 0) - cost);
+    return r.used;
   }
 }

@@ -12,13 +12,16 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config, HostPort } from './config.js';
 import { UnavailableError, reasonOf } from './errors.js';
-import type { AccountState, Ledger, Reservation, ReserveOutcome, ReserveRequest, SettleAction, SettleOutcome } from './ledger.js';
+import type { AccountState, Ledger, MeterOutcome, Reservation, ReserveOutcome, ReserveRequest, SettleAction, SettleOutcome } from './ledger.js';
 import {
+  METER_LUA,
   RESERVE_LUA,
+  UNMETER_LUA,
   SET_BALANCE_LUA,
   SETTLE_LUA,
   accountKey,
   parseAccountHash,
+  parseMeterReply,
   parseReservationHash,
   parseReserveReply,
   parseSetBalanceReply,
@@ -31,6 +34,8 @@ interface ScriptedRedis {
   creditReserve: Script;
   creditSettle: Script;
   creditSetBalance: Script;
+  creditMeter: Script;
+  creditUnmeter: Script;
 }
 
 /** ioredis options for the Sentinel-managed primary. */
@@ -207,6 +212,8 @@ export class RedisLedger implements Ledger {
     redis.defineCommand('creditReserve', { numberOfKeys: 2, lua: RESERVE_LUA });
     redis.defineCommand('creditSettle', { numberOfKeys: 2, lua: SETTLE_LUA });
     redis.defineCommand('creditSetBalance', { numberOfKeys: 1, lua: SET_BALANCE_LUA });
+    redis.defineCommand('creditMeter', { numberOfKeys: 1, lua: METER_LUA });
+    redis.defineCommand('creditUnmeter', { numberOfKeys: 1, lua: UNMETER_LUA });
     this.current = redis;
     redis.once('end', () => {
       if (this.closed || this.current !== redis) return;
@@ -277,5 +284,17 @@ export class RedisLedger implements Ledger {
       this.scripts.creditSettle(reservationKey(id), accountKey(account), action, String(now), account),
     );
     return parseSettleReply(reply, account);
+  }
+
+  async meter(id: string, account: string, cost: number): Promise<MeterOutcome> {
+    const reply = await this.run(() => this.scripts.creditMeter(reservationKey(id), String(cost), account));
+    return parseMeterReply(reply);
+  }
+
+  async unmeter(id: string, cost: number): Promise<number> {
+    const reply = await this.run(() => this.scripts.creditUnmeter(reservationKey(id), String(cost)));
+    const n = Number(reply);
+    if (!Number.isSafeInteger(n)) throw new UnavailableError('ledger', `unmeter: unexpected reply ${JSON.stringify(reply)}`);
+    return n;
   }
 }

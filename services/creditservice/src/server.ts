@@ -7,9 +7,16 @@ import http from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HostPort } from './config.js';
 import { HttpError } from './errors.js';
-import { errorResponse, type App, type AppResponse } from './http.js';
+import { METERED_WRITE_PATH, errorResponse, type App, type AppResponse } from './http.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
+/** Metered remote writes carry batches of samples (snappy-compressed protobuf): a larger limit. */
+export const MAX_WRITE_BODY_BYTES = 1024 * 1024;
+
+/** The body limit for a request to `url`. */
+export function bodyLimit(url: string): number {
+  return url.split('?')[0] === METERED_WRITE_PATH ? MAX_WRITE_BODY_BYTES : MAX_BODY_BYTES;
+}
 
 /** The whole body, or HttpError 413 as soon as it is known to exceed `limit` bytes. */
 export async function readBody(
@@ -62,6 +69,11 @@ export function logLine(method: string, url: string, res: AppResponse, ms: numbe
 }
 
 export function writeResponse(res: http.ServerResponse, out: AppResponse): void {
+  if (out.status === 204) {
+    res.writeHead(204, out.headers);
+    res.end();
+    return;
+  }
   const body = out.body === undefined ? '' : `${JSON.stringify(out.body)}\n`;
   res.writeHead(out.status, {
     'content-type': 'application/json',
@@ -79,7 +91,7 @@ export function createServer(app: App, log: (line: string) => void): http.Server
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const cl = req.headers['content-length'];
-    readBody(req, cl)
+    readBody(req, cl, bodyLimit(url))
       .then((body) => app({ method, url, headers: req.headers, body }))
       .catch((err: unknown) => errorResponse(err))
       .then((out) => {

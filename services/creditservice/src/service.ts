@@ -10,6 +10,7 @@ import { UnavailableError, reasonOf, withTimeout } from './errors.js';
 import { createApp, type HealthReport } from './http.js';
 import type { Ledger } from './ledger.js';
 import { RedisLedger, createRedis, watchFailovers } from './redis-ledger.js';
+import { HttpNightlight } from './nightlight.js';
 import { createServer, listen } from './server.js';
 import { sdNotify, statusArg } from './systemd.js';
 import { JwksCache, JwtAuthenticator } from './token.js';
@@ -95,14 +96,16 @@ export async function runService(env: Record<string, string | undefined>): Promi
 
   log(
     `creditservice starting: listen ${formatHostPort(config.listen)}, sentinels ${config.redis.sentinels.map(formatHostPort).join(',')} ` +
-      `(master ${config.redis.masterName}), JWKS ${config.iam.jwksUrls.join(',')}, LDAP ${config.ldap.urls.join(',')}`,
+      `(master ${config.redis.masterName}), JWKS ${config.iam.jwksUrls.join(',')}, LDAP ${config.ldap.urls.join(',')}, ` +
+      `metered writes to ${config.nightlightWriteUrl}`,
   );
   const ledger = new RedisLedger(() => createRedis(config, log), log);
   const failovers = watchFailovers(config, () => ledger.client, log);
   const jwks = new JwksCache(config.iam.jwksUrls);
   const auth = new JwtAuthenticator(jwks, config.iam.issuer, config.iam.clockToleranceS, log);
   const directory = new LdapDirectory(config.ldap);
-  const app = createApp({ ledger, auth, directory, health: () => checkHealth(ledger, jwks, directory), log });
+  const nightlight = new HttpNightlight(config.nightlightWriteUrl);
+  const app = createApp({ ledger, auth, directory, nightlight, health: () => checkHealth(ledger, jwks, directory), log });
   const server = createServer(app, log);
 
   let stopping = false;

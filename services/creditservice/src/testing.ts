@@ -8,6 +8,7 @@ import type { Directory, Identity } from './directory.js';
 import { AuthError, UnavailableError } from './errors.js';
 import { createApp, type AppRequest, type AppResponse, type HealthReport } from './http.js';
 import { MemoryLedger } from './memory-ledger.js';
+import type { Nightlight, WriteAnswer } from './nightlight.js';
 import type { Authenticator, Caller } from './token.js';
 
 /** Token "tok-<user>" is <user>; "expired" and anything else are rejected. */
@@ -49,19 +50,33 @@ export class FakeDirectory implements Directory {
   }
 }
 
+/** NightLight's receiver: records the bodies it took; `answer` or `down` change what it does. */
+export class FakeNightlight implements Nightlight {
+  readonly received: Buffer[] = [];
+  answer: WriteAnswer = { status: 204, body: '' };
+  down: string | null = null;
+  async write(body: Buffer): Promise<WriteAnswer> {
+    if (this.down !== null) throw new UnavailableError('nightlight', this.down);
+    if (this.answer.status >= 200 && this.answer.status < 300) this.received.push(body);
+    return { ...this.answer };
+  }
+}
+
 export interface Harness {
   ledger: MemoryLedger;
   directory: FakeDirectory;
   auth: FakeAuth;
+  nightlight: FakeNightlight;
   health: HealthReport;
   logs: string[];
-  call(method: string, url: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<AppResponse>;
+  call(method: string, url: string, opts?: { token?: string | null; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> }): Promise<AppResponse>;
 }
 
 export function harness(): Harness {
   const ledger = new MemoryLedger();
   const directory = new FakeDirectory();
   const auth = new FakeAuth();
+  const nightlight = new FakeNightlight();
   const health: HealthReport = { redis: 'ok', iam: 'ok' };
   const logs: string[] = [];
   let n = 0;
@@ -69,6 +84,7 @@ export function harness(): Harness {
     ledger,
     auth,
     directory,
+    nightlight,
     health: async () => ({ ...health }),
     now: () => 1_700_000_000_000,
     newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
@@ -78,6 +94,7 @@ export function harness(): Harness {
     ledger,
     directory,
     auth,
+    nightlight,
     health,
     logs,
     call(method, url, opts = {}) {

@@ -1,6 +1,7 @@
 # creditservice on node06, at every boot before the service: where its
 # state (flaredb's Sentinels) and its identity provider (iam: JWKS and the
-# directory) are, from the role lists the image carries.
+# directory) are, from the role lists the image carries; and NightLight's
+# remote-write receiver on this node, where metered writes go once paid for.
 set -eu
 list() { # role port scheme suffix
   awk -v p="$2" -v s="$3" -v x="$4" '{ printf "%s%s%s:%s%s", (NR > 1 ? "," : ""), s, $2, p, x }' "/usr/lib/ultracloud/roles/$1.nodes"
@@ -14,4 +15,5 @@ CREDIT_JWKS_URLS=$(list iam 4593 http:// /api/oidc/jwks)
 CREDIT_ISSUER=http://iam.ultracloud.test:4593/api/oidc
 CREDIT_LDAP_URLS=$(list iam 389 ldap:// '')
 CREDIT_LDAP_BASE=dc=ultracloud,dc=test
+CREDIT_NIGHTLIGHT_WRITE_URL=http://127.0.0.1:9090/api/v1/write
 ENV
