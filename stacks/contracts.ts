@@ -51,6 +51,8 @@ export interface FlashdnsOps {
   zone: string;
   /** A/TXT record through the primary's HTTP API; returns the FQDN. */
   createRecord(primary: Node, name: string, type: 'A' | 'TXT', content: string): Promise<string>;
+  /** Removes the name's records of `type` through the primary's HTTP API and notifies the secondaries; no error when there are none. */
+  deleteRecord(primary: Node, name: string, type: 'A' | 'TXT'): Promise<void>;
   /** Answers for name/type from `server` asked on `via` (dig, UDP or TCP). */
   query(via: Node, serverIp: string, name: string, type: string, transport: 'udp' | 'tcp'): Promise<string[]>;
   primaryNode: string;
@@ -64,7 +66,36 @@ export interface FiberlbOps {
    * over, as its runtime counters show them: whether each is up and how
    * many sessions it has taken since the balancer started.
    */
-  pool(node: Node, service: 'chainfire'): Promise<{ member: string; up: boolean; sessions: number }[]>;
+  pool(node: Node, service: string): Promise<{ member: string; up: boolean; sessions: number }[]>;
+  timing: { reloadS: number; failoverS: number };
+  /**
+   * Publishes an HTTP service on `node` (idempotent; replaces the service's
+   * frontend and backends when it is there): `node` holds the VIP on the
+   * cluster network and its balancer spreads requests to it over the
+   * backends that pass their health check. Returns once the running
+   * balancer has the frontend.
+   */
+  publish(node: Node, service: LbService): Promise<void>;
+  /** Removes the service's frontend, backends and VIP from `node`; no error when it is not there. */
+  unpublish(node: Node, name: string): Promise<void>;
+  /** Services whose frontend the running balancer on `node` has (strict: throws when it does not answer). */
+  services(node: Node): Promise<string[]>;
+  /**
+   * `count` HTTP GETs of / to address:port sent from `via` as a tenant's
+   * client would, one connection each: the status (0: no answer) and the
+   * body's first line of each.
+   */
+  httpGet(via: Node, address: string, port: number, count: number): Promise<{ status: number; body: string }[]>;
+}
+
+export interface LbService {
+  /** Letters, digits and dashes; names the frontend and backend. */
+  name: string;
+  /** The virtual address clients connect to, on the cluster network. */
+  vip: string;
+  port: number;
+  /** HTTP servers behind it (a health check of GET / each). */
+  backends: { name: string; address: string; port: number }[];
 }
 
 export interface CreditserviceOps {
@@ -141,6 +172,41 @@ export interface PrismnetOps {
    * (an OpenFlow port number, no error).
    */
   tunnels(node: Node): Promise<{ remoteIp: string; up: boolean }[]>;
+  /**
+   * Makes logical router `router.name` (idempotent) with a port on each of
+   * its tenant switches, holding the given address: the guests' gateway.
+   */
+  ensureRouter(node: Node, router: TenantRouter): Promise<void>;
+  /** Removes the router, its ports and the switches' ports facing it; no error when it does not exist. */
+  deleteRouter(node: Node, name: string): Promise<void>;
+  /** Logical routers in the Northbound database (strict, as switches()). */
+  routers(node: Node): Promise<string[]>;
+  /**
+   * Makes the router's tenant networks reachable from the cluster network
+   * through `worker` (idempotent): a transit switch between the router and
+   * an OVS internal port on the worker, the worker forwarding between its
+   * cluster NIC and that port, a route on the router back to the cluster
+   * network, and on each of `clients` a route to the tenant networks via
+   * the worker. Run it again after adding networks to the router.
+   */
+  ensureGateway(node: Node, worker: Node, gw: TenantGateway, clients: Node[]): Promise<void>;
+  /** Undoes ensureGateway (the same arguments); no error for parts that are already gone. */
+  removeGateway(node: Node, worker: Node, gw: TenantGateway, clients: Node[]): Promise<void>;
+  /** Tenant networks (CIDRs) `node` routes through a PrismNet gateway, as its routing table shows them. */
+  gatewayRoutes(node: Node): Promise<{ cidr: string; via: string }[]>;
+}
+
+export interface TenantRouter {
+  name: string;
+  /** Tenant switches it routes for, each with the router's address there (addr/prefix). */
+  networks: { switch: string; address: string }[];
+}
+
+export interface TenantGateway {
+  /** The logical router whose networks the gateway makes reachable. */
+  router: string;
+  /** Transit network (CIDR, /30 or larger) between router and worker: the router takes its first address, the worker the second. */
+  transit: string;
 }
 
 export interface GuestSpec {
@@ -152,7 +218,17 @@ export interface GuestSpec {
   ip?: string;
   /** Address the guest pings until it answers. */
   peer?: string;
+  /** Default route via this address (a PrismNet router's address on the guest's switch). */
+  gateway?: string;
+  /** Serve HTTP on port 80, the guest's name as the body. */
+  http?: boolean;
   memoryMiB?: number;
+  /** Boot image (initrd) staged on the node under this name (see PlasmavmcOps.imagePath); default: the image's own. */
+  image?: string;
+  /** Data disk (virtio, the guest's /dev/vda): a CoronaFS volume's NBD export. */
+  dataDisk?: NbdExport;
+  /** What the guest does with its data disk: write its first MiB with `pattern` lines, or check they are there. */
+  diskOp?: { op: 'write' | 'check'; pattern: string };
 }
 
 export interface PlasmavmcOps {
@@ -166,6 +242,22 @@ export interface PlasmavmcOps {
   /** Destroys and undefines; no error when it does not exist. */
   deleteGuest(node: Node, name: string): Promise<void>;
   guests(node: Node): Promise<string[]>;
+  /** Powers the guest off (no ACPI: the inner guest has none) and keeps its definition; no error when it is not running. */
+  stopGuest(node: Node, name: string): Promise<void>;
+  /** libvirt's state of the guest ("running", "shut off", ...), undefined when it is not defined; throws when libvirt does not answer. */
+  guestState(node: Node, name: string): Promise<string | undefined>;
+  /** Where on a worker a boot image named `name` is staged (a download's destination) for GuestSpec.image. */
+  imagePath(name: string): string;
+  /** Boot images staged on `node` (strict: throws when the node cannot be asked). */
+  images(node: Node): Promise<string[]>;
+  /** Removes a staged boot image; no error when absent. */
+  deleteImage(node: Node, name: string): Promise<void>;
+  /** The image's own guest boot image (initrd) as `node` has it: what an operator publishes to the object store. */
+  baseImage(node: Node): Promise<Buffer>;
+  /** `initrd` with `id` stamped in (an appended cpio holding /etc/ultracloud-image), which the guest prints (ULTRACLOUD_GUEST_IMAGE). */
+  stampImage(initrd: Buffer, id: string): Buffer;
+  /** The bytes a guest's diskOp 'write' puts at the start of its data disk (and 'check' expects there). */
+  diskPattern(pattern: string): Buffer;
   /** What the node offers an inner guest: KVM needs the CPU flag, the module and /dev/kvm. */
   kvmAvailability(node: Node): Promise<{ usable: boolean; reason: string }>;
   /**
@@ -196,6 +288,45 @@ export interface CoronafsOps {
   exportName(node: NodeSpec): string;
   /** Reads `length` bytes at `offset` of `target`'s export over NBD, from `via`. */
   read(via: Node, target: NodeSpec, offset: number, length: number): Promise<Buffer>;
+  /** Creates volume `name` (sparse raw, `sizeMiB`) on `node`, its home, and exports it over NBD from there; throws when it exists. */
+  createVolume(node: Node, name: string, sizeMiB: number): Promise<Volume>;
+  /** The volume as `node` holds it (file and export), undefined when it has no file there. */
+  volume(node: Node, name: string): Promise<Volume | undefined>;
+  /** Names of the volumes with a file on `node` (strict: throws when the node cannot be asked). */
+  volumes(node: Node): Promise<string[]>;
+  /** Names of the volumes `node` exports right now (their export services running; strict). */
+  exports(node: Node): Promise<string[]>;
+  /** Whether the export answers an NBD handshake and lists itself, asked from `via`. */
+  exportAnswers(via: Node, exp: NbdExport): Promise<boolean>;
+  /** Reads `length` bytes at `offset` of a volume's export over NBD, from `via`. */
+  readVolume(via: Node, exp: NbdExport, offset: number, length: number): Promise<Buffer>;
+  /**
+   * Moves `volume` to `to` for a guest that will run there: `to` copies it
+   * from its export over NBD, compares the copy with the source, exports it;
+   * then its old home stops that export and removes its file. Returns the
+   * volume at its new home.
+   */
+  materialize(to: Node, from: Node, volume: Volume): Promise<Volume>;
+  /** Stops and disables the volume's export and removes its files on `node`; no error when absent. */
+  deleteVolume(node: Node, name: string): Promise<void>;
+}
+
+/** An NBD export: server address, port and export name. */
+export interface NbdExport {
+  host: string;
+  port: number;
+  name: string;
+}
+
+/** A CoronaFS volume: a file on its home node, served by that node as an NBD export. */
+export interface Volume {
+  name: string;
+  /** Home node (name). */
+  node: string;
+  sizeBytes: number;
+  export: NbdExport;
+  /** Whether the export service runs. */
+  exported: boolean;
 }
 
 export interface K8shostOps {
@@ -208,9 +339,41 @@ export interface K8shostOps {
   logs(node: Node, name: string): Promise<string>;
   down(node: Node, name: string): Promise<void>;
   pods(node: Node): Promise<string[]>;
+  /**
+   * `podman kube play --replace` of Kubernetes objects (Pods, and Services,
+   * which podman ignores: see endpoints) as one YAML file named `name` on
+   * `node`; returns once podman has started them.
+   */
+  apply(node: Node, name: string, objects: KubeObject[]): Promise<void>;
+  /** `podman kube down` of what apply(node, name) played; no error when there is none. */
+  remove(node: Node, name: string): Promise<void>;
+  /**
+   * Where a Service's traffic goes: each node of `nodes` running a Pod whose
+   * labels match the Service's selector, all its containers running, gives
+   * its cluster address and the Service's targetPort (the Pods share the
+   * node's network, hostNetwork).
+   */
+  endpoints(nodes: Node[], service: KubeObject): Promise<{ node: string; address: string; port: number }[]>;
+  /** Containers on `node`, running or not (podman ps -a; strict). */
+  containers(node: Node): Promise<string[]>;
+}
+
+/** A Kubernetes object as its YAML has it. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: Record<string, unknown>;
 }
 
 export interface LightningstorOps {
   /** An S3 client talking to the proxy on `node` (through an SSH-forwarded channel); close() ends both. */
   s3(node: Node): Promise<{ client: S3Client; close(): Promise<void> }>;
+  /**
+   * `via` downloads object `bucket`/`key` over S3 (a signed GET from the
+   * node's own S3 client) from the proxy on `proxy` into file `dest` on
+   * `via`; returns its size and sha256. Throws with the S3 error when the
+   * GET is refused or the proxy does not answer.
+   */
+  download(via: Node, proxy: Node, bucket: string, key: string, dest: string): Promise<{ bytes: number; sha256: string }>;
 }

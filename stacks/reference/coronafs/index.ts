@@ -3,19 +3,100 @@
  * `coronafs-controller` on node01, `coronafs-<node>` (node-local) on each
  * worker, all on port 10809 of the node's cluster address. Read with
  * `qemu-io` over the NBD protocol from another node.
+ *
+ * Tenant volumes (README.md): a sparse raw file
+ * /var/lib/coronafs/volumes/<name>.raw on its home node, served by that
+ * node's `coronafs-export@<name>.service` (its own qemu-storage-daemon) on
+ * a port of its own (10810-10899, in <name>.env); moved to another node by
+ * copying it over NBD (materialize).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
 import type { NodeSpec } from '../../../harness/topology.js';
-import type { CoronafsOps } from '../../contracts.js';
+import type { Node } from '../../../harness/node.js';
+import type { CoronafsOps, NbdExport, Volume } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export function exportName(node: NodeSpec): string {
   return node.kind === 'control' ? 'coronafs-controller' : `coronafs-${node.name}`;
+}
+
+const VOLUME_DIR = '/var/lib/coronafs/volumes';
+/** Ports of volume exports, one each; 10809 stays the node's own export. */
+const VOLUME_PORTS = { first: 10810, last: 10899 };
+/** A volume's export service (template in files/etc/systemd/system). */
+const exportUnit = (name: string) => `coronafs-export@${name}.service`;
+/** Deadlines of volume operations (measured in README.md). */
+export const VOLUME_TIMING = {
+  /** An export service to its first NBD answer (measured 1-3 s). */
+  exportS: 60,
+  /** Copying and comparing a volume of up to 64 MiB over NBD between workers (measured 16 MiB: ~5 s). */
+  copyS: 300,
+};
+
+export function checkVolumeName(name: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new Error(`coronafs: bad volume name ${JSON.stringify(name)} (a-z 0-9 -, at most 63)`);
+  return name;
+}
+
+export const nbdUrl = (e: NbdExport) => `nbd://${e.host}:${e.port}/${e.name}`;
+
+/**
+ * Shell: the first volume port that no volume on this node holds and
+ * nothing listens on, into $port; fails when all are taken.
+ */
+const PICK_PORT = [
+  `mkdir -p ${VOLUME_DIR}; port=;`,
+  `for p in $(seq ${VOLUME_PORTS.first} ${VOLUME_PORTS.last}); do`,
+  `  cat ${VOLUME_DIR}/*.env 2>/dev/null | grep -qx "CORONAFS_PORT=$p" && continue;`,
+  `  ss -Htln "sport = :$p" | grep -q . && continue;`,
+  '  port=$p; break;',
+  'done;',
+  `[ -n "$port" ] || { echo "no free volume port in ${VOLUME_PORTS.first}-${VOLUME_PORTS.last}" >&2; exit 1; };`,
+].join(' ');
+
+/** `key=value` lines (volumeInfo's output) → a Volume, undefined when the file is not there. */
+export function parseVolumeInfo(node: string, host: string, name: string, text: string): Volume | undefined {
+  const kv = Object.fromEntries(text.split('\n').map((l) => /^(\w+)=(.*)$/.exec(l.trim())).filter((m) => m !== null).map((m) => [m[1], m[2]]));
+  if (kv.size === undefined || kv.size === '') return undefined;
+  const port = Number(kv.CORONAFS_PORT);
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`coronafs: volume ${name} on ${node} has no port in its .env: ${text.slice(0, 300)}`);
+  return { name, node, sizeBytes: Number(kv.size), export: { host, port, name }, exported: kv.active === 'active' };
+}
+
+async function volumeInfo(node: Node, name: string): Promise<Volume | undefined> {
+  checkVolumeName(name);
+  const out = await node.succeed(
+    [
+      `f=${VOLUME_DIR}/${name}.raw;`,
+      'if [ -f "$f" ]; then echo "size=$(stat -c %s "$f")"; else echo size=; fi;',
+      `cat ${VOLUME_DIR}/${name}.env 2>/dev/null;`,
+      `echo "active=$(systemctl is-active ${exportUnit(name)})"`,
+    ].join(' '),
+  );
+  return parseVolumeInfo(node.name, node.spec.clusterIp, name, out);
+}
+
+/** Writes <name>.env with a free port and starts the export service; waits until it answers. */
+async function exportVolume(node: Node, name: string): Promise<Volume> {
+  await node.succeed(`set -e; ${PICK_PORT} echo "CORONAFS_PORT=$port" > ${VOLUME_DIR}/${name}.env; systemctl enable --now ${exportUnit(name)} 2>&1`, 120_000);
+  const vol = await volumeInfo(node, name);
+  if (!vol) throw new NodeError(node.name, `coronafs: volume ${name} vanished while it was being exported`);
+  await node.waitUntilSucceeds(`qemu-nbd -L -b ${vol.export.host} -p ${vol.export.port} | grep -qF "export: '${name}'"`, VOLUME_TIMING.exportS * 1000, 1000);
+  return { ...vol, exported: true };
+}
+
+async function deleteVolume(node: Node, name: string): Promise<void> {
+  checkVolumeName(name);
+  // disable --now stops it; reset-failed forgets a failed instance, so nothing of it is left.
+  await node.succeed(
+    `systemctl disable --now ${exportUnit(name)} 2>/dev/null; systemctl reset-failed ${exportUnit(name)} 2>/dev/null; rm -f ${VOLUME_DIR}/${name}.raw ${VOLUME_DIR}/${name}.raw.part ${VOLUME_DIR}/${name}.env; ! systemctl is-active -q ${exportUnit(name)}`,
+    120_000,
+  );
 }
 
 export const coronafsOps: CoronafsOps = {
@@ -26,6 +107,55 @@ export const coronafsOps: CoronafsOps = {
     const out = await via.succeed(`qemu-io -r -f raw '${url}' -c 'read -v ${offset} ${length}'`);
     return parseHexDump(out, url);
   },
+  async createVolume(node, name, sizeMiB) {
+    checkVolumeName(name);
+    if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new Error(`coronafs: bad volume size ${sizeMiB} MiB`);
+    await node.succeed(
+      `set -e; mkdir -p ${VOLUME_DIR}; f=${VOLUME_DIR}/${name}.raw; if [ -e "$f" ]; then echo "volume ${name} exists on ${node.name}" >&2; exit 1; fi; truncate -s ${sizeMiB}M "$f.part"; mv "$f.part" "$f"`,
+    );
+    return exportVolume(node, name);
+  },
+  volume: volumeInfo,
+  async volumes(node) {
+    const out = await node.succeed(`mkdir -p ${VOLUME_DIR} && ls -1 ${VOLUME_DIR}`);
+    return out.split('\n').filter((l) => l.endsWith('.raw')).map((l) => l.slice(0, -'.raw'.length));
+  },
+  async exports(node) {
+    const out = await node.succeed(`systemctl list-units --plain --no-legend --state=active 'coronafs-export@*'`);
+    return out
+      .split('\n')
+      .map((l) => /^coronafs-export@(\S+)\.service\s/.exec(l.trim())?.[1])
+      .filter((n): n is string => n !== undefined);
+  },
+  async exportAnswers(via, exp) {
+    const r = await via.execute(`qemu-nbd -L -b ${exp.host} -p ${exp.port}`);
+    return r.code === 0 && r.stdout.includes(`export: '${exp.name}'`);
+  },
+  async readVolume(via, exp, offset, length) {
+    const out = await via.succeed(`qemu-io -r -f raw '${nbdUrl(exp)}' -c 'read -v ${offset} ${length}'`);
+    return parseHexDump(out, nbdUrl(exp));
+  },
+  async materialize(to, from, volume) {
+    const name = checkVolumeName(volume.name);
+    if (volume.node !== from.name) throw new Error(`coronafs: volume ${name} lives on ${volume.node}, not ${from.name}`);
+    const src = nbdUrl(volume.export);
+    // The copy keeps holes (-S 4k: zero runs stay sparse), then must read back identical to the source.
+    await to.succeed(
+      [
+        `set -e; mkdir -p ${VOLUME_DIR}; f=${VOLUME_DIR}/${name}.raw;`,
+        `if [ -e "$f" ]; then echo "volume ${name} exists on ${to.name}" >&2; exit 1; fi;`,
+        `qemu-img convert -f raw -O raw -S 4k '${src}' "$f.part";`,
+        `qemu-img compare -f raw -F raw '${src}' "$f.part";`,
+        'mv "$f.part" "$f"',
+      ].join(' '),
+      VOLUME_TIMING.copyS * 1000,
+    );
+    const moved = await exportVolume(to, name);
+    // One home: the old one stops serving the volume and drops its file.
+    await deleteVolume(from, name);
+    return moved;
+  },
+  deleteVolume,
 };
 
 /** qemu-io's `read -v` dump ("00000000:  55 4c ...  ULTRA...") back to bytes. */

@@ -25,6 +25,20 @@ async function dig(via: Node, server: string, name: string, type: string, transp
     .filter(Boolean);
 }
 
+/** A call to the primary's HTTP API (zone `path` below the zone's URL); throws, naming pdns's state, when it is refused. */
+async function zoneApi(primary: Node, method: 'PATCH' | 'PUT', path: string, body?: string): Promise<void> {
+  const api = `http://127.0.0.1:8081/api/v1/servers/localhost/zones/${ZONE}.${path}`;
+  const data = body === undefined ? '' : ` -H 'Content-Type: application/json' --data '${body}'`;
+  const r = await primary.execute(`curl -sS -f -X ${method} -H "X-API-Key: $(cat /run/ultracloud/secret)"${data} ${api}`);
+  if (r.code !== 0) {
+    const unit = (await primary.execute('systemctl is-active pdns.service')).stdout.trim();
+    throw new NodeError(primary.name, `flashdns: the primary's HTTP API did not take ${method} ${api} (curl exit ${r.code}; pdns.service ${unit || 'unknown'})`, {
+      expected: 'a 2xx answer from PowerDNS',
+      lastSeen: `${r.stdout}\n${r.stderr}`.trim() + (body ? `\nbody: ${body}` : ''),
+    });
+  }
+}
+
 export const flashdnsOps: FlashdnsOps = {
   timing: TIMING,
   zone: ZONE,
@@ -33,11 +47,15 @@ export const flashdnsOps: FlashdnsOps = {
     const fqdn = `${name}.${ZONE}.`;
     const record = type === 'TXT' ? `"\\"${content}\\""` : `"${content}"`;
     const body = `{"rrsets":[{"name":"${fqdn}","type":"${type}","ttl":60,"changetype":"REPLACE","records":[{"content":${record},"disabled":false}]}]}`;
-    const api = `http://127.0.0.1:8081/api/v1/servers/localhost/zones/${ZONE}.`;
-    const key = '-H "X-API-Key: $(cat /run/ultracloud/secret)"';
-    await primary.succeed(`curl -sf -X PATCH ${key} -H 'Content-Type: application/json' --data '${body}' ${api}`);
-    await primary.succeed(`curl -sf -X PUT ${key} ${api}/notify`);
+    await zoneApi(primary, 'PATCH', '', body);
+    await zoneApi(primary, 'PUT', '/notify');
     return fqdn;
+  },
+  async deleteRecord(primary, name, type) {
+    const fqdn = `${name}.${ZONE}.`;
+    const body = `{"rrsets":[{"name":"${fqdn}","type":"${type}","changetype":"DELETE"}]}`;
+    await zoneApi(primary, 'PATCH', '', body);
+    await zoneApi(primary, 'PUT', '/notify');
   },
   query: dig,
 };

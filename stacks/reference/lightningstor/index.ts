@@ -14,6 +14,37 @@ import { expectPorts } from '../probes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PROXY_PORT = 8080;
+/** The tempauth identity (account:user) whose secret is the cluster secret (README.md). */
+const ACCESS_KEY = 'ultracloud:smoke';
+/** A download's deadline (a few MB from a proxy under TCG: seconds). */
+const DOWNLOAD_S = 120;
+
+/** Bucket and key as they may go into a URL path and a shell word unquoted. */
+export function objectPath(bucket: string, key: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new Error(`lightningstor: bad bucket name ${JSON.stringify(bucket)}`);
+  if (!/^[A-Za-z0-9._-][A-Za-z0-9._/-]*$/.test(key) || key.includes('..')) throw new Error(`lightningstor: key ${JSON.stringify(key)} must be [A-Za-z0-9._/-]`);
+  return `/${bucket}/${key}`;
+}
+
+/**
+ * The shell command a node runs to GET an object over S3: curl's own AWS
+ * Signature v4 (the s3api middleware wants x-amz-content-sha256 on every
+ * request; an empty GET body is UNSIGNED-PAYLOAD), credentials from a netrc
+ * made from the node's copy of the cluster secret (never on a command
+ * line: the access key holds a colon, which --user cannot carry). Prints
+ * `bytes=` and `sha256=` on success; on failure the HTTP status and the
+ * start of the S3 error document, exit 1.
+ */
+export function s3GetCommand(proxyIp: string, bucket: string, key: string, dest: string): string {
+  const url = `http://${proxyIp}:${PROXY_PORT}${objectPath(bucket, key)}`;
+  return [
+    `set -u; umask 077; netrc=$(mktemp); part='${dest}.part'; mkdir -p "$(dirname '${dest}')";`,
+    `printf 'machine %s login %s password %s\\n' ${proxyIp} '${ACCESS_KEY}' "$(cat /run/ultracloud/secret)" > "$netrc";`,
+    `code=$(curl -sS -m ${DOWNLOAD_S} --netrc-file "$netrc" --aws-sigv4 aws:amz:us-east-1:s3 -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -o "$part" -w '%{http_code}' '${url}'); rc=$?; rm -f "$netrc";`,
+    `if [ "$rc" -ne 0 ] || [ "$code" != 200 ]; then echo "GET ${url}: curl exit $rc, HTTP $code"; head -c 600 "$part" 2>/dev/null; rm -f "$part"; exit 1; fi;`,
+    `chmod 0644 "$part"; mv -f "$part" '${dest}'; echo "bytes=$(stat -c %s '${dest}')"; echo "sha256=$(sha256sum '${dest}' | cut -d' ' -f1)"`,
+  ].join(' ');
+}
 
 export const lightningstorOps: LightningstorOps = {
   /** An S3 client for the proxy on `node`, over an SSH-forwarded channel to its port 8080. */
@@ -34,6 +65,16 @@ export const lightningstorOps: LightningstorOps = {
         await fwd.close();
       },
     };
+  },
+  async download(via, proxy, bucket, key, dest) {
+    if (!/^\/[\w./-]+$/.test(dest)) throw new Error(`lightningstor: bad destination ${JSON.stringify(dest)}`);
+    const r = await via.execute(s3GetCommand(proxy.spec.clusterIp, bucket, key, dest), (DOWNLOAD_S + 30) * 1000);
+    const bytes = /^bytes=(\d+)$/m.exec(r.stdout);
+    const sha256 = /^sha256=([0-9a-f]{64})$/m.exec(r.stdout);
+    if (r.code !== 0 || !bytes || !sha256) {
+      throw new NodeError(via.name, `lightningstor: S3 GET of ${bucket}/${key} from the proxy on ${proxy.name} failed`, { lastSeen: `${r.stdout}${r.stderr}`.trim().slice(0, 1000) });
+    }
+    return { bytes: Number(bytes[1]), sha256: sha256[1] };
   },
 };
 

@@ -6,6 +6,9 @@
  * otherwise. Guests boot the inner-guest kernel + initramfs baked into the
  * image (files/usr/lib/ultracloud/guest, docs/inner-guest.md).
  */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
@@ -18,6 +21,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const GUEST_KERNEL = '/usr/lib/ultracloud/guest/vmlinuz';
 const GUEST_INITRD = '/usr/lib/ultracloud/guest/initrd.img';
 const VIRSH = 'virsh -q -c qemu:///system';
+/** Boot images staged on a worker (downloaded from the object store), one `<name>.initrd` each. */
+const IMAGE_DIR = '/var/lib/libvirt/images';
+/** What a guest's ultracloud.disk= covers at the start of its data disk (the init's disk_bytes). */
+export const DISK_PATTERN_BYTES = 1024 * 1024;
 
 const TIMING = {
   /** libvirtd's first answer on a node probes QEMU's capabilities: slow under TCG. */
@@ -42,6 +49,9 @@ export function guestDomainXml(g: GuestSpec, type: 'kvm' | 'qemu'): string {
     `ultracloud.guest=${g.name}`,
     g.ip ? `ultracloud.ip=${g.ip}` : '',
     g.peer ? `ultracloud.peer=${g.peer}` : '',
+    g.gateway ? `ultracloud.gw=${g.gateway}` : '',
+    g.http ? 'ultracloud.http=1' : '',
+    g.diskOp ? `ultracloud.disk=${diskOpArg(g.diskOp)}` : '',
   ]
     .filter(Boolean)
     .join(' ');
@@ -54,6 +64,15 @@ export function guestDomainXml(g: GuestSpec, type: 'kvm' | 'qemu'): string {
       <model type='virtio'/>
     </interface>`
     : '';
+  // The data disk: libvirt's QEMU opens the NBD export itself (no file on this node).
+  const disk = g.dataDisk
+    ? `
+    <disk type='network' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source protocol='nbd' name='${xml(g.dataDisk.name)}'><host name='${xml(g.dataDisk.host)}' port='${g.dataDisk.port}'/></source>
+      <target dev='vda' bus='virtio'/>
+    </disk>`
+    : '';
   return `<domain type='${type}'>
   <name>${xml(g.name)}</name>
   <memory unit='MiB'>${g.memoryMiB ?? 128}</memory>
@@ -61,19 +80,87 @@ export function guestDomainXml(g: GuestSpec, type: 'kvm' | 'qemu'): string {
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>${GUEST_KERNEL}</kernel>
-    <initrd>${GUEST_INITRD}</initrd>
+    <initrd>${g.image ? imagePath(g.image) : GUEST_INITRD}</initrd>
     <cmdline>${xml(cmdline)}</cmdline>
   </os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
-  <devices>${nic}
+  <devices>${nic}${disk}
     <serial type='file'><source path='${serialLog(g.name)}'/><target port='0'/></serial>
     <memballoon model='none'/>
   </devices>
 </domain>
 `;
+}
+
+/** A boot image's (or volume's) name: what may go into a file name and a shell word. */
+function checkName(what: string, name: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]{0,62}$/.test(name)) throw new Error(`plasmavmc: bad ${what} name ${JSON.stringify(name)} (a-z 0-9 . -)`);
+  return name;
+}
+
+export function imagePath(name: string): string {
+  return `${IMAGE_DIR}/${checkName('image', name)}.initrd`;
+}
+
+/** `{op, pattern}` → the init's `ultracloud.disk=` value. */
+export function diskOpArg(d: { op: 'write' | 'check'; pattern: string }): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(d.pattern)) throw new Error(`plasmavmc: disk pattern ${JSON.stringify(d.pattern)} must be [A-Za-z0-9._-]+ (the guest's console word)`);
+  return `${d.op}:${d.pattern}`;
+}
+
+/** The first DISK_PATTERN_BYTES of a data disk written with `pattern` (busybox `yes pattern | head -c`). */
+export function diskPattern(pattern: string): Buffer {
+  diskOpArg({ op: 'write', pattern });
+  const line = `${pattern}\n`;
+  return Buffer.from(line.repeat(Math.ceil(DISK_PATTERN_BYTES / line.length)), 'latin1').subarray(0, DISK_PATTERN_BYTES);
+}
+
+/** One newc (SVR4, no CRC) cpio entry: header, name, data, each padded to 4 bytes. */
+function newcEntry(name: string, mode: number, data: Buffer, ino: number): Buffer {
+  const hex = (n: number) => n.toString(16).padStart(8, '0');
+  const nameBytes = Buffer.from(`${name}\0`, 'latin1');
+  const fields = [ino, mode, 0, 0, 1, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0];
+  const header = Buffer.from(`070701${fields.map(hex).join('')}`, 'latin1');
+  const pad = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
+  return Buffer.concat([header, nameBytes, pad(header.length + nameBytes.length), data, pad(data.length)]);
+}
+
+/**
+ * A newc cpio archive of `files` (path → content; parent folders made
+ * 0755), ended by its trailer: what the kernel unpacks into the initramfs
+ * after the archive before it.
+ */
+export function newcArchive(files: Record<string, string | Buffer>): Buffer {
+  const entries: Buffer[] = [];
+  const dirs = new Set<string>();
+  let ino = 1;
+  for (const [file, content] of Object.entries(files)) {
+    const parts = file.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!dirs.has(dir)) {
+        dirs.add(dir);
+        entries.push(newcEntry(dir, 0o40755, Buffer.alloc(0), ino++));
+      }
+    }
+    entries.push(newcEntry(file, 0o100644, Buffer.isBuffer(content) ? content : Buffer.from(content, 'latin1'), ino++));
+  }
+  entries.push(newcEntry('TRAILER!!!', 0, Buffer.alloc(0), 0));
+  return Buffer.concat(entries);
+}
+
+/**
+ * `initrd` (the compressed cpio the kernel unpacks first) padded to 4
+ * bytes, then an uncompressed newc archive holding `/etc/ultracloud-image`
+ * = `id`: the kernel unpacks concatenated archives in order, so the guest
+ * sees the file and prints it (ULTRACLOUD_GUEST_IMAGE id=...).
+ */
+export function stampImage(initrd: Buffer, id: string): Buffer {
+  if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new Error(`plasmavmc: image id ${JSON.stringify(id)} must be [A-Za-z0-9._-]+`);
+  return Buffer.concat([initrd, Buffer.alloc((4 - (initrd.length % 4)) % 4), newcArchive({ 'etc/ultracloud-image': `${id}\n` })]);
 }
 
 async function kvmAvailability(node: Node): Promise<{ usable: boolean; reason: string }> {
@@ -137,6 +224,41 @@ export const plasmavmcOps: PlasmavmcOps = {
     const out = await node.succeed(`${VIRSH} list --all --name`, 240_000);
     return out.split('\n').map((l) => l.trim()).filter(Boolean);
   },
+  async stopGuest(node, name) {
+    // destroy is the power cord: the inner guest has no ACPI handling. Already off: nothing to do.
+    const state = await plasmavmcOps.guestState(node, name);
+    if (state && state !== 'shut off') await node.succeed(`${VIRSH} destroy ${checkName('guest', name)}`, 120_000);
+  },
+  async guestState(node, name) {
+    const r = await node.execute(`${VIRSH} domstate ${checkName('guest', name)}`, 240_000);
+    if (r.code === 0) return r.stdout.trim();
+    if (/failed to get domain|Domain not found/i.test(r.stderr)) return undefined;
+    throw new NodeError(node.name, `plasmavmc: libvirt did not answer for the state of ${name}`, { lastSeen: `${r.stdout}${r.stderr}`.trim() });
+  },
+  imagePath,
+  async images(node) {
+    const out = await node.succeed(`ls -1 ${IMAGE_DIR}`);
+    return out.split('\n').filter((l) => l.endsWith('.initrd')).map((l) => l.slice(0, -'.initrd'.length));
+  },
+  async deleteImage(node, name) {
+    await node.succeed(`rm -f ${imagePath(name)} ${imagePath(name)}.part`);
+  },
+  async baseImage(node) {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ultracloud-initrd-'));
+    try {
+      await node.getFile(GUEST_INITRD, path.join(dir, 'initrd.img'));
+      const data = await fs.readFile(path.join(dir, 'initrd.img'));
+      // The node's own sum: the copy is the file, not a truncated transfer.
+      const sum = (await node.succeed(`sha256sum ${GUEST_INITRD}`)).split(' ')[0];
+      const got = createHash('sha256').update(data).digest('hex');
+      if (got !== sum) throw new NodeError(node.name, `plasmavmc: the copy of ${GUEST_INITRD} differs from the node's file`, { expected: sum, lastSeen: got });
+      return data;
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  },
+  stampImage,
+  diskPattern,
   kvmAvailability,
   bootInnerGuest,
 };

@@ -5,12 +5,13 @@
  * `ovn-controller` on the workers, each a chassis named after its node,
  * with Geneve tunnels between them over the cluster network.
  */
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Node } from '../../../harness/node.js';
 import type { Role } from '../../../harness/stack.js';
-import type { PrismnetOps, RaftStatus } from '../../contracts.js';
+import type { PrismnetOps, RaftStatus, TenantGateway } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -48,6 +49,85 @@ export function parseClusterStatus(text: string): RaftStatus {
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** MTU of everything on a tenant network (the guests' default): Geneve's 58 bytes under the cluster network's 1500. */
+const TENANT_MTU = 1400;
+/** Routing protocol number marking the routes a gateway puts on cluster nodes (`ip route ... proto 250`), so they are found again. */
+const GW_PROTO = 250;
+/** The cluster network's NIC on every node (named by the image's networkd generator). */
+const CLUSTER_NIC = 'cluster0';
+/** ip_forward of a worker before its first gateway port, restored when its last one goes. */
+const FORWARD_ORIG = '/run/ultracloud/prismnet-ip-forward.orig';
+
+/** Dotted quad <-> 32-bit number. */
+const ipNum = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+const ipStr = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+/** `a.b.c.d/p` (any address inside it) -> its network `w.x.y.z/p`; throws on anything else. */
+export function cidrNetwork(cidr: string): { network: string; prefix: number; base: number } {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
+  const prefix = m ? Number(m[2]) : NaN;
+  if (!m || m[1].split('.').some((o) => Number(o) > 255) || prefix > 32) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  const size = 2 ** (32 - prefix);
+  const base = Math.floor(ipNum(m[1]) / size) * size;
+  return { network: `${ipStr(base)}/${prefix}`, prefix, base };
+}
+
+/** A locally administered unicast MAC derived from `seed`: stable across runs, so a re-run finds what a failed one left. */
+function stableMac(seed: string): string {
+  const h = crypto.createHash('sha256').update(seed).digest();
+  return ['0a', '58', ...[...h.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
+/** Names and addresses of a router's port on a tenant switch. */
+export function routerPortNames(router: string, sw: string): { lrp: string; lsp: string; mac: string } {
+  return { lrp: `lrp-${router}-${sw}`, lsp: `lsp-${router}-${sw}`, mac: stableMac(`lrp/${router}/${sw}`) };
+}
+
+/** Everything ensureGateway makes, derived from the router's name and the transit network. */
+export function gatewayPlan(gw: TenantGateway) {
+  const { prefix, base } = cidrNetwork(gw.transit);
+  if (prefix > 30) throw new Error(`transit network ${gw.transit} has no room for two addresses (a /30 or larger)`);
+  const transitSwitch = `${gw.router}-transit`;
+  return {
+    transitSwitch,
+    /** The router's port on the transit switch. */
+    routerPort: { ...routerPortNames(gw.router, transitSwitch), address: `${ipStr(base + 1)}/${prefix}` },
+    routerIp: ipStr(base + 1),
+    /** The worker's end: an OVS internal port bound to logical port `lsp`. */
+    lsp: `${gw.router}-gw`,
+    /** Linux interface names are at most 15 characters: a hash of the router's name. */
+    iface: `ucgw-${crypto.createHash('sha256').update(gw.router).digest('hex').slice(0, 8)}`,
+    workerMac: stableMac(`gw/${gw.router}`),
+    workerIp: ipStr(base + 2),
+    workerAddress: `${ipStr(base + 2)}/${prefix}`,
+  };
+}
+
+/** `ip -o -4 route show proto 250`: the gateway routes on a node. */
+export function parseGatewayRoutes(text: string): { cidr: string; via: string }[] {
+  return text
+    .split('\n')
+    .map((l) => /^(\S+) via (\S+)/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => ({ cidr: m[1].includes('/') ? m[1] : `${m[1]}/32`, via: m[2] }));
+}
+
+/** The tenant networks (CIDRs) behind a router: its ports' networks but the transit one. */
+async function routerNetworks(node: Node, router: string, transitLrp: string): Promise<string[]> {
+  const out = await node.succeed(`${NBCTL} --format=json --columns=name,networks list Logical_Router_Port`);
+  const { data } = JSON.parse(out) as { data: [string, string | ['set', string[]]][] };
+  const mine = (await node.succeed(`${NBCTL} lrp-list ${q(router)}`)).split('\n').map((l) => /\((.+)\)/.exec(l)?.[1]).filter(Boolean);
+  return data
+    .filter(([name]) => name !== transitLrp && mine.includes(name))
+    .flatMap(([, nets]) => (typeof nets === 'string' ? [nets] : nets[1]))
+    .map((n) => cidrNetwork(n).network);
+}
+
+async function routerExists(node: Node, name: string): Promise<boolean> {
+  const out = await node.succeed(`${NBCTL} --bare --columns=name list Logical_Router`);
+  return out.split('\n').map((l) => l.trim()).includes(name);
+}
 
 export const prismnetOps: PrismnetOps = {
   timing: TIMING,
@@ -102,6 +182,102 @@ export const prismnetOps: PrismnetOps = {
   },
   async tunnels(node) {
     return parseGeneveInterfaces(await node.succeed('ovs-vsctl --timeout=30 --format=json --columns=name,options,ofport,error find Interface type=geneve'));
+  },
+  async ensureRouter(node, router) {
+    const cmds = [`--may-exist lr-add ${q(router.name)}`];
+    for (const net of router.networks) {
+      cidrNetwork(net.address);
+      const p = routerPortNames(router.name, net.switch);
+      cmds.push(
+        `--may-exist lrp-add ${q(router.name)} ${q(p.lrp)} ${p.mac} ${q(net.address)}`,
+        `--may-exist lsp-add ${q(net.switch)} ${q(p.lsp)}`,
+        `lsp-set-type ${q(p.lsp)} router`,
+        `lsp-set-addresses ${q(p.lsp)} router`,
+        `lsp-set-options ${q(p.lsp)} router-port=${q(p.lrp)}`,
+      );
+    }
+    await node.succeed(`${NBCTL} ${cmds.join(' -- ')}`);
+  },
+  async deleteRouter(node, name) {
+    if (!(await routerExists(node, name))) return;
+    const lrps = (await node.succeed(`${NBCTL} lrp-list ${q(name)}`)).split('\n').map((l) => /\((.+)\)/.exec(l)?.[1]).filter((p): p is string => !!p);
+    // Each lrp-<router>-<switch> has its switch-side twin lsp-<router>-<switch>.
+    const lsps = lrps.filter((p) => p.startsWith(`lrp-${name}-`)).map((p) => `lsp-${p.slice(4)}`);
+    await node.succeed(`${NBCTL} ${[...lsps.map((p) => `--if-exists lsp-del ${q(p)}`), `--if-exists lr-del ${q(name)}`].join(' -- ')}`);
+  },
+  async routers(node) {
+    const out = await node.succeed(`${NBCTL} --bare --columns=name list Logical_Router`);
+    return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  },
+  async ensureGateway(node, worker, gw, clients) {
+    const plan = gatewayPlan(gw);
+    if (!(await routerExists(node, gw.router))) throw new NodeError(node.name, `prismnet: no logical router ${gw.router} to make a gateway for`);
+    // The cluster network as the worker has it on its cluster NIC (kernel route, e.g. 10.100.0.0/24).
+    const clusterNet = (await worker.succeed(`ip -o -4 route show dev ${CLUSTER_NIC} proto kernel scope link`)).trim().split(/\s+/)[0];
+    cidrNetwork(clusterNet);
+    const rp = plan.routerPort;
+    await node.succeed(
+      `${NBCTL} ${[
+        `--may-exist ls-add ${q(plan.transitSwitch)}`,
+        `--may-exist lrp-add ${q(gw.router)} ${q(rp.lrp)} ${rp.mac} ${rp.address}`,
+        `--may-exist lsp-add ${q(plan.transitSwitch)} ${q(rp.lsp)}`,
+        `lsp-set-type ${q(rp.lsp)} router`,
+        `lsp-set-addresses ${q(rp.lsp)} router`,
+        `lsp-set-options ${q(rp.lsp)} router-port=${q(rp.lrp)}`,
+        `--may-exist lsp-add ${q(plan.transitSwitch)} ${q(plan.lsp)}`,
+        `lsp-set-addresses ${q(plan.lsp)} ${q(`${plan.workerMac} ${plan.workerIp}`)}`,
+        `--may-exist lr-route-add ${q(gw.router)} ${clusterNet} ${plan.workerIp}`,
+      ].join(' -- ')}`,
+    );
+    const nets = await routerNetworks(node, gw.router, rp.lrp);
+    if (nets.length === 0) throw new NodeError(node.name, `prismnet: router ${gw.router} has no tenant network to make reachable`);
+    // The worker's end: an internal port on br-int carrying the logical port's iface-id, addressed on the transit network.
+    await worker.succeed(
+      [
+        'set -e',
+        `[ -e ${FORWARD_ORIG} ] || sysctl -n net.ipv4.ip_forward > ${FORWARD_ORIG}`,
+        `ovs-vsctl --timeout=30 --may-exist add-port br-int ${plan.iface} -- set Interface ${plan.iface} type=internal external_ids:iface-id=${q(plan.lsp)} mac='"${plan.workerMac}"'`,
+        `for i in $(seq 50); do [ -e /sys/class/net/${plan.iface} ] && break; sleep 0.2; done`,
+        `ip link set ${plan.iface} address ${plan.workerMac} mtu ${TENANT_MTU} up`,
+        `ip addr replace ${plan.workerAddress} dev ${plan.iface}`,
+        ...nets.map((n) => `ip route replace ${n} via ${plan.routerIp} dev ${plan.iface}`),
+        'sysctl -qw net.ipv4.ip_forward=1',
+      ].join('\n'),
+    );
+    const via = worker.spec.clusterIp;
+    for (const c of clients) {
+      if (c.name === worker.name) continue;
+      await c.succeed(nets.map((n) => `ip route replace ${n} via ${via} dev ${CLUSTER_NIC} mtu ${TENANT_MTU} proto ${GW_PROTO}`).join(' && '));
+    }
+  },
+  async removeGateway(node, worker, gw, clients) {
+    const plan = gatewayPlan(gw);
+    const via = worker.spec.clusterIp;
+    for (const c of clients) {
+      if (c.name === worker.name) continue;
+      const routes = parseGatewayRoutes(await c.succeed(`ip -o -4 route show proto ${GW_PROTO}`)).filter((r) => r.via === via);
+      if (routes.length) await c.succeed(routes.map((r) => `ip route del ${r.cidr} via ${r.via} proto ${GW_PROTO}`).join(' && '));
+    }
+    // Its routes go with the interface; forwarding goes back to what it was once no gateway port is left.
+    await worker.succeed(
+      [
+        `ovs-vsctl --timeout=30 --if-exists del-port br-int ${plan.iface}`,
+        `if [ -e ${FORWARD_ORIG} ] && ! ls /sys/class/net | grep -q '^ucgw-'; then sysctl -qw net.ipv4.ip_forward=$(cat ${FORWARD_ORIG}) && rm -f ${FORWARD_ORIG}; fi`,
+      ].join('\n'),
+    );
+    const rp = plan.routerPort;
+    const cmds = [`--if-exists lsp-del ${q(plan.lsp)}`, `--if-exists lsp-del ${q(rp.lsp)}`, `--if-exists ls-del ${q(plan.transitSwitch)}`];
+    if (await routerExists(node, gw.router)) {
+      cmds.push(`--if-exists lrp-del ${q(rp.lrp)}`);
+      const routes = await node.succeed(`${NBCTL} lr-route-list ${q(gw.router)}`);
+      for (const m of routes.matchAll(/^\s*(\S+)\s+(\S+)\s/gm)) {
+        if (m[2] === plan.workerIp) cmds.push(`--if-exists lr-route-del ${q(gw.router)} ${m[1]} ${m[2]}`);
+      }
+    }
+    await node.succeed(`${NBCTL} ${cmds.join(' -- ')}`);
+  },
+  async gatewayRoutes(node) {
+    return parseGatewayRoutes(await node.succeed(`ip -o -4 route show proto ${GW_PROTO}`));
   },
 };
 

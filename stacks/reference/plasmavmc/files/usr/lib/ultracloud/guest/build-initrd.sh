@@ -15,8 +15,9 @@ guest=/usr/lib/ultracloud/guest
 # come from modules.dep. Built-in ones are skipped, missing ones are an error.
 # virtio_pci: the bus (a module on Debian); virtio_net: the NIC (pulls in
 # failover, net_failover); virtio_console: hvc0 if a virtio serial is given;
-# virtio_rng: entropy if a virtio-rng device is given.
-wanted='virtio_pci virtio_net virtio_console virtio_rng'
+# virtio_rng: entropy if a virtio-rng device is given; virtio_blk: a data
+# disk (/dev/vda, the init's ultracloud.disk=).
+wanted='virtio_pci virtio_net virtio_console virtio_rng virtio_blk'
 
 die() {
 	echo "build-initrd: $*" >&2
