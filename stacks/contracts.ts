@@ -98,6 +98,15 @@ export interface LbService {
   backends: { name: string; address: string; port: number }[];
 }
 
+/** An account as creditservice shows it (`GET /v1/balance`), in credits. */
+export interface CreditAccount {
+  account: string;
+  balance: number;
+  reserved: number;
+  available: number;
+  quota: number;
+}
+
 export interface CreditserviceOps {
   /** GET `path` straight from the service on `node` (not through the gateway), with `token` as bearer if given. */
   get(node: Node, path: string, token?: string): Promise<{ status: number; body: string }>;

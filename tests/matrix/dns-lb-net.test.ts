@@ -10,8 +10,8 @@
  * LB frontend. Steps run in order and share state; whatever a failed run
  * left is removed before and after.
  */
-import { afterAll, beforeEach, describe } from 'vitest';
-import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
+import { afterAll, describe } from 'vitest';
+import { TestCluster, clusterInfo, skipAfterFailedStep, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
 
@@ -57,14 +57,7 @@ const CONTROL = clusterInfo.nodes.filter((n) => n.kind === 'control').map((n) =>
 const FLASHDNS = clusterInfo.nodes.filter((n) => n.kind === 'control');
 
 describe.sequential('dns-lb-net', () => {
-  /** The steps build on each other: after a failed one the rest are skipped, naming it (the cleanup still runs). */
-  let failedStep: string | undefined;
-  beforeEach(({ skip, task, onTestFailed }) => {
-    if (failedStep) skip(`an earlier step failed: ${failedStep}`);
-    onTestFailed(() => {
-      failedStep ??= task.name;
-    });
-  });
+  skipAfterFailedStep();
   /** Every part this scenario makes, newest first; each step runs even when one before it failed, and the first error is thrown. */
   const cleanup = async (cluster: TestCluster) => {
     const { prismnet, plasmavmc, fiberlb, flashdns } = cluster.ops;

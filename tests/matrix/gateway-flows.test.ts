@@ -26,6 +26,7 @@ import { afterAll, describe } from 'vitest';
 import { type TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
+import type { CreditAccount } from '../../stacks/contracts.js';
 
 const GATEWAY = clusterInfo.nodes.find((n) => n.kind === 'gateway')!;
 const IAM_NODE = 'node01';
@@ -69,20 +70,13 @@ function said(part: 'creditservice' | 'nightlight' | 'creditservice (metered wri
   return `${part} through the gateway, ${what}: ${status} ${text}`;
 }
 
-interface AccountState {
-  account: string;
-  balance: number;
-  reserved: number;
-  available: number;
-  quota: number;
-}
 
 /** The tenant through the gateway: creditservice under /creditservice/, NightLight under /nightlight/. */
 const gateway = {
-  async balance(token: string): Promise<AccountState> {
+  async balance(token: string): Promise<CreditAccount> {
     const r = await http.get(`${gatewayUrl}/creditservice/v1/balance`, { headers: bearer(token) });
     if (r.statusCode !== 200) throw new Error(said('creditservice', 'GET /v1/balance', r.statusCode, r.body));
-    return JSON.parse(r.body) as AccountState;
+    return JSON.parse(r.body) as CreditAccount;
   },
   async setBalance(operatorToken: string, account: string, balance: number): Promise<void> {
     const r = await http.put(`${gatewayUrl}/creditservice/v1/accounts/${account}/balance`, { headers: bearer(operatorToken), json: { balance } });

@@ -9,8 +9,8 @@
  * backends. Steps run in order and share state; whatever a failed run left
  * is removed before and after.
  */
-import { afterAll, beforeEach, describe } from 'vitest';
-import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
+import { afterAll, describe } from 'vitest';
+import { TestCluster, clusterInfo, skipAfterFailedStep, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
 import type { KubeObject } from '../../stacks/contracts.js';
@@ -78,14 +78,7 @@ const WORKERS = [FIRST, SECOND];
 const FLASHDNS = clusterInfo.nodes.filter((n) => n.kind === 'control');
 
 describe.sequential('k8s-bundle', () => {
-  /** The steps build on each other: after a failed one the rest are skipped, naming it (the cleanup still runs). */
-  let failedStep: string | undefined;
-  beforeEach(({ skip, task, onTestFailed }) => {
-    if (failedStep) skip(`an earlier step failed: ${failedStep}`);
-    onTestFailed(() => {
-      failedStep ??= task.name;
-    });
-  });
+  skipAfterFailedStep();
   const cleanup = async (cluster: TestCluster) => {
     const { k8shost, fiberlb, flashdns } = cluster.ops;
     const steps: [string, () => Promise<void>][] = [

@@ -13,6 +13,7 @@ import { describe } from 'vitest';
 import { clusterInfo, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
+import type { CreditAccount } from '../../stacks/contracts.js';
 
 const GATEWAY = clusterInfo.nodes.find((n) => n.kind === 'gateway')!;
 const IAM_NODE = 'node01';
@@ -23,13 +24,6 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 /** A remote-written sample is queryable within this (measured: about 1 s). */
 const QUERYABLE_S = 60;
 
-interface AccountState {
-  account: string;
-  balance: number;
-  reserved: number;
-  available: number;
-  quota: number;
-}
 
 describe.sequential(GATEWAY.name, () => {
   test('apigateway, nightlight and creditservice units are active; creditservice is healthy and never restarted', async ({ cluster, expect }) => {
@@ -86,10 +80,10 @@ describe.sequential(GATEWAY.name, () => {
   describe.sequential('creditservice', () => {
     const cs = (path: string) => `${apiUrl}/creditservice${path}`;
 
-    async function state(token: string): Promise<AccountState> {
+    async function state(token: string): Promise<CreditAccount> {
       const r = await http.get(cs('/v1/balance'), { headers: bearer(token) });
       if (r.statusCode !== 200) throw new Error(`GET /v1/balance: ${r.statusCode} ${r.body}`);
-      return JSON.parse(r.body) as AccountState;
+      return JSON.parse(r.body) as CreditAccount;
     }
     async function setBalance(adminToken: string, account: string, balance: number): Promise<void> {
       const r = await http.put(cs(`/v1/accounts/${account}/balance`), { headers: bearer(adminToken), json: { balance } });
