@@ -20,9 +20,11 @@ export default defineConfig({
           include: ['tests/unit/**/*.test.ts'],
         },
       },
-      clusterProject('smoke', 0),
-      // After the smoke layers: the scenarios compose roles the smoke suite proved one by one.
-      clusterProject('matrix', 1),
+      // Groups run in order: unit (0), then smoke, then matrix, which composes
+      // roles the smoke suite proved one by one. A single-worker project left
+      // at group 0 would be run last, after every numbered group (Vitest's groupSpecs).
+      clusterProject('smoke', 1),
+      clusterProject('matrix', 2),
     ],
   },
 });
