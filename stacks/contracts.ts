@@ -351,18 +351,24 @@ export interface K8shostOps {
   /**
    * `podman kube play --replace` of Kubernetes objects (Pods, and Services,
    * which podman ignores: see endpoints) as one YAML file named `name` on
-   * `node`; returns once podman has started them.
+   * `node`; returns once podman has started them. Pods get no podman
+   * network: a Pod annotated with a PrismNet logical port
+   * (`prismnet.ultracloud.io/{port,mac,address,gateway}`, the port made in
+   * the Northbound database beforehand) gets it as its eth0, an OVS port on
+   * the node's br-int that the node's chassis binds.
    */
   apply(node: Node, name: string, objects: KubeObject[]): Promise<void>;
-  /** `podman kube down` of what apply(node, name) played; no error when there is none. */
+  /** `podman kube down` of what apply(node, name) played, and its Pods' PrismNet NICs off br-int; no error when there is none. */
   remove(node: Node, name: string): Promise<void>;
   /**
-   * Where a Service's traffic goes: each node of `nodes` running a Pod whose
-   * labels match the Service's selector, all its containers running, gives
-   * its cluster address and the Service's targetPort (the Pods share the
-   * node's network, hostNetwork).
+   * Where a Service's traffic goes: each Pod on `nodes` whose labels match
+   * the Service's selector, all its containers running, gives its address
+   * (its PrismNet NIC's, as its network namespace has it; the node's cluster
+   * address for a hostNetwork Pod) and the Service's targetPort.
    */
   endpoints(nodes: Node[], service: KubeObject): Promise<{ node: string; address: string; port: number }[]>;
+  /** eth0 of a Pod on `node` as its network namespace has it (address with prefix, MAC, MTU, default gateway); undefined when it has none. */
+  nic(node: Node, pod: string): Promise<{ address: string; mac: string; mtu: number; gateway?: string } | undefined>;
   /** Containers on `node`, running or not (podman ps -a; strict). */
   containers(node: Node): Promise<string[]>;
 }
@@ -371,7 +377,7 @@ export interface K8shostOps {
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: Record<string, unknown>;
 }
 

@@ -1,42 +1,74 @@
 /**
- * k8s-bundle (k8shost + fiberlb + flashdns): a Pod and a Service, as
- * Kubernetes YAML, played by k8shost on a worker; the Service is reachable
- * through fiberlb by its flashdns name; replacing the Pod (a new version, on
- * the other worker) and the Service follows; deleting them leaves no
- * container, pod, LB backend or record. podman plays the Pod and ignores the
- * Service: what a Kubernetes endpoints controller and service proxy would do
- * is `syncService` below, from what podman really runs to fiberlb's
+ * k8s-bundle (k8shost + prismnet + fiberlb + flashdns): a Pod and a Service,
+ * as Kubernetes YAML, played by k8shost on a worker, the Pod's network a
+ * PrismNet port (an OVS port on the worker's br-int bound to a logical port
+ * of a tenant switch, eth0 in the Pod's namespace); the control plane
+ * reaches the Pod through a PrismNet router and a gateway on node04; the
+ * Service is reachable through fiberlb by its flashdns name; replacing the
+ * Pod (a new version with a new port, on the other worker) and the Service
+ * follows; deleting them leaves no container, pod, logical port, OVS port,
+ * binding, LB backend or record. podman plays the Pod and ignores the
+ * Service: what Kubernetes' network controller (the logical port) and its
+ * endpoints controller and service proxy would do is done here, the last
+ * two by `syncService` below, from what podman really runs to fiberlb's
  * backends. Steps run in order and share state; whatever a failed run left
  * is removed before and after.
  */
-import { afterAll, describe } from 'vitest';
+import { type ExpectStatic, afterAll, describe } from 'vitest';
 import { TestCluster, clusterInfo, skipAfterFailedStep, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
 import type { KubeObject } from '../../stacks/contracts.js';
 
 const NAME = 'mx-web';
+/** Where the scenario asks the PrismNet Northbound database. */
+const CENTRAL = 'node01';
 /** The control node whose balancer serves the Service's VIP. */
 const LB_NODE = 'node03';
 /** Where the tenant's client runs. */
 const CLIENT = 'node06';
 const FIRST = 'node04';
 const SECOND = 'node05';
-/** The Service's VIP (a spare cluster-network address) and port; the Pod listens on its node's network (hostNetwork) at TARGET_PORT. */
+/** The Service's VIP (a spare cluster-network address) and port; the Pod listens on its PrismNet address at TARGET_PORT. */
 const VIP = '10.100.0.242';
 const PORT = 80;
 const TARGET_PORT = 18080;
 const REQUESTS = 4;
+/** The Pods' tenant network: a PrismNet switch and router, and the gateway worker that routes it to the control plane. */
+const SWITCH = 'mx-k8s';
+const TENANT_GW = '10.253.0.1';
+const TENANT_NET = '10.253.0.0/24';
+const ROUTER = { name: 'mx-k8s', networks: [{ switch: SWITCH, address: `${TENANT_GW}/24` }] };
+const GATEWAY = { router: ROUTER.name, transit: '10.253.254.0/24' };
+const GW_WORKER = 'node04';
+/** Each Pod version's logical port (fixed names, so a failed run's leftovers are found), MAC and tenant address. */
+const NICS = {
+  v1: { port: 'c8500000-0000-4000-8000-000000000001', mac: '52:54:00:c8:50:01', addr: '10.253.0.10' },
+  v2: { port: 'c8500000-0000-4000-8000-000000000002', mac: '52:54:00:c8:50:02', addr: '10.253.0.11' },
+};
+type Version = keyof typeof NICS;
 
-/** The Pod of `version`, for `node` (Kubernetes' nodeName; podman plays it where it is given, and the page names it). */
-function pod(version: string, node: string): KubeObject {
+/**
+ * The Pod of `version`, for `node` (Kubernetes' nodeName; podman plays it where it is given, and the page names it),
+ * its network the version's PrismNet port (annotations, as a CNI plugin reads them).
+ */
+function pod(version: Version, node: string): KubeObject {
+  const nic = NICS[version];
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: NAME, labels: { app: NAME } },
+    metadata: {
+      name: NAME,
+      labels: { app: NAME },
+      annotations: {
+        'prismnet.ultracloud.io/port': nic.port,
+        'prismnet.ultracloud.io/mac': nic.mac,
+        'prismnet.ultracloud.io/address': `${nic.addr}/24`,
+        'prismnet.ultracloud.io/gateway': TENANT_GW,
+      },
+    },
     spec: {
       nodeName: node,
-      hostNetwork: true,
       restartPolicy: 'Always',
       containers: [
         {
@@ -61,30 +93,41 @@ const SERVICE: KubeObject = {
   spec: { selector: { app: NAME }, ports: [{ port: PORT, targetPort: TARGET_PORT }] },
 };
 
-const { k8shost: K8S, fiberlb: LB, flashdns: DNS } = new TestCluster(clusterInfo).ops;
+const { prismnet: PN, fiberlb: LB, flashdns: DNS } = new TestCluster(clusterInfo).ops;
 /**
- * Deadlines of this scenario, seconds. Measured under TCG, four runs: the whole file 58-64 s;
- * - PLAY_S: `podman kube play --replace` of the Pod, its image already in the node's storage: about 8 s (the op's own deadline);
- * - READY_S: the played Pod running with its server answering on its node: 1.0-1.3 s;
- * - FOLLOW_S: the client sees only the new version through the VIP once the Service is synced: 1.3 s;
+ * Deadlines of this scenario, seconds. Measured under TCG, three runs with the PrismNet NIC: the whole file 102-106 s;
+ * - PLAY_S: `podman kube play --replace` of the Pod and its NIC attached, its image already in the node's storage: 10-13 s (the op's own deadline);
+ * - prismnet's bindS: the Pod's port bound to its node's chassis and up once apply returns: 0.3-0.6 s;
+ * - READY_S: the played Pod running with its server answering the balancer's node through the gateway: 0.9-1.3 s;
+ * - FOLLOW_S: the client sees only the new version through the VIP once the Service is synced: 1.5-2.1 s;
+ * - UNBIND_S: a deleted logical port's Southbound binding gone (northd): 0.1-1.0 s;
+ * - GATEWAY_S: ensureGateway or removeGateway with routes on three control nodes: about 5 s;
  * - DOWN_S: `podman kube down` of the Pod: about 5 s (the op's own deadline);
  * - flashdns's transferS: the name on the primary and both secondaries: 0.3-1.1 s.
  */
 const PLAY_S = 240;
+const GATEWAY_S = 60;
+const UNBIND_S = 30;
 const READY_S = 60;
 const FOLLOW_S = 60;
 const DOWN_S = 120;
 const WORKERS = [FIRST, SECOND];
 const FLASHDNS = clusterInfo.nodes.filter((n) => n.kind === 'control');
+const CONTROL = FLASHDNS.map((n) => n.name);
 
 describe.sequential('k8s-bundle', () => {
   skipAfterFailedStep();
   const cleanup = async (cluster: TestCluster) => {
-    const { k8shost, fiberlb, flashdns } = cluster.ops;
+    const { k8shost, prismnet, fiberlb, flashdns } = cluster.ops;
+    const central = cluster.node(CENTRAL);
     const steps: [string, () => Promise<void>][] = [
       ['fiberlb unpublish', () => fiberlb.unpublish(cluster.node(LB_NODE), NAME)],
       ['flashdns delete record', () => flashdns.deleteRecord(cluster.node(flashdns.primaryNode), NAME, 'A')],
       ...WORKERS.map((w): [string, () => Promise<void>] => [`k8shost remove on ${w}`, () => k8shost.remove(cluster.node(w), NAME)]),
+      ['prismnet remove gateway', () => prismnet.removeGateway(central, cluster.node(GW_WORKER), GATEWAY, CONTROL.map((n) => cluster.node(n)))],
+      ['prismnet delete router', () => prismnet.deleteRouter(central, ROUTER.name)],
+      ...Object.values(NICS).map((nic): [string, () => Promise<void>] => [`prismnet delete port ${nic.port}`, () => prismnet.deletePort(central, nic.port)]),
+      ['prismnet delete switch', () => prismnet.deleteSwitch(central, SWITCH)],
     ];
     const errors: string[] = [];
     for (const [what, step] of steps) await step().catch((e: Error) => errors.push(`${what}: ${e.message}`));
@@ -104,28 +147,66 @@ describe.sequential('k8s-bundle', () => {
     return endpoints;
   };
 
-  /** Pod running with its server answering on its node (from the node itself). */
-  const waitReady = async (cluster: TestCluster, node: string, version: string, signal: AbortSignal) => {
-    const { k8shost, fiberlb } = cluster.ops;
-    await waitFor({ node, what: `Pod ${NAME} ${version} running and serving on ${node}`, timeoutMs: READY_S * 1000, signal }, async () => {
+  /**
+   * The Pod of `version` on `node` on the PrismNet: its logical port bound to `node`'s chassis and up, eth0 in
+   * its namespace with the port's address, and the Pod running with its server answering the balancer's node
+   * at its tenant address (cluster network, the gateway on node04, the router, the switch; Geneve to node05).
+   */
+  const waitReady = async (cluster: TestCluster, expect: ExpectStatic, node: string, version: Version, signal: AbortSignal) => {
+    const { k8shost, prismnet, fiberlb } = cluster.ops;
+    const nic = NICS[version];
+    await waitFor({ node, what: `${nic.port} (Pod ${NAME} ${version}) bound to ${node} and up`, timeoutMs: prismnet.timing.bindS * 1000, signal }, async () => {
+      const b = await prismnet.binding(cluster.node(CENTRAL), nic.port);
+      return { ok: b?.chassis === node && b.up, seen: JSON.stringify(b ?? 'no binding') };
+    });
+    expect(await prismnet.portInterface(cluster.node(node), nic.port), `the OVS port of ${nic.port} on ${node}`).toMatch(/^ucp-/);
+    expect(await k8shost.nic(cluster.node(node), NAME), `eth0 of Pod ${NAME} on ${node}`).toEqual({ address: `${nic.addr}/24`, mac: nic.mac, mtu: 1400, gateway: TENANT_GW });
+    await waitFor({ node: LB_NODE, what: `Pod ${NAME} ${version} running on ${node} and serving ${LB_NODE} at ${nic.addr}`, timeoutMs: READY_S * 1000, signal }, async () => {
       const state = await k8shost.state(cluster.node(node), NAME);
-      const [r] = await fiberlb.httpGet(cluster.node(node), cluster.node(node).spec.clusterIp, TARGET_PORT, 1);
+      const [r] = await fiberlb.httpGet(cluster.node(LB_NODE), nic.addr, TARGET_PORT, 1);
       return { ok: state === 'Running' && r?.body === `${NAME} ${version} ${node}`, seen: `state ${state ?? 'absent'}; answer ${JSON.stringify(r)}` };
     });
   };
 
-  let clusterRef: TestCluster | undefined;
-  /** Containers on each worker before the scenario played anything (podman names a Pod's infra container by its id). */
-  const before: Record<string, string[]> = {};
+  /** No trace of a Pod version's port: not in the Northbound switch, no Southbound binding, no OVS port on either worker. */
+  const expectPortGone = async (cluster: TestCluster, expect: ExpectStatic, version: Version, signal: AbortSignal) => {
+    const { prismnet } = cluster.ops;
+    const nic = NICS[version];
+    expect(await prismnet.ports(cluster.node(CENTRAL), SWITCH), `logical ports of ${SWITCH}`).not.toContain(nic.port);
+    for (const w of WORKERS) expect(await prismnet.portInterface(cluster.node(w), nic.port), `OVS port of ${nic.port} on ${w}`).toBeUndefined();
+    // northd removes the binding once it has seen the Northbound change.
+    await waitFor({ node: CENTRAL, what: `no Southbound binding of ${nic.port}`, timeoutMs: UNBIND_S * 1000, signal }, async () => {
+      const b = await prismnet.binding(cluster.node(CENTRAL), nic.port);
+      return { ok: b === undefined, seen: JSON.stringify(b) };
+    });
+  };
 
-  test('a Pod and a Service (Kubernetes YAML) played by k8shost on node04', { timeout: budget(DOWN_S * 2, PLAY_S, READY_S) }, async ({ cluster, expect, signal }) => {
+  let clusterRef: TestCluster | undefined;
+  /** Containers and br-int ports on each worker before the scenario made anything (podman names a Pod's infra container by its id). */
+  const before: Record<string, { containers: string[]; ovsPorts: string[] }> = {};
+
+  test('a PrismNet tenant switch with a router, and a gateway on node04 that routes it to the control plane', { timeout: budget(DOWN_S * 2, GATEWAY_S) }, async ({ cluster, expect }) => {
     clusterRef = cluster;
     await cleanup(cluster);
-    const { k8shost } = cluster.ops;
-    for (const w of WORKERS) before[w] = await k8shost.containers(cluster.node(w));
+    const { k8shost, prismnet } = cluster.ops;
+    for (const w of WORKERS) before[w] = { containers: await k8shost.containers(cluster.node(w)), ovsPorts: await prismnet.ovsPorts(cluster.node(w)) };
+    const central = cluster.node(CENTRAL);
+    await prismnet.createSwitch(central, SWITCH);
+    await prismnet.ensureRouter(central, ROUTER);
+    await prismnet.ensureGateway(central, cluster.node(GW_WORKER), GATEWAY, CONTROL.map((n) => cluster.node(n)));
+    expect(await prismnet.routers(central)).toContain(ROUTER.name);
+    for (const n of CONTROL) {
+      expect(await prismnet.gatewayRoutes(cluster.node(n)), `gateway routes on ${n}`).toContainEqual({ cidr: TENANT_NET, via: cluster.node(GW_WORKER).spec.clusterIp });
+    }
+  });
+
+  test('a Pod and a Service (Kubernetes YAML) played by k8shost on node04, the Pod on a PrismNet port bound to node04', { timeout: budget(PLAY_S, PN.timing.bindS, READY_S) }, async ({ cluster, expect, signal }) => {
+    const { k8shost, prismnet } = cluster.ops;
+    // The Pod's logical port, made in the Northbound database before the Pod is played (a Kubernetes network controller's job).
+    await prismnet.createPort(cluster.node(CENTRAL), SWITCH, NICS.v1.port, NICS.v1.mac, NICS.v1.addr);
     await k8shost.apply(cluster.node(FIRST), NAME, [pod('v1', FIRST), SERVICE]);
-    await waitReady(cluster, FIRST, 'v1', signal);
-    expect(await k8shost.endpoints(WORKERS.map((w) => cluster.node(w)), SERVICE)).toEqual([{ node: FIRST, address: cluster.node(FIRST).spec.clusterIp, port: TARGET_PORT }]);
+    await waitReady(cluster, expect, FIRST, 'v1', signal);
+    expect(await k8shost.endpoints(WORKERS.map((w) => cluster.node(w)), SERVICE)).toEqual([{ node: FIRST, address: NICS.v1.addr, port: TARGET_PORT }]);
   });
 
   test('the Service is reachable through fiberlb by its flashdns name', { timeout: budget(LB.timing.reloadS, LB.timing.failoverS, DNS.timing.transferS) }, async ({ cluster, expect, signal }) => {
@@ -149,13 +230,17 @@ describe.sequential('k8s-bundle', () => {
     });
   });
 
-  test('replacing the Pod (v2, on node05) and the Service follows', { timeout: budget(DOWN_S, PLAY_S, READY_S, LB.timing.reloadS, FOLLOW_S) }, async ({ cluster, expect, signal }) => {
-    const { k8shost, fiberlb } = cluster.ops;
+  test('replacing the Pod (v2, on node05, a new PrismNet port) and the Service follows', { timeout: budget(DOWN_S, UNBIND_S, PLAY_S, PN.timing.bindS, READY_S, LB.timing.reloadS, FOLLOW_S) }, async ({ cluster, expect, signal }) => {
+    const { k8shost, prismnet, fiberlb } = cluster.ops;
+    const central = cluster.node(CENTRAL);
     await k8shost.remove(cluster.node(FIRST), NAME);
+    await prismnet.deletePort(central, NICS.v1.port);
+    await expectPortGone(cluster, expect, 'v1', signal);
+    await prismnet.createPort(central, SWITCH, NICS.v2.port, NICS.v2.mac, NICS.v2.addr);
     await k8shost.apply(cluster.node(SECOND), NAME, [pod('v2', SECOND), SERVICE]);
-    await waitReady(cluster, SECOND, 'v2', signal);
+    await waitReady(cluster, expect, SECOND, 'v2', signal);
     const endpoints = await syncService(cluster);
-    expect(endpoints).toEqual([{ node: SECOND, address: cluster.node(SECOND).spec.clusterIp, port: TARGET_PORT }]);
+    expect(endpoints).toEqual([{ node: SECOND, address: NICS.v2.addr, port: TARGET_PORT }]);
     const [vip] = await cluster.ops.flashdns.query(cluster.node(CLIENT), FLASHDNS[0].clusterIp, `${NAME}.${cluster.ops.flashdns.zone}.`, 'A', 'udp');
     await waitFor({ node: CLIENT, what: `${NAME} (${vip}) answered by v2 on ${SECOND} only`, timeoutMs: FOLLOW_S * 1000, signal }, async () => {
       const answers = await fiberlb.httpGet(cluster.node(CLIENT), vip, PORT, REQUESTS);
@@ -166,17 +251,30 @@ describe.sequential('k8s-bundle', () => {
     expect(await k8shost.pods(cluster.node(FIRST)), `pods on ${FIRST}`).not.toContain(NAME);
   });
 
-  test('deleting the Pod and the Service leaves no container, pod, LB backend or record', { timeout: budget(DOWN_S, LB.timing.reloadS, DNS.timing.transferS) }, async ({ cluster, expect, signal }) => {
-    const { k8shost, fiberlb, flashdns } = cluster.ops;
+  test('deleting the Pod and the Service leaves no container, pod, logical port, OVS port, binding, LB backend or record', { timeout: budget(DOWN_S, UNBIND_S * 2, LB.timing.reloadS, DNS.timing.transferS, GATEWAY_S) }, async ({ cluster, expect, signal }) => {
+    const { k8shost, prismnet, fiberlb, flashdns } = cluster.ops;
+    const central = cluster.node(CENTRAL);
     await k8shost.remove(cluster.node(SECOND), NAME);
+    await prismnet.deletePort(central, NICS.v2.port);
     expect(await k8shost.endpoints(WORKERS.map((w) => cluster.node(w)), SERVICE), 'endpoints once the Pod is gone').toEqual([]);
     await fiberlb.unpublish(cluster.node(LB_NODE), NAME);
     await flashdns.deleteRecord(cluster.node(flashdns.primaryNode), NAME, 'A');
-    // Strict getters: each throws when podman or the balancer does not answer.
+    // Strict getters: each throws when podman, OVN, OVS or the balancer does not answer.
+    for (const version of ['v1', 'v2'] as const) await expectPortGone(cluster, expect, version, signal);
+    expect(await prismnet.ports(central, SWITCH), `logical ports of ${SWITCH} but the router's`).toEqual([`lsp-${ROUTER.name}-${SWITCH}`]);
+    // The tenant network goes too: the cluster is left as the scenario found it.
+    await prismnet.removeGateway(central, cluster.node(GW_WORKER), GATEWAY, CONTROL.map((n) => cluster.node(n)));
+    await prismnet.deleteRouter(central, ROUTER.name);
+    await prismnet.deleteSwitch(central, SWITCH);
+    expect(await prismnet.routers(central), 'logical routers').not.toContain(ROUTER.name);
+    expect(await prismnet.switches(central), 'logical switches').not.toContain(SWITCH);
+    for (const n of CONTROL) expect(await prismnet.gatewayRoutes(cluster.node(n)), `gateway routes on ${n}`).not.toContainEqual(expect.objectContaining({ cidr: TENANT_NET }));
     for (const w of WORKERS) {
       expect(await k8shost.pods(cluster.node(w)), `pods on ${w}`).not.toContain(NAME);
-      const left = (await k8shost.containers(cluster.node(w))).filter((c) => !before[w]?.includes(c));
-      expect(left, `containers on ${w} that were not there before the scenario (had: ${before[w]?.join(', ') || 'none'})`).toEqual([]);
+      const left = (await k8shost.containers(cluster.node(w))).filter((c) => !before[w]?.containers.includes(c));
+      expect(left, `containers on ${w} that were not there before the scenario (had: ${before[w]?.containers.join(', ') || 'none'})`).toEqual([]);
+      const ports = (await prismnet.ovsPorts(cluster.node(w))).filter((p) => !before[w]?.ovsPorts.includes(p));
+      expect(ports, `br-int ports on ${w} that were not there before the scenario (had: ${before[w]?.ovsPorts.join(', ') || 'none'})`).toEqual([]);
     }
     expect(await fiberlb.services(cluster.node(LB_NODE)), `services of the balancer on ${LB_NODE}`).not.toContain(NAME);
     const fqdn = `${NAME}.${flashdns.zone}.`;

@@ -124,6 +124,20 @@ async function routerNetworks(node: Node, router: string, transitLrp: string): P
     .map((n) => cidrNetwork(n).network);
 }
 
+/** The networks (CIDRs) of every router's ports but `except`'s: a client's gateway route to one of them belongs to that router's gateway. */
+async function otherRoutersNetworks(node: Node, except: string): Promise<Set<string>> {
+  type Col = string | ['uuid', string] | ['set', (string | ['uuid', string])[]];
+  const list = async (table: string, cols: string) => (JSON.parse(await node.succeed(`${NBCTL} --format=json --columns=${cols} list ${table}`)) as { data: Col[][] }).data;
+  const values = (c: Col): string[] => (Array.isArray(c) && c[0] === 'set' ? (c[1] as (string | ['uuid', string])[]) : [c as string | ['uuid', string]]).map((v) => (Array.isArray(v) ? v[1] : v));
+  const ports = new Map((await list('Logical_Router_Port', '_uuid,networks')).map(([id, nets]) => [values(id)[0], values(nets)]));
+  const nets = new Set<string>();
+  for (const [name, lrps] of await list('Logical_Router', 'name,ports')) {
+    if (name === except) continue;
+    for (const id of values(lrps)) for (const n of ports.get(id) ?? []) nets.add(cidrNetwork(n).network);
+  }
+  return nets;
+}
+
 async function routerExists(node: Node, name: string): Promise<boolean> {
   const out = await node.succeed(`${NBCTL} --bare --columns=name list Logical_Router`);
   return out.split('\n').map((l) => l.trim()).includes(name);
@@ -253,9 +267,11 @@ export const prismnetOps: PrismnetOps = {
   async removeGateway(node, worker, gw, clients) {
     const plan = gatewayPlan(gw);
     const via = worker.spec.clusterIp;
+    // Another router's gateway on the same worker keeps its routes (their networks are its router's).
+    const others = await otherRoutersNetworks(node, gw.router);
     for (const c of clients) {
       if (c.name === worker.name) continue;
-      const routes = parseGatewayRoutes(await c.succeed(`ip -o -4 route show proto ${GW_PROTO}`)).filter((r) => r.via === via);
+      const routes = parseGatewayRoutes(await c.succeed(`ip -o -4 route show proto ${GW_PROTO}`)).filter((r) => r.via === via && !others.has(r.cidr));
       if (routes.length) await c.succeed(routes.map((r) => `ip route del ${r.cidr} via ${r.via} proto ${GW_PROTO}`).join(' && '));
     }
     // Its routes go with the interface; forwarding goes back to what it was once no gateway port is left.
