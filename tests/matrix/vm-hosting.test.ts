@@ -22,6 +22,7 @@ import { budget } from '../../harness/budget.js';
 import type { Node } from '../../harness/node.js';
 import { waitFor } from '../../harness/wait.js';
 import type { Volume } from '../../stacks/contracts.js';
+import { parseGuestMarker } from '../../stacks/reference/plasmavmc/index.js';
 
 const CENTRAL = 'node01';
 /** The VM's first home and where it moves to. */
@@ -71,18 +72,6 @@ const S3_S = 150;
 const VOLUME_S = 120;
 const MATERIALIZE_S = 400;
 
-/** Fields of the first console line holding `prefix` whose fields match `want`. */
-function marker(text: string, prefix: string, want: Record<string, string> = {}): Record<string, string> | undefined {
-  for (const line of text.split('\n')) {
-    const at = line.indexOf(prefix);
-    if (at < 0) continue;
-    const fields: Record<string, string> = { line: line.slice(at).trim() };
-    for (const m of line.slice(at).matchAll(/(\w+)=(\S+)/g)) fields[m[1]] = m[2];
-    if (Object.entries(want).every(([k, v]) => fields[k] === v)) return fields;
-  }
-  return undefined;
-}
-
 describe.sequential('vm hosting', () => {
   let clusterRef: TestCluster | undefined;
   /** The published image's bytes' sha256 (the object's content). */
@@ -131,8 +120,8 @@ describe.sequential('vm hosting', () => {
       { node: node.name, what: `${VM.name} on ${node.name} prints ${prefix} ${JSON.stringify(want)}`, timeoutMs: GUEST_MARKER_S[domainType] * 1000, signal, intervalMs: 3000 },
       async () => {
         const log = await clusterRef!.ops.plasmavmc.console(node, VM.name);
-        const found = marker(log, prefix, want);
-        const failed = marker(log, 'ULTRACLOUD_GUEST_DISK_ERROR');
+        const found = parseGuestMarker(log, prefix, want);
+        const failed = parseGuestMarker(log, 'ULTRACLOUD_GUEST_DISK_ERROR');
         return { ok: !!found, value: found, seen: log.slice(-800) || '(console empty)', fail: failed ? new Error(`${node.name}: ${VM.name}: ${failed.line}\n${log.slice(-800)}`) : undefined };
       },
     );

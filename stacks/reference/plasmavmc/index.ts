@@ -288,12 +288,19 @@ export const plasmavmc: Role = {
   ops: plasmavmcOps,
 };
 
-/** `ULTRACLOUD_GUEST_USERSPACE name=.. uptime=.. hypervisor=.. kvm_clock=..` → its fields. */
-export function parseGuestMarker(text: string, prefix = 'ULTRACLOUD_GUEST_USERSPACE'): Record<string, string> | undefined {
-  const line = text.split('\n').find((l) => l.includes(prefix));
-  if (!line) return undefined;
-  const fields: Record<string, string> = { line: line.slice(line.indexOf(prefix)).trim() };
-  for (const m of line.matchAll(/(\w+)=(\S+)/g)) fields[m[1]] = m[2];
-  return fields;
+/**
+ * The first console line holding `prefix` (`ULTRACLOUD_GUEST_USERSPACE
+ * name=.. uptime=.. hypervisor=.. kvm_clock=..` by default) whose fields
+ * match `want`, as its fields (the marker's own, from `prefix` on).
+ */
+export function parseGuestMarker(text: string, prefix = 'ULTRACLOUD_GUEST_USERSPACE', want: Record<string, string> = {}): Record<string, string> | undefined {
+  for (const l of text.split('\n')) {
+    const at = l.indexOf(prefix);
+    if (at < 0) continue;
+    const marker = l.slice(at).trim();
+    const fields: Record<string, string> = { line: marker };
+    for (const m of marker.matchAll(/(\w+)=(\S+)/g)) fields[m[1]] = m[2];
+    if (Object.entries(want).every(([k, v]) => fields[k] === v)) return fields;
+  }
+  return undefined;
 }
-
