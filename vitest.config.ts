@@ -25,6 +25,9 @@ export default defineConfig({
       // at group 0 would be run last, after every numbered group (Vitest's groupSpecs).
       clusterProject('smoke', 1),
       clusterProject('matrix', 2),
+      // The tenant web app demo, then scheduling (whose fail-stop kills and reboots a worker) last.
+      clusterProject('demo', 3),
+      clusterProject('scheduling', 4),
     ],
   },
 });

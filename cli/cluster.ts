@@ -191,14 +191,20 @@ function requireNode(cluster: Cluster<StackOps>, name: string | undefined, comma
   return cluster.spec(name).name;
 }
 
-/** `<suite>` and `fresh-<suite>`: the cluster suites' two commands, alike but for the suite. */
-function suiteCommands(suite: string, what: string, example: string): Record<string, Command> {
+/**
+ * `<suite>` and `fresh-<suite>`: the cluster suites' two commands, alike but
+ * for the suite. `selector` is what picks the suite's files for vitest (the
+ * suite's folder name by default; `--project <name>` where the command is
+ * named otherwise).
+ */
+function suiteCommands(suite: string, what: string, example: string, selector: string[] = [suite]): Record<string, Command> {
+  const shown = selector.join(' ');
   return {
     [suite]: {
       args: '[--cold] [vitest options...]',
       summary: `run ${what} (bringing the cluster up if none is: see start); leaves it running`,
       details: `Brings the cluster up if no node is running (as \`start\` does: from the warm snapshot when one
-fits; --cold first: from the image), then runs \`vitest run ${suite}\` with the options given (e.g.
+fits; --cold first: from the image), then runs \`vitest run ${shown}\` with the options given (e.g.
 \`${example}\`), holding the cluster lock throughout. Leaves the cluster running.`,
       passThrough: true,
       async run(argv) {
@@ -207,7 +213,7 @@ fits; --cold first: from the image), then runs \`vitest run ${suite}\` with the 
         const lock = cluster.lock(`cluster ${suite}`);
         try {
           if (cluster.runningNodes().length === 0) await startCluster(cluster, false, cold);
-          const code = await runVitest(cluster, [suite, ...args]);
+          const code = await runVitest(cluster, [...selector, ...args]);
           progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
           return code;
         } finally {
@@ -220,7 +226,7 @@ fits; --cold first: from the image), then runs \`vitest run ${suite}\` with the 
       summary: `clean + build + start + ${suite}, holding the cluster lock throughout`,
       details: `Throws the runtime state away (removes the state dir), builds (or reuses) the image, brings six
 nodes up on fresh disks (from the warm snapshot when one fits, see \`start\`; --cold first: from
-the image) and runs \`vitest run ${suite}\` with the options given, holding the cluster lock from the
+the image) and runs \`vitest run ${shown}\` with the options given, holding the cluster lock from the
 clean to the end. Leaves the cluster running.`,
       passThrough: true,
       async run(argv) {
@@ -230,7 +236,7 @@ clean to the end. Leaves the cluster running.`,
         try {
           await cluster.clean();
           await startCluster(cluster, true, cold);
-          const code = await runVitest(cluster, [suite, ...args]);
+          const code = await runVitest(cluster, [...selector, ...args]);
           progress('cluster', 'cluster left running: `cluster status`, `cluster stop`');
           return code;
         } finally {
@@ -241,19 +247,111 @@ clean to the end. Leaves the cluster running.`,
   };
 }
 
+/** The served web app's process (pid) and URL, while `serve-vm-webapp` waits. */
+function serveFile(cluster: Cluster<StackOps>): string {
+  return path.join(cluster.cfg.stateDir, 'serve-vm-webapp.json');
+}
+
+/** A running serve of this state dir is asked to tear its web app down and end; waits until it has. */
+async function replaceRunningServe(cluster: Cluster<StackOps>): Promise<void> {
+  let prev: { pid: number; url: string } | undefined;
+  try {
+    prev = JSON.parse(fs.readFileSync(serveFile(cluster), 'utf8'));
+  } catch {
+    return;
+  }
+  if (!prev || prev.pid === process.pid || !isAlive(prev.pid)) return fs.rmSync(serveFile(cluster), { force: true });
+  progress('serve', `replacing the web app served by pid ${prev.pid} (${prev.url}): asking it to tear down`);
+  process.kill(prev.pid, 'SIGTERM');
+  const until = Date.now() + 300_000;
+  while (isAlive(prev.pid)) {
+    if (Date.now() > until) throw new HostError(`the serve-vm-webapp run with pid ${prev.pid} did not end within 300 s of SIGTERM; stop it, then try again`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * serve-vm-webapp: the demo's flow with ULTRACLOUD_WEBAPP_SERVE=1 (the VM
+ * stays), then the URL, then waiting, without the cluster lock (so tests
+ * and `cluster stop` can run), until Ctrl-C / SIGTERM (the web app is torn
+ * down) or the cluster's node04 is gone (`cluster stop`: it went with it).
+ */
+async function serveWebapp(fresh: boolean, argv: string[]): Promise<number> {
+  const { cold, rest: args } = takeCold(argv);
+  const cluster = await openCluster();
+  const { SERVE, HOME, hostUrl, removeWebapp } = await import('../fixtures/webapp.js');
+  await replaceRunningServe(cluster);
+  const lock = cluster.lock(`cluster ${fresh ? 'fresh-' : ''}serve-vm-webapp`);
+  let code: number;
+  try {
+    if (fresh) await cluster.clean();
+    if (fresh || cluster.runningNodes().length === 0) await startCluster(cluster, fresh, cold);
+    code = await runVitest(cluster, ['--project', 'demo', ...args], { ULTRACLOUD_WEBAPP_SERVE: '1' });
+  } finally {
+    lock.release();
+  }
+  const url = hostUrl(SERVE, cluster.cfg.portBase);
+  const env = { node: (n: string) => cluster.node(n), ops: cluster.stack.ops };
+  const teardown = async (why: string) => {
+    progress('serve', `${why}: tearing the web app down`);
+    await removeWebapp(env, SERVE, cluster.cfg.portBase);
+    await cluster.close();
+    progress('serve', 'web app removed');
+  };
+  if (code !== 0) {
+    if (cluster.vm(HOME).pid()) await teardown('the flow failed (see above)');
+    return code;
+  }
+  fs.writeFileSync(serveFile(cluster), `${JSON.stringify({ pid: process.pid, url })}\n`);
+  console.log(
+    [
+      '',
+      `web app: ${url}`,
+      `  curl ${url}state`,
+      `  curl -X POST ${url}visit`,
+      'Ctrl-C (or SIGTERM) tears it down; `cluster stop` stops it with the cluster.',
+      '',
+    ].join('\n'),
+  );
+  try {
+    const why = await new Promise<string>((resolve) => {
+      const onSignal = (sig: string) => resolve(`got ${sig}`);
+      process.once('SIGINT', () => onSignal('SIGINT'));
+      process.once('SIGTERM', () => onSignal('SIGTERM'));
+      const watch = setInterval(() => {
+        if (!cluster.vm(HOME).pid()) {
+          clearInterval(watch);
+          resolve('gone');
+        }
+      }, 5000);
+    });
+    if (why === 'gone') {
+      progress('serve', `${HOME} is not running (cluster stopped?): the web app went with it`);
+      await cluster.close();
+    } else {
+      await teardown(why);
+    }
+  } finally {
+    fs.rmSync(serveFile(cluster), { force: true });
+  }
+  return 0;
+}
+
 const commands: Record<string, Command> = {
   build: {
     args: '[--rebuild]',
-    summary: 'build the node image (cached by recipe hash; --rebuild drops the cache entry)',
-    details: `Builds the node image, or reuses the cached one for this recipe, and prints its folder.
-Needs root, the image build tools and a few GiB free in the image cache.
+    summary: 'build the node image and the tenant guest image (cached by recipe hash; --rebuild drops the cache entries)',
+    details: `Builds the node image and the web app guest image (guests/webapp, which demo-vm-webapp
+boots), or reuses the cached ones for their recipes, and prints their folders. Needs root, the
+image build tools and a few GiB free in the image cache.
 
-  --rebuild   drop this recipe's cached image first`,
+  --rebuild   drop these recipes' cached images first`,
     async run(args) {
       const { values } = opts(args, { rebuild: { type: 'boolean' } });
       const cluster = await openCluster();
       const image = await cluster.build(values.rebuild);
       console.log(image.dir);
+      console.log((await cluster.buildGuest(values.rebuild)).dir);
       return 0;
     },
   },
@@ -468,6 +566,28 @@ the cluster lock (<state dir>.lock, beside it) throughout.
 
   ...suiteCommands('smoke', 'the smoke suite', 'cluster smoke -t chainfire'),
   ...suiteCommands('matrix', 'the matrix suite of composed service scenarios', 'cluster matrix -t gateway'),
+  ...suiteCommands('demo-vm-webapp', 'the tenant web app demo (tests/demo)', 'cluster demo-vm-webapp -t migrat', ['--project', 'demo']),
+  'serve-vm-webapp': {
+    args: '[--cold] [vitest options...]',
+    summary: 'run the web app flow, leave the VM running and print its http://127.0.0.1:<port>/ URL; Ctrl-C tears it down',
+    details: `Brings the cluster up if none is (as \`start\`), runs the demo's flow (tests/demo, with
+ULTRACLOUD_WEBAPP_SERVE=1: its own names and addresses, no fault steps, no delete), prints the URL
+forwarded from the host into the tenant network, and waits. \`curl <url>state\`, \`curl -X POST
+<url>visit\`. Ctrl-C or SIGTERM removes the VM, its volumes, network and bucket; \`cluster stop\`
+stops it with the cluster. A second serve asks a running one to tear down first, then replaces it.
+The cluster lock is held only while the flow runs.`,
+    passThrough: true,
+    run: (argv) => serveWebapp(false, argv),
+  },
+  'fresh-serve-vm-webapp': {
+    args: '[--cold] [vitest options...]',
+    summary: 'clean + build + start + serve-vm-webapp',
+    details: `As serve-vm-webapp, from nothing: throws the runtime state away, builds (or reuses) the
+image and brings six nodes up on fresh disks first (see \`fresh-smoke\`).`,
+    passThrough: true,
+    run: (argv) => serveWebapp(true, argv),
+  },
+  ...suiteCommands('rollout-soak', 'the deployer scheduling soak: drain and fail-stop (tests/scheduling)', 'cluster rollout-soak -t drain', ['--project', 'scheduling']),
 
   validate: {
     args: '[vitest options...]',

@@ -12,6 +12,7 @@ import type { HarnessConfig } from './config.js';
 import { cpuShare, readSamples, recordSample, startSampler, stopSampler } from './cpu.js';
 import { HostError, NodeError, UsageError, WaitTimeoutError } from './errors.js';
 import { type BuiltImage, ensureImage, imageRecipe } from './image/debian.js';
+import { type BuiltGuestImage, ensureGuestImage } from './image/guest.js';
 import { hostSourcesFor } from './image/apt-sources.js';
 import { BOOT_BYTES_PER_NODE, formatBytes, freeBytes, requireFreeSpace, requirePortsFree, requireTools } from './host.js';
 import { FileLock } from './lock.js';
@@ -263,7 +264,14 @@ export class Cluster<Ops = unknown> {
 
   /** Why tests must not attach to the running cluster (see attachRefusal), or undefined. */
   attachRefusal(): string | undefined {
-    return attachRefusal(this.stateDir, this.runtime(), this.currentRecipeHash(), isAlive);
+    const rt = this.runtime();
+    const recipe = this.currentRecipeHash();
+    const booted = rt?.recipeHash ?? rt?.image?.hash;
+    if (this.cfg.devRecipeDrift && recipe && booted && recipe !== booted) {
+      progress('attach', `WARNING: ULTRACLOUD_DEV_RECIPE_DRIFT: attaching to a cluster booted from image recipe ${booted}, not this checkout's ${recipe}`);
+      return attachRefusal(this.stateDir, rt, undefined, isAlive);
+    }
+    return attachRefusal(this.stateDir, rt, recipe, isAlive);
   }
 
   runningNodes(): NodeSpec[] {
@@ -277,6 +285,12 @@ export class Cluster<Ops = unknown> {
       rebuild,
       verbose: this.cfg.verbose,
     });
+  }
+
+  /** The tenant web app's guest image (guests/webapp), built like the node image from the same suite and sources. */
+  async buildGuest(rebuild = false): Promise<BuiltGuestImage> {
+    const { webappGuest } = await import('../guests/webapp/index.js');
+    return ensureGuestImage(webappGuest, { cacheDir: this.cfg.cacheDir, suite: this.stack.suite, debianSources: this.cfg.debianSources, rebuild, verbose: this.cfg.verbose });
   }
 
   kernelCmdline(s: NodeSpec): string {

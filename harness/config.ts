@@ -36,6 +36,12 @@ export interface HarnessConfig {
   quiet: boolean;
   /** ULTRACLOUD_COLD: a forced cold boot (fresh disks, no snapshot). */
   cold: boolean;
+  /**
+   * ULTRACLOUD_DEV_RECIPE_DRIFT: tests attach to a cluster booted from
+   * another image recipe (while developing image files copied onto the
+   * nodes by hand); a warning line says so. Never for a verdict.
+   */
+  devRecipeDrift: boolean;
 }
 
 /** Accepted spellings of a boolean environment value (case-insensitive); unset or empty is false. */
@@ -74,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HarnessConfig 
     verbose: bool('ULTRACLOUD_VERBOSE', env.ULTRACLOUD_VERBOSE),
     quiet: bool('ULTRACLOUD_QUIET', env.ULTRACLOUD_QUIET),
     cold: bool('ULTRACLOUD_COLD', env.ULTRACLOUD_COLD),
+    devRecipeDrift: bool('ULTRACLOUD_DEV_RECIPE_DRIFT', env.ULTRACLOUD_DEV_RECIPE_DRIFT),
   };
 }
 

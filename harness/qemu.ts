@@ -144,6 +144,23 @@ export class QemuVm {
     }
   }
 
+  /**
+   * Forwards 127.0.0.1:`hostPort` on the host to `guestPort` on the guest's
+   * management NIC while this QEMU runs (QEMU's hostfwd_add: no restart,
+   * gone with the process). A rule already there for the port is replaced.
+   * Throws one line when QEMU cannot listen there (the port is taken).
+   */
+  async addHostForward(hostPort: number, guestPort: number): Promise<void> {
+    await this.removeHostForward(hostPort);
+    const out = await qmp<string>(this.qmpSocket, 'human-monitor-command', { 'command-line': `hostfwd_add mgmt tcp:127.0.0.1:${hostPort}-:${guestPort}` });
+    if (out.trim()) throw new HostError(`${this.name}: cannot forward 127.0.0.1:${hostPort} to the guest's port ${guestPort} (is the host port taken?): ${out.trim()}`);
+  }
+
+  /** Drops the forward of 127.0.0.1:`hostPort` added by addHostForward; none there is no error. */
+  async removeHostForward(hostPort: number): Promise<void> {
+    await qmp<string>(this.qmpSocket, 'human-monitor-command', { 'command-line': `hostfwd_remove mgmt tcp:127.0.0.1:${hostPort}` });
+  }
+
   /** Freezes the guest (CPUs and its clock); block I/O is drained. */
   async pause(): Promise<void> {
     await qmp(this.qmpSocket, 'stop', undefined, 10_000);

@@ -42,6 +42,8 @@ export interface FlaredbOps {
   /** SET then WAIT for `replicas` acknowledgements; returns how many acknowledged. */
   setAndWait(node: Node, key: string, value: string, replicas: number): Promise<number>;
   get(node: Node, key: string): Promise<string | undefined>;
+  /** Deletes `key` (any type) on the primary, found through the Sentinel on `node`; none there is no error. */
+  del(node: Node, key: string): Promise<void>;
   stop(node: Node): Promise<void>;
   start(node: Node): Promise<void>;
 }
@@ -201,6 +203,25 @@ export interface PrismnetOps {
   ensureGateway(node: Node, worker: Node, gw: TenantGateway, clients: Node[]): Promise<void>;
   /** Undoes ensureGateway (the same arguments); no error for parts that are already gone. */
   removeGateway(node: Node, worker: Node, gw: TenantGateway, clients: Node[]): Promise<void>;
+  /**
+   * A metadata port on tenant switch `sw`: an OVN `localport` holding
+   * `address` (addr/prefix) on every worker in `workers`, where a small HTTP
+   * server answers `GET /node` with that worker's name. Traffic to a
+   * localport never leaves its chassis, so a guest asking it learns the
+   * worker it runs on now (also after a live migration). Idempotent.
+   */
+  ensureMetadataPort(node: Node, workers: Node[], sw: string, address: string): Promise<{ url: string }>;
+  /** Undoes ensureMetadataPort (the same node, workers and switch); no error for parts already gone. */
+  removeMetadataPort(node: Node, workers: Node[], sw: string): Promise<void>;
+  /**
+   * A TCP port forward on a gateway worker: connections to `listenPort` on
+   * any of its addresses are relayed to `target` on a tenant network
+   * (reached through the worker's gateway port). Named, so it is found and
+   * replaced; idempotent.
+   */
+  ensurePortForward(worker: Node, name: string, listenPort: number, target: { ip: string; port: number }): Promise<void>;
+  /** Undoes ensurePortForward; none there is no error. */
+  removePortForward(worker: Node, name: string): Promise<void>;
   /** Tenant networks (CIDRs) `node` routes through a PrismNet gateway, as its routing table shows them. */
   gatewayRoutes(node: Node): Promise<{ cidr: string; via: string }[]>;
 }
@@ -234,7 +255,15 @@ export interface GuestSpec {
   memoryMiB?: number;
   /** Boot image (initrd) staged on the node under this name (see PlasmavmcOps.imagePath); default: the image's own. */
   image?: string;
-  /** Data disk (virtio, the guest's /dev/vda): a CoronaFS volume's NBD export. */
+  /**
+   * Root disk (virtio, the guest's /dev/vda): a CoronaFS volume holding an
+   * ext4 root (a guest image) that the guest initrd mounts and switches to,
+   * running `init` there.
+   */
+  rootDisk?: NbdExport;
+  /** The program the root disk's system starts with (ultracloud.init=); with rootDisk. */
+  init?: string;
+  /** Data disk (virtio; /dev/vda, or /dev/vdb after a root disk): a CoronaFS volume's NBD export. */
   dataDisk?: NbdExport;
   /** What the guest does with its data disk: write its first MiB with `pattern` lines, or check they are there. */
   diskOp?: { op: 'write' | 'check'; pattern: string };
@@ -255,6 +284,14 @@ export interface PlasmavmcOps {
   stopGuest(node: Node, name: string): Promise<void>;
   /** libvirt's state of the guest ("running", "shut off", ...), undefined when it is not defined; throws when libvirt does not answer. */
   guestState(node: Node, name: string): Promise<string | undefined>;
+  /** Power-cycles a defined guest (destroy, start): a new boot of the same definition and disks. */
+  restartGuest(node: Node, name: string): Promise<void>;
+  /**
+   * Live-migrates a running guest from `from` to `to` (`virsh migrate --live`
+   * over the cluster network; its disks must be network disks both reach).
+   * The definition moves with it. Returns libvirt's wall time for the move.
+   */
+  migrateGuest(from: Node, to: Node, name: string): Promise<{ seconds: number }>;
   /** Where on a worker a boot image named `name` is staged (a download's destination) for GuestSpec.image. */
   imagePath(name: string): string;
   /** Boot images staged on `node` (strict: throws when the node cannot be asked). */
@@ -293,12 +330,27 @@ export interface InnerBoot {
   console: string;
 }
 
+/** What a new volume starts with (sparse zeros without it). */
+export interface VolumeContent {
+  /** A disk image file on the volume's node (qcow2 or raw, e.g. from stageImage), converted into the volume; the volume must be at least its virtual size. */
+  image?: string;
+  /** An ext4 filesystem holding these files (path → content, under its root). */
+  files?: Record<string, string>;
+}
+
 export interface CoronafsOps {
   exportName(node: NodeSpec): string;
   /** Reads `length` bytes at `offset` of `target`'s export over NBD, from `via`. */
   read(via: Node, target: NodeSpec, offset: number, length: number): Promise<Buffer>;
   /** Creates volume `name` (sparse raw, `sizeMiB`) on `node`, its home, and exports it over NBD from there; throws when it exists. */
-  createVolume(node: Node, name: string, sizeMiB: number): Promise<Volume>;
+  createVolume(node: Node, name: string, sizeMiB: number, content?: VolumeContent): Promise<Volume>;
+  /**
+   * Copies a disk image file from the host into `node`'s image cache (kept
+   * by its sha256; a copy already there with that sum is reused, other
+   * images there are dropped) and returns its path there: a
+   * VolumeContent.image.
+   */
+  stageImage(node: Node, localFile: string, sha256: string): Promise<string>;
   /** The volume as `node` holds it (file and export), undefined when it has no file there. */
   volume(node: Node, name: string): Promise<Volume | undefined>;
   /** Names of the volumes with a file on `node` (strict: throws when the node cannot be asked). */

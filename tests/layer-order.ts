@@ -11,6 +11,8 @@ export const LAYER_ORDER: Record<string, string[]> = {
   smoke: ['boot', 'protocols', 'replication', 'nested-kvm', 'prismnet-ports', 'gateway'],
   // Cheapest first; the ones with tenant guests after.
   matrix: ['gateway-flows', 'dns-lb-net', 'k8s-bundle', 'vm-hosting'],
+  demo: ['vm-webapp'],
+  scheduling: ['rollout'],
 };
 
 /** Only cluster suites are ordered; unit tests run in any order. */

@@ -15,24 +15,18 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { HostError } from '../errors.js';
 import { FileLock } from '../lock.js';
-import { elapsed, progress, withHeartbeat } from '../log.js';
+import { elapsed, progress } from '../log.js';
 import { findProcesses, isAlive, terminate } from '../proc.js';
 import { IMAGE_BUILD_BYTES, requireFreeSpace, requireRoot, requireTools } from '../host.js';
 import { type Role, type Stack, allUnits, unitsOn } from '../stack.js';
 import type { NodeSpec } from '../topology.js';
 import { hostSourcesFor } from './apt-sources.js';
+import { DPKG_EXCLUDES, mmdebstrap } from './mmdebstrap.js';
 
 const BUILDER_SOURCE = fileURLToPath(import.meta.url);
+const MMDEBSTRAP_SOURCE = path.join(path.dirname(BUILDER_SOURCE), 'mmdebstrap.ts');
 /** ext4 size inside the qcow2; sparse, so only used blocks cost disk. */
 const DISK_SIZE = '8G';
-const DPKG_EXCLUDES = [
-  'path-exclude=/usr/share/man/*',
-  'path-exclude=/usr/share/doc/*',
-  'path-include=/usr/share/doc/*/copyright',
-  'path-exclude=/usr/share/locale/*',
-  'path-include=/usr/share/locale/locale.alias',
-  'path-exclude=/usr/share/info/*',
-];
 
 export interface BuiltImage {
   stack: string;
@@ -76,6 +70,7 @@ export function imageRecipe(stack: Stack, nodes: NodeSpec[], sources: string): R
     sources,
     dpkg: DPKG_EXCLUDES,
     builder: sha256(fs.readFileSync(BUILDER_SOURCE)),
+    mmdebstrap: sha256(fs.readFileSync(MMDEBSTRAP_SOURCE)),
     disk: DISK_SIZE,
   };
   return { hash: sha256(JSON.stringify(description)).slice(0, 16), description, packages, sources };
@@ -140,44 +135,23 @@ async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: 
   await stage(stack, nodes, staging);
 
   progress('image', `building ${stack.name} image ${recipe.hash}: ${recipe.packages.length} packages from ${stack.suite} (mmdebstrap)`);
-  let last = '';
-  const child = execa(
-    'mmdebstrap',
-    [
-      '--variant=minbase',
-      '--mode=root',
-      '--format=directory',
-      `--include=${recipe.packages.join(',')}`,
-      ...DPKG_EXCLUDES.map((o) => `--dpkgopt=${o}`),
-      '--aptopt=Acquire::Retries "3"',
-      `--customize-hook=sync-in ${staging} /`,
+  await mmdebstrap({
+    scope: 'image',
+    variant: 'minbase',
+    suite: stack.suite,
+    packages: recipe.packages,
+    rootfs,
+    sourcesFile,
+    customizeHooks: [
+      `sync-in ${staging} /`,
       // The role scripts run in a mount namespace of their own, the rootfs bind-mounted on
       // itself: "/" in the chroot is then a mount point, as on a node (podman, importing
       // k8shost's image, remounts it private), and whatever a script mounts goes away with
       // the namespace, even when the build is killed.
-      `--customize-hook=unshare --mount --propagation private sh -c 'mount --rbind "$1" "$1" && exec chroot "$1" /bin/sh -eu /usr/lib/ultracloud/customize.sh' customize "$1"`,
-      stack.suite,
-      rootfs,
-      sourcesFile,
+      `unshare --mount --propagation private sh -c 'mount --rbind "$1" "$1" && exec chroot "$1" /bin/sh -eu /usr/lib/ultracloud/customize.sh' customize "$1"`,
     ],
-    { all: true, buffer: false, env: { LC_ALL: 'C.UTF-8' } },
-  );
-  const transcript: string[] = [];
-  child.all?.setEncoding('utf8');
-  child.all?.on('data', (chunk: string) => {
-    for (const line of chunk.split('\n').filter(Boolean)) {
-      transcript.push(line);
-      if (transcript.length > 200) transcript.shift();
-      last = line;
-      // mmdebstrap's steps, and a role script's "<role>: WARNING: ..." (a build that went on without something).
-      if (/^I: |^[\w-]+: WARNING: /.test(line) || verbose) progress('image', line);
-    }
+    verbose,
   });
-  try {
-    await withHeartbeat(20_000, (ms) => progress('image', `still building (${Math.round(ms / 1000)}s): ${last.slice(0, 100)}`), child);
-  } catch (e) {
-    throw new HostError(`mmdebstrap failed (see the lines above):\n${transcript.slice(-30).join('\n')}\n${(e as Error).message.split('\n')[0]}`);
-  }
   progress('image', `rootfs ready after ${elapsed(started)}; making disk`);
 
   const boot = path.join(rootfs, 'boot');
@@ -269,7 +243,7 @@ export function hostsFile(nodes: NodeSpec[]): string {
 }
 
 /** Leftovers of killed builds: stop their processes, unmount, remove. */
-async function removeStaleBuilds(imagesDir: string): Promise<void> {
+export async function removeStaleBuilds(imagesDir: string): Promise<void> {
   if (!fs.existsSync(imagesDir)) return;
   for (const entry of fs.readdirSync(imagesDir)) {
     const m = /^\.tmp-.*-(\d+)$/.exec(entry);
@@ -288,7 +262,7 @@ async function removeStaleBuilds(imagesDir: string): Promise<void> {
   }
 }
 
-function treeDigest(dir: string): Record<string, string> {
+export function treeDigest(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -303,6 +277,6 @@ function treeDigest(dir: string): Record<string, string> {
   return out;
 }
 
-function sha256(data: string | Buffer): string {
+export function sha256(data: string | Buffer): string {
   return crypto.createHash('sha256').update(data).digest('hex');
 }

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       verbose: false,
       quiet: false,
       cold: false,
+      devRecipeDrift: false,
     });
   });
 
@@ -155,6 +156,7 @@ describe('boolean knobs', () => {
     ['ULTRACLOUD_VERBOSE', 'verbose'],
     ['ULTRACLOUD_QUIET', 'quiet'],
     ['ULTRACLOUD_COLD', 'cold'],
+    ['ULTRACLOUD_DEV_RECIPE_DRIFT', 'devRecipeDrift'],
   ] as const;
 
   describe.each(KNOBS)('%s', (name, key) => {

@@ -26,6 +26,8 @@ export function exportName(node: NodeSpec): string {
 }
 
 const VOLUME_DIR = '/var/lib/coronafs/volumes';
+/** Disk images copied from the host (stageImage), by sha256: what new volumes are made from. */
+const IMAGE_DIR = '/var/lib/coronafs/images';
 /** Ports of volume exports, one each; 10809 stays the node's own export. */
 const VOLUME_PORTS = { first: 10810, last: 10899 };
 /** A volume's export service (template in files/etc/systemd/system). */
@@ -41,6 +43,29 @@ export const VOLUME_TIMING = {
 export function checkVolumeName(name: string): string {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new Error(`coronafs: bad volume name ${JSON.stringify(name)} (a-z 0-9 -, at most 63)`);
   return name;
+}
+
+const shq = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+
+/** Shell (with $f set): "$f.part" made from a disk image on the node, grown to the volume's size; fails when the image is larger. */
+export function fillFromImage(image: string, sizeMiB: number): string {
+  return [
+    `img=${shq(image)}; want=$((${sizeMiB} * 1048576));`,
+    `virt=$(qemu-img info --output=json "$img" | sed -n 's/.*"virtual-size": *\\([0-9]*\\).*/\\1/p' | head -1);`,
+    `[ -n "$virt" ] || { echo "cannot read the virtual size of $img" >&2; exit 1; };`,
+    `[ "$virt" -le "$want" ] || { echo "image $img is $virt bytes, over the volume's ${sizeMiB} MiB" >&2; exit 1; };`,
+    // -S 4k: holes stay holes (the volume is as sparse as the image's filesystem).
+    'qemu-img convert -S 4k -O raw "$img" "$f.part"; truncate -s "$want" "$f.part";',
+  ].join(' ');
+}
+
+/** Shell (with $f.part made): an ext4 filesystem on "$f.part" holding `files` (mke2fs -d from a folder). */
+export function fillWithFiles(files: Record<string, string>): string {
+  const writes = Object.entries(files).map(([p, content]) => {
+    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(p) || p.split('/').includes('..')) throw new Error(`coronafs: bad file path ${JSON.stringify(p)}`);
+    return `mkdir -p "$(dirname "$f.files/${p}")"; echo ${Buffer.from(content).toString('base64')} | base64 -d > "$f.files/${p}";`;
+  });
+  return ['mkdir -p "$f.files";', ...writes, 'mkfs.ext4 -q -F -L data -d "$f.files" "$f.part"; rm -rf "$f.files";'].join(' ');
 }
 
 export const nbdUrl = (e: NbdExport) => `nbd://${e.host}:${e.port}/${e.name}`;
@@ -107,13 +132,32 @@ export const coronafsOps: CoronafsOps = {
     const out = await via.succeed(`qemu-io -r -f raw '${url}' -c 'read -v ${offset} ${length}'`);
     return parseHexDump(out, url);
   },
-  async createVolume(node, name, sizeMiB) {
+  async createVolume(node, name, sizeMiB, content) {
     checkVolumeName(name);
     if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new Error(`coronafs: bad volume size ${sizeMiB} MiB`);
+    if (content?.image && content.files) throw new Error('coronafs: a volume starts from an image or from files, not both');
     await node.succeed(
-      `set -e; mkdir -p ${VOLUME_DIR}; f=${VOLUME_DIR}/${name}.raw; if [ -e "$f" ]; then echo "volume ${name} exists on ${node.name}" >&2; exit 1; fi; truncate -s ${sizeMiB}M "$f.part"; mv "$f.part" "$f"`,
+      [
+        `set -e; mkdir -p ${VOLUME_DIR}; f=${VOLUME_DIR}/${name}.raw; if [ -e "$f" ]; then echo "volume ${name} exists on ${node.name}" >&2; exit 1; fi; rm -rf "$f.part" "$f.files";`,
+        content?.image ? fillFromImage(content.image, sizeMiB) : `truncate -s ${sizeMiB}M "$f.part";`,
+        content?.files ? fillWithFiles(content.files) : '',
+        'mv "$f.part" "$f"',
+      ].join(' '),
+      VOLUME_TIMING.copyS * 1000,
     );
     return exportVolume(node, name);
+  },
+  async stageImage(node, localFile, sha256) {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`coronafs: bad sha256 ${JSON.stringify(sha256)}`);
+    const remote = `${IMAGE_DIR}/${sha256}.img`;
+    const have = await node.execute(`sha256sum ${remote} 2>/dev/null | cut -d' ' -f1`, VOLUME_TIMING.copyS * 1000);
+    if (have.stdout.trim() === sha256) return remote;
+    await node.succeed(`mkdir -p ${IMAGE_DIR} && find ${IMAGE_DIR} -mindepth 1 -delete`);
+    await node.putFile(localFile, `${remote}.part`);
+    const got = (await node.succeed(`sha256sum ${remote}.part | cut -d' ' -f1`, VOLUME_TIMING.copyS * 1000)).trim();
+    if (got !== sha256) throw new NodeError(node.name, `coronafs: the copy of ${localFile} differs from the host's file`, { expected: sha256, lastSeen: got });
+    await node.succeed(`mv ${remote}.part ${remote}`);
+    return remote;
   },
   volume: volumeInfo,
   async volumes(node) {

@@ -102,6 +102,11 @@ export const flaredbOps: FlaredbOps = {
     const out = (await node.succeed(`${CLI} get ${key}`)).trim();
     return out === '' ? undefined : out;
   },
+  async del(node, key) {
+    if (!/^[A-Za-z0-9:._{}/-]+$/.test(key)) throw new Error(`flaredb: bad key ${JSON.stringify(key)}`);
+    // The primary's address from this node's Sentinel: a replica refuses writes.
+    await node.succeed(`p=$(redis-cli -h 127.0.0.1 -p 26379 sentinel get-master-addr-by-name flaredb | head -1) && [ -n "$p" ] && ${CLI.replace('-h 127.0.0.1', '-h "$p"')} del ${key} >/dev/null`);
+  },
   async stop(node) {
     await node.succeed('systemctl stop redis-server.service');
   },

@@ -49,6 +49,8 @@ export function s3GetCommand(proxyIp: string, bucket: string, key: string, dest:
 export const lightningstorOps: LightningstorOps = {
   /** An S3 client for the proxy on `node`, over an SSH-forwarded channel to its port 8080. */
   async s3(node) {
+    // The SDK warns on every run that releases after January 2027 will need Node 22; the locked version works on 20.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const secret = (await node.succeed('cat /run/ultracloud/secret')).trim();
     const fwd = await node.forward(PROXY_PORT);
     const client = new S3Client({

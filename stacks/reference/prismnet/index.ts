@@ -295,7 +295,82 @@ export const prismnetOps: PrismnetOps = {
   async gatewayRoutes(node) {
     return parseGatewayRoutes(await node.succeed(`ip -o -4 route show proto ${GW_PROTO}`));
   },
+  async ensureMetadataPort(node, workers, sw, address) {
+    const md = metadataPlan(sw);
+    const ip = address.split('/')[0];
+    cidrNetwork(address);
+    await node.succeed(`${NBCTL} --may-exist lsp-add ${q(sw)} ${q(md.lsp)} -- lsp-set-type ${q(md.lsp)} localport -- lsp-set-addresses ${q(md.lsp)} ${q(`${md.mac} ${ip}`)}`);
+    for (const w of workers) {
+      // A veth pair: one end on br-int bound to the localport, the other in a namespace of its own
+      // (every worker holds the same address), where busybox httpd serves /node.
+      await w.succeed(
+        [
+          'set -e',
+          `ip netns add ${md.netns} 2>/dev/null || true`,
+          `ip link show ${md.iface} >/dev/null 2>&1 || ip link add ${md.iface} mtu ${TENANT_MTU} type veth peer name ${md.peer} mtu ${TENANT_MTU}`,
+          `if ip link show ${md.peer} >/dev/null 2>&1; then ip link set ${md.peer} netns ${md.netns}; fi`,
+          `ovs-vsctl --timeout=30 --may-exist add-port br-int ${md.iface} -- set Interface ${md.iface} external_ids:iface-id=${q(md.lsp)}`,
+          `ip link set ${md.iface} up`,
+          `ip -n ${md.netns} link set lo up`,
+          `ip -n ${md.netns} link set ${md.peer} address ${md.mac} up`,
+          `ip -n ${md.netns} addr replace ${address} dev ${md.peer}`,
+          `mkdir -p ${md.www} && echo ${w.name} > ${md.www}/node`,
+          `systemctl is-active -q ${md.unit} || systemd-run --quiet --collect --unit ${md.unit} ip netns exec ${md.netns} busybox httpd -f -p 80 -h ${md.www}`,
+        ].join('\n'),
+      );
+    }
+    return { url: `http://${ip}/node` };
+  },
+  async ensurePortForward(worker, name, listenPort, target) {
+    const unit = forwardUnit(name);
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(target.ip) || !Number.isInteger(target.port) || !Number.isInteger(listenPort)) throw new Error(`prismnet: bad port forward ${listenPort} -> ${target.ip}:${target.port}`);
+    await prismnetOps.removePortForward(worker, name);
+    // systemd's own relay, socket-activated: one transient socket + service pair, gone at reboot.
+    await worker.succeed(
+      `systemd-run --quiet --collect --unit ${unit} --socket-property=ListenStream=${listenPort} /lib/systemd/systemd-socket-proxyd --connections-max=64 ${target.ip}:${target.port} && systemctl is-active -q ${unit}.socket`,
+    );
+  },
+  async removePortForward(worker, name) {
+    const unit = forwardUnit(name);
+    await worker.succeed(`systemctl stop ${unit}.socket ${unit}.service 2>/dev/null; systemctl reset-failed ${unit}.socket ${unit}.service 2>/dev/null; ! systemctl is-active -q ${unit}.socket`);
+  },
+  async removeMetadataPort(node, workers, sw) {
+    const md = metadataPlan(sw);
+    for (const w of workers) {
+      await w.succeed(
+        [
+          `systemctl stop ${md.unit} 2>/dev/null; systemctl reset-failed ${md.unit} 2>/dev/null`,
+          `ovs-vsctl --timeout=30 --if-exists del-port br-int ${md.iface}`,
+          `ip link del ${md.iface} 2>/dev/null`,
+          `ip netns del ${md.netns} 2>/dev/null`,
+          `rm -rf ${md.www}`,
+          `! ip netns list | grep -qw ${md.netns}`,
+        ].join('\n'),
+      );
+    }
+    await node.succeed(`${NBCTL} --if-exists lsp-del ${q(md.lsp)}`);
+  },
 };
+
+/** The transient units of a port forward (socket + systemd-socket-proxyd service). */
+export function forwardUnit(name: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(name)) throw new Error(`prismnet: bad port forward name ${JSON.stringify(name)} (a-z 0-9 -)`);
+  return `ucfwd-${name}`;
+}
+
+/** Names of a switch's metadata port: the localport, and on each worker its veth ends, namespace, folder and server unit. */
+export function metadataPlan(sw: string) {
+  const h = crypto.createHash('sha256').update(sw).digest('hex').slice(0, 8);
+  return {
+    lsp: `${sw}-meta`,
+    mac: stableMac(`meta:${sw}`),
+    iface: `ucmd-${h}`,
+    peer: `ucmn-${h}`,
+    netns: `ucmeta-${h}`,
+    www: `/run/ultracloud/meta-${h}`,
+    unit: `ucmeta-${h}.service`,
+  };
+}
 
 /**
  * `ovs-vsctl --format=json --columns=name,options,ofport,error find Interface

@@ -16,8 +16,10 @@ guest=/usr/lib/ultracloud/guest
 # virtio_pci: the bus (a module on Debian); virtio_net: the NIC (pulls in
 # failover, net_failover); virtio_console: hvc0 if a virtio serial is given;
 # virtio_rng: entropy if a virtio-rng device is given; virtio_blk: a data
-# disk (/dev/vda, the init's ultracloud.disk=).
-wanted='virtio_pci virtio_net virtio_console virtio_rng virtio_blk'
+# disk (/dev/vda, the init's ultracloud.disk=); ext4 and crc32c_generic (the
+# checksum ext4 asks the crypto API for, a softdep modules.dep does not list):
+# a root disk (the init's ultracloud.root=).
+wanted='virtio_pci virtio_net virtio_console virtio_rng virtio_blk crc32c_generic ext4'
 
 die() {
 	echo "build-initrd: $*" >&2

@@ -1,0 +1,33 @@
+/**
+ * The tenant web app guest (tests/demo/vm-webapp.test.ts): Debian's
+ * essential set plus Node 18 and our web app (services/webapp, bundled on
+ * the host), booted by the node's guest kernel and initrd into
+ * files/usr/lib/ultracloud/webapp/init. No systemd, no getty, no sshd:
+ * the app is the guest's only service, its console the log.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { GuestImageDef } from '../../harness/image/guest.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const service = path.resolve(here, '../../services/webapp');
+
+export const WEBAPP_INIT = '/usr/lib/ultracloud/webapp/init';
+/** The port the app listens on inside the guest (its config's listen.port). */
+export const WEBAPP_PORT = 8080;
+
+export const webappGuest: GuestImageDef = {
+  name: 'webapp',
+  variant: 'essential',
+  packages: ['nodejs', 'mount'],
+  filesDir: path.join(here, 'files'),
+  customizeScript: path.join(here, 'customize.sh'),
+  generated: {
+    inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(here, '../../package-lock.json')],
+    async build(staging) {
+      const { bundleWebapp } = await import('../../services/webapp/build.js');
+      await bundleWebapp(path.join(staging, 'usr/lib/ultracloud/webapp/webapp.js'));
+    },
+  },
+  sizeMiB: 512,
+};
