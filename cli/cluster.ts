@@ -283,11 +283,20 @@ async function serveWebapp(fresh: boolean, argv: string[]): Promise<number> {
   await replaceRunningServe(cluster);
   const lock = cluster.lock(`cluster ${fresh ? 'fresh-' : ''}serve-vm-webapp`);
   let code: number;
+  // Ctrl-C while the flow runs reaches vitest too (same process group); this process waits for it, then tears down.
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+  };
   try {
     if (fresh) await cluster.clean();
     if (fresh || cluster.runningNodes().length === 0) await startCluster(cluster, fresh, cold);
+    process.on('SIGINT', onInterrupt);
+    process.on('SIGTERM', onInterrupt);
     code = await runVitest(cluster, ['--project', 'demo', ...args], { ULTRACLOUD_WEBAPP_SERVE: '1' });
   } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     lock.release();
   }
   const url = hostUrl(SERVE, cluster.cfg.portBase);
@@ -298,9 +307,9 @@ async function serveWebapp(fresh: boolean, argv: string[]): Promise<number> {
     await cluster.close();
     progress('serve', 'web app removed');
   };
-  if (code !== 0) {
-    if (cluster.vm(HOME).pid()) await teardown('the flow failed (see above)');
-    return code;
+  if (code !== 0 || interrupted) {
+    if (cluster.vm(HOME).pid()) await teardown(interrupted ? 'interrupted' : 'the flow failed (see above)');
+    return interrupted ? 130 : code;
   }
   fs.writeFileSync(serveFile(cluster), `${JSON.stringify({ pid: process.pid, url })}\n`);
   console.log(

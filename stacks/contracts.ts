@@ -211,6 +211,15 @@ export interface PrismnetOps {
    * worker it runs on now (also after a live migration). Idempotent.
    */
   ensureMetadataPort(node: Node, workers: Node[], sw: string, address: string): Promise<{ url: string }>;
+  /**
+   * Before a live migration of the port's guest from chassis `from` to `to`:
+   * the port may be bound on both (OVN multi-chassis binding), and `to`
+   * takes the traffic only once the guest announces itself there (a RARP,
+   * which QEMU sends when the migration completes). Undo with endMove.
+   */
+  beginMove(node: Node, port: string, from: string, to: string): Promise<void>;
+  /** After the move (done or failed): the port binds wherever its interface is, as before beginMove. */
+  endMove(node: Node, port: string): Promise<void>;
   /** Undoes ensureMetadataPort (the same node, workers and switch); no error for parts already gone. */
   removeMetadataPort(node: Node, workers: Node[], sw: string): Promise<void>;
   /**

@@ -23,7 +23,7 @@ export const webappGuest: GuestImageDef = {
   filesDir: path.join(here, 'files'),
   customizeScript: path.join(here, 'customize.sh'),
   generated: {
-    inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(here, '../../package-lock.json')],
+    inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(service, '../bundle.ts'), path.resolve(here, '../../package-lock.json')],
     async build(staging) {
       const { bundleWebapp } = await import('../../services/webapp/build.js');
       await bundleWebapp(path.join(staging, 'usr/lib/ultracloud/webapp/webapp.js'));

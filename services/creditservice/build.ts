@@ -6,46 +6,15 @@
  *
  *   npx tsx services/creditservice/build.ts /tmp/creditservice.js
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleForNode18, bundleWhenRun } from '../bundle.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ENTRY = path.join(here, 'src', 'main.ts');
 
-export async function bundleCreditservice(outFile: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(outFile)), { recursive: true });
-  // Throws (with esbuild's messages) on any error; warnings are printed.
-  await build({
-    entryPoints: [ENTRY],
-    outfile: outFile,
-    bundle: true,
-    platform: 'node',
-    target: 'node18',
-    format: 'cjs',
-    minify: false,
-    sourcemap: false,
-    legalComments: 'inline',
-    logLevel: 'warning',
-    banner: {
-      js: '// creditservice: bundled by services/creditservice/build.ts (esbuild); run with Node 18.',
-    },
-  });
+export function bundleCreditservice(outFile: string): Promise<void> {
+  return bundleForNode18('creditservice', ENTRY, outFile);
 }
 
-const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invokedDirectly) {
-  const outFile = process.argv[2];
-  if (!outFile || process.argv.length > 3) {
-    process.stderr.write('usage: npx tsx services/creditservice/build.ts <outFile>\n');
-    process.exit(2);
-  }
-  bundleCreditservice(outFile).then(
-    () => process.stdout.write(`${outFile}\n`),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+bundleWhenRun(import.meta.url, 'creditservice', bundleCreditservice);

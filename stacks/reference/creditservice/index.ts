@@ -34,7 +34,7 @@ export const creditservice: Role = {
     packages: ['nodejs'],
     filesDir: path.join(here, 'files'),
     generated: {
-      inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(here, '../../../package-lock.json')],
+      inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(service, '../bundle.ts'), path.resolve(here, '../../../package-lock.json')],
       async build(staging) {
         const { bundleCreditservice } = await import('../../../services/creditservice/build.js');
         await bundleCreditservice(path.join(staging, 'usr/lib/ultracloud/creditservice/creditservice.js'));

@@ -164,6 +164,13 @@ export const prismnetOps: PrismnetOps = {
   async deletePort(node, port) {
     await node.succeed(`${NBCTL} --if-exists lsp-del ${q(port)}`);
   },
+  async beginMove(node, port, from, to) {
+    // Without it the destination's interface (created when the migration starts) claims the port while the guest still runs on the source.
+    await node.succeed(`${NBCTL} set Logical_Switch_Port ${q(port)} options:requested-chassis=${q(`${from},${to}`)} options:activation-strategy=rarp`);
+  },
+  async endMove(node, port) {
+    await node.succeed(`${NBCTL} --if-exists remove Logical_Switch_Port ${q(port)} options requested-chassis -- --if-exists remove Logical_Switch_Port ${q(port)} options activation-strategy`);
+  },
   async ports(node, sw) {
     // Strict: "no ports" must mean the database said so, not that it was down.
     const out = await node.succeed(`${NBCTL} lsp-list ${q(sw)}`);
