@@ -13,6 +13,7 @@ APT_PACKAGES=(
   e2fsprogs         # mkfs.ext4 -d: rootfs into a disk image
   openssh-client    # ssh-keygen for the cluster key; `cluster ssh`
   procps            # ps/pgrep for operators
+  nix-bin           # nix-instantiate: evaluates the deployer's services.nix (pure Nix, no daemon)
 )
 
 missing=()

@@ -142,6 +142,7 @@ export interface StackOps {
   k8shost: K8shostOps;
   lightningstor: LightningstorOps;
   creditservice: CreditserviceOps;
+  deployer: DeployerOps;
 }
 
 export interface RaftStatus {
@@ -452,4 +453,71 @@ export interface LightningstorOps {
    * GET is refused or the proxy does not answer.
    */
   download(via: Node, proxy: Node, bucket: string, key: string, dest: string): Promise<{ bytes: number; sha256: string }>;
+}
+
+/** A native service definition as the deployer schedules it (services.nix, validated). */
+export interface DeployerServiceDef {
+  name: string;
+  command: string;
+  health: { command: string; intervalS: number; timeoutS: number };
+  replicas: number;
+  /** Replica i listens on port + i. */
+  port?: number;
+  placement: { kinds: string[]; antiAffinity: 'required' | 'preferred' | 'none'; maxPerNode: number };
+}
+
+/** What the deployer shows (from chainfire, so also with every deployer stopped). */
+export interface DeployerView {
+  at: number;
+  /** The deployer that leads, if any. */
+  leader: string | null;
+  /** False, with the reason, when no deployer reconciles. */
+  reconciling: boolean;
+  reason?: string;
+  nodes: { name: string; kind: string; addr: string; alive: boolean; draining: boolean; instances: { instance: string; state: string; healthy: boolean; detail?: string }[] }[];
+  /** Per service: replicas wanted, slots placed, healthy instances, primaries per node, instances still leaving, problems. */
+  services: { name: string; replicas: number; placed: number; healthy: number; nodes: Record<string, number>; leaving: number; problems: string[] }[];
+  problems: { service: string; kind: string; message: string }[];
+}
+
+/** One sample of the services' health, taken on a node every second while a sampler runs. */
+export interface DeployerSample {
+  /** Node clock, ms since the epoch. */
+  at: number;
+  /** The leader the answering deployer saw; null when the sample failed. */
+  leader: string | null;
+  services: { name: string; replicas: number; healthy: number; placed: number; leaving: number; nodes: Record<string, number> }[];
+  error?: string;
+}
+
+export interface DeployerOps {
+  /**
+   * Deadlines (s): a change (seed, drain) reconciled and healthy; a failed
+   * worker's replicas healthy elsewhere (the agent's lease TTL plus a pass
+   * and a start); a new leader after the leader stops.
+   */
+  timing: { settleS: number; failoverS: number; handoverS: number; leaseS: number };
+  /** The stack's service definitions (services.nix evaluated with nix-instantiate on the host, validated). */
+  definitions(): Promise<DeployerServiceDef[]>;
+  /** Definitions from a Nix expression (an attribute set of services), evaluated and validated the same way. */
+  evaluate(nixExpr: string): Promise<DeployerServiceDef[]>;
+  /** Writes definitions through `node` (add or replace; `exact`: also remove the others). */
+  seed(node: Node, defs: DeployerServiceDef[], exact?: boolean): Promise<void>;
+  /** Removes services (their instances stop). */
+  remove(node: Node, names: string[]): Promise<void>;
+  /** The deployer's view, read from chainfire through `node`. */
+  status(node: Node): Promise<DeployerView>;
+  drain(node: Node, target: string): Promise<void>;
+  undrain(node: Node, target: string): Promise<void>;
+  /** Stops/starts the deployer (control nodes) or the agent (workers) on `node`. */
+  stop(node: Node): Promise<void>;
+  start(node: Node): Promise<void>;
+  /** What an instance serves when asked from `via` over the cluster network (its HTTP page), or throws. */
+  fetch(via: Node, addr: string, port: number): Promise<string>;
+  /** Starts sampling the services' health every second on `node` (replacing a sampler there). */
+  startSampler(node: Node): Promise<void>;
+  /** The samples so far (the sampler keeps running). */
+  samples(node: Node): Promise<DeployerSample[]>;
+  /** Stops the sampler and removes its samples. */
+  stopSampler(node: Node): Promise<void>;
 }

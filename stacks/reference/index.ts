@@ -11,6 +11,7 @@ import { base } from './base/index.js';
 import { chainfire } from './chainfire/index.js';
 import { coronafs } from './coronafs/index.js';
 import { creditservice } from './creditservice/index.js';
+import { deployer } from './deployer/index.js';
 import { fiberlb } from './fiberlb/index.js';
 import { flaredb } from './flaredb/index.js';
 import { flashdns } from './flashdns/index.js';
@@ -24,7 +25,7 @@ import { prismnet } from './prismnet/index.js';
 export const reference = defineStack<StackOps>({
   name: 'reference',
   suite: 'bookworm',
-  roles: [base, chainfire, flaredb, iam, flashdns, fiberlb, prismnet, plasmavmc, lightningstor, coronafs, k8shost, nightlight, apigateway, creditservice],
+  roles: [base, chainfire, flaredb, iam, flashdns, fiberlb, prismnet, plasmavmc, lightningstor, coronafs, k8shost, nightlight, apigateway, creditservice, deployer],
   secrets: [
     // Service passwords and API keys (Redis, PowerDNS, LDAP admin, OAuth client, Swift hash and S3 key): 32 hex chars.
     { name: 'secret', make: () => Buffer.from(crypto.randomBytes(16).toString('hex')) },
@@ -34,5 +35,5 @@ export const reference = defineStack<StackOps>({
       make: () => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'der' }),
     },
   ],
-  opsKeys: ['iam', 'chainfire', 'flaredb', 'flashdns', 'fiberlb', 'prismnet', 'plasmavmc', 'coronafs', 'k8shost', 'lightningstor', 'creditservice'],
+  opsKeys: ['iam', 'chainfire', 'flaredb', 'flashdns', 'fiberlb', 'prismnet', 'plasmavmc', 'coronafs', 'k8shost', 'lightningstor', 'creditservice', 'deployer'],
 });

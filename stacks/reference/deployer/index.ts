@@ -1,0 +1,159 @@
+/**
+ * deployer: native service scheduling (services/deployer, ours, TypeScript
+ * bundled on the host by esbuild and run by Debian's nodejs 18). The
+ * deployer runs on the control nodes (one leads through a chainfire
+ * election, the others stand by; HTTP :8070), the agent on the workers
+ * (runs the instances assigned to its node as systemd units, reports their
+ * health under its chainfire lease). Definitions come from services.nix,
+ * evaluated on the host with nix-instantiate. Design and figures: README.md.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NodeError } from '../../../harness/errors.js';
+import { shellQuote } from '../../../harness/node.js';
+import type { Role } from '../../../harness/stack.js';
+import type { DeployerOps, DeployerSample, DeployerServiceDef, DeployerView } from '../../contracts.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const service = path.resolve(here, '../../../services/deployer');
+export const SERVICES_NIX = path.join(here, 'services.nix');
+const PORT = 8070;
+const CTL = 'deployerctl';
+const SAMPLER = 'deployer-sampler';
+const SAMPLES = `/run/${SAMPLER}.jsonl`;
+
+/**
+ * Deadlines, sized for TCG (measured figures in README.md):
+ * - leaseS: the TTL etcd grants an agent's or deployer's lease: it asks 10 s,
+ *   etcd's minimum is 1.5 election timeouts = 30 s here (20 s elections; a
+ *   KVM host with etcd's 1 s default would get 10 s).
+ * - settleS: a seed, drain or undrain reconciled, its instances started and
+ *   reported healthy (a pass, systemd-run, the first health check).
+ * - failoverS: a failed worker's replicas healthy on the other: the lease
+ *   running out (30 s) plus settleS.
+ * - handoverS: a standby leads after the leader stops (it revokes its lease;
+ *   standbys campaign every 3 s) or dies (the lease runs out).
+ */
+const TIMING = { leaseS: 30, settleS: 60, failoverS: 120, handoverS: 60 };
+
+const toJson = (defs: DeployerServiceDef[]) => JSON.stringify(Object.fromEntries(defs.map(({ name, ...d }) => [name, d])));
+
+export const deployerOps: DeployerOps = {
+  timing: TIMING,
+  async definitions() {
+    const { loadServices } = await import('../../../services/deployer/nix.js');
+    return loadServices(SERVICES_NIX);
+  },
+  async evaluate(expr) {
+    const { evalNix } = await import('../../../services/deployer/nix.js');
+    const { validateServices } = await import('../../../services/deployer/src/schema.js');
+    return validateServices(await evalNix({ expr }));
+  },
+  async seed(node, defs, exact = false) {
+    await node.succeed(`printf '%s' ${shellQuote(toJson(defs))} | ${CTL} seed -${exact ? ' --exact' : ''}`);
+  },
+  async remove(node, names) {
+    if (names.length > 0) await node.succeed(`${CTL} remove ${names.map(shellQuote).join(' ')}`);
+  },
+  async status(node) {
+    // The HTTP view of the deployer on `node`, else of another one (curl: cheap); with none answering, deployerctl (a
+    // Node start: seconds under TCG), which reads chainfire itself.
+    const others = `$(awk '$3 == "control" { print $2 }' /usr/lib/ultracloud/roles/deployer.nodes)`;
+    return JSON.parse(
+      await node.succeed(`for a in 127.0.0.1 ${others}; do curl -sf -m 5 http://$a:${PORT}/v1/status && exit 0; done; ${CTL} status --json`, 120_000),
+    ) as DeployerView;
+  },
+  async drain(node, target) {
+    await node.succeed(`${CTL} drain ${shellQuote(target)}`);
+  },
+  async undrain(node, target) {
+    await node.succeed(`${CTL} undrain ${shellQuote(target)}`);
+  },
+  async stop(node) {
+    await node.succeed(`systemctl stop ${node.spec.kind === 'control' ? 'deployer.service' : 'deployer-agent.service'}`, 60_000);
+  },
+  async start(node) {
+    await node.succeed(`systemctl start ${node.spec.kind === 'control' ? 'deployer.service' : 'deployer-agent.service'}`, 600_000);
+  },
+  async fetch(via, addr, port) {
+    return (await via.succeed(`curl -sf -m 5 http://${addr}:${port}/`, 30_000)).trim();
+  },
+  async startSampler(node) {
+    await node.execute(`systemctl stop ${SAMPLER}.service 2>/dev/null; rm -f ${SAMPLES}`);
+    // Each sample in the background, so a slow answer (TCG) does not stretch the interval; lines are sorted by time
+    // when read. The deployers on the control nodes are asked in turn (the next when one does not answer), so that
+    // no one control node answers every second.
+    const loop =
+      `addrs=$(awk '$3 == "control" { print $2 }' /usr/lib/ultracloud/roles/deployer.nodes); ` +
+      `while :; do ( t=$(date +%s%3N); s=''; for a in $addrs; do s=$(curl -s -m 3 http://$a:${PORT}/v1/summary) && break; done; ` +
+      `echo "$t $s" >> ${SAMPLES} ) & set -- $addrs; first=$1; shift; addrs="$* $first"; sleep 1; done`;
+    await node.succeed(`systemd-run --unit=${SAMPLER} --collect --description='deployer health sampler (tests)' /bin/sh -c ${shellQuote(loop)}`);
+  },
+  async samples(node) {
+    const out = await node.succeed(`cat ${SAMPLES} 2>/dev/null || true`);
+    return parseSamples(out);
+  },
+  async stopSampler(node) {
+    await node.execute(`systemctl stop ${SAMPLER}.service 2>/dev/null; rm -f ${SAMPLES}`);
+  },
+};
+
+/** Sampler lines (`<ms> <summary JSON>`) to samples; a line without an answer is a failed sample. Pure: unit-tested. */
+export function parseSamples(text: string): DeployerSample[] {
+  const out: DeployerSample[] = [];
+  for (const line of text.split('\n')) {
+    const m = line.match(/^(\d+) ?(.*)$/);
+    if (!m) continue;
+    const at = Number(m[1]);
+    try {
+      const s = JSON.parse(m[2]) as { leader: string | null; services: DeployerSample['services']; error?: string };
+      if (!Array.isArray(s.services)) throw new Error(s.error ?? 'no services in the answer');
+      out.push({ at, leader: s.leader, services: s.services });
+    } catch (e) {
+      out.push({ at, leader: null, services: [], error: m[2] ? (e as Error).message : 'no answer from the deployer' });
+    }
+  }
+  return out.sort((a, b) => a.at - b.at);
+}
+
+export const deployer: Role = {
+  name: 'deployer',
+  description: 'native service scheduling: deployer on the control plane (chainfire election), agents on the workers',
+  hostedOn: (n) => n.kind === 'control' || n.kind === 'worker',
+  image: {
+    // busybox-static: the httpd of services.nix's hello-web (k8shost and plasmavmc install it too).
+    packages: ['nodejs', 'curl', 'busybox-static'],
+    filesDir: path.join(here, 'files'),
+    generated: {
+      inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(here, '../../../services/bundle.ts'), path.resolve(here, '../../../package-lock.json')],
+      async build(staging) {
+        const { bundleDeployer } = await import('../../../services/deployer/build.js');
+        await bundleDeployer(path.join(staging, 'usr/lib/ultracloud/deployer/deployer.js'));
+      },
+    },
+  },
+  units: (n) => ['ultracloud-role-setup@deployer.service', n.kind === 'control' ? 'deployer.service' : 'deployer-agent.service'],
+  probes: [
+    {
+      name: 'deployer answers /healthz on the control plane; the agent is registered and alive on a worker',
+      async run(node) {
+        if (node.spec.kind === 'control') {
+          const out = await node.succeed(`curl -s -m 10 -w '\\n%{http_code}' http://127.0.0.1:${PORT}/healthz`);
+          if (!out.trim().endsWith('200')) throw new NodeError(node.name, 'deployer is not healthy', { expected: '200 from /healthz', lastSeen: out });
+          return;
+        }
+        const v = await deployerOps.status(node);
+        const me = v.nodes.find((n) => n.name === node.name);
+        if (!me?.alive) throw new NodeError(node.name, 'the agent is not registered alive in chainfire', { expected: `${node.name} alive`, lastSeen: JSON.stringify(v.nodes) });
+      },
+    },
+    {
+      name: 'one deployer leads',
+      async run(node) {
+        const v = await deployerOps.status(node);
+        if (!v.reconciling || !v.leader) throw new NodeError(node.name, 'no deployer leads', { expected: 'a leader', lastSeen: v.reason ?? JSON.stringify(v) });
+      },
+    },
+  ],
+  ops: deployerOps,
+};
