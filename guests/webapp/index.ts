@@ -8,9 +8,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GuestImageDef } from '../../harness/image/guest.js';
+import { bundledService } from '../../services/bundled.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const service = path.resolve(here, '../../services/webapp');
 
 export const WEBAPP_INIT = '/usr/lib/ultracloud/webapp/init';
 /** The port the app listens on inside the guest (its config's listen.port). */
@@ -22,12 +22,6 @@ export const webappGuest: GuestImageDef = {
   packages: ['nodejs', 'mount'],
   filesDir: path.join(here, 'files'),
   customizeScript: path.join(here, 'customize.sh'),
-  generated: {
-    inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(service, '../bundle.ts'), path.resolve(here, '../../package-lock.json')],
-    async build(staging) {
-      const { bundleWebapp } = await import('../../services/webapp/build.js');
-      await bundleWebapp(path.join(staging, 'usr/lib/ultracloud/webapp/webapp.js'));
-    },
-  },
+  generated: bundledService('webapp', 'usr/lib/ultracloud/webapp/webapp.js'),
   sizeMiB: 512,
 };

