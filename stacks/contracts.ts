@@ -453,6 +453,10 @@ export interface LightningstorOps {
    * GET is refused or the proxy does not answer.
    */
   download(via: Node, proxy: Node, bucket: string, key: string, dest: string): Promise<{ bytes: number; sha256: string }>;
+  /** Every object key in `bucket` through the proxy on `node`; undefined when there is no such bucket. */
+  objectKeys(node: Node, bucket: string): Promise<string[] | undefined>;
+  /** Deletes every object of `bucket` (and the bucket with `andBucket`) through the proxy on `node`; none there is no error. */
+  emptyBucket(node: Node, bucket: string, andBucket: boolean): Promise<void>;
 }
 
 /** A native service definition as the deployer schedules it (services.nix, validated). */

@@ -15,7 +15,7 @@
  * failed run's leftovers are removed before and after.
  */
 import crypto from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe } from 'vitest';
 import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
@@ -84,22 +84,6 @@ describe.sequential('vm hosting', () => {
   /** The guest's tap on node05 (gone after the delete). */
   let tap = '';
 
-  /** Removes the bucket and whatever is in it, through the publishing proxy; nothing when it is not there. */
-  const removeBucket = async (cluster: TestCluster) => {
-    const s3 = await cluster.ops.lightningstor.s3(cluster.node(PUBLISH_PROXY));
-    try {
-      const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET })).catch((e: Error) => {
-        if (e.name === 'NoSuchBucket') return undefined;
-        throw new Error(`lightningstor: listing bucket ${BUCKET} through the proxy on ${PUBLISH_PROXY}: ${e.name}: ${e.message}`);
-      });
-      if (!listed) return;
-      for (const o of listed.Contents ?? []) await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: o.Key }));
-      await s3.client.send(new DeleteBucketCommand({ Bucket: BUCKET }));
-    } finally {
-      await s3.close();
-    }
-  };
-
   // Whatever a failed run left: guests, staged images and volumes on both workers, the port and switch, the bucket.
   const cleanup = async (cluster: TestCluster) => {
     const { plasmavmc, prismnet, coronafs } = cluster.ops;
@@ -111,7 +95,7 @@ describe.sequential('vm hosting', () => {
     }
     await prismnet.deletePort(cluster.node(CENTRAL), VM.ovnPort);
     await prismnet.deleteSwitch(cluster.node(CENTRAL), SWITCH);
-    await removeBucket(cluster);
+    await cluster.ops.lightningstor.emptyBucket(cluster.node(PUBLISH_PROXY), BUCKET, true);
   };
 
   /** Waits for the guest's console on `node` to show a marker (prefix and fields), failing at once on a disk error. */

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
 import type { LightningstorOps } from '../../contracts.js';
@@ -67,6 +67,36 @@ export const lightningstorOps: LightningstorOps = {
         await fwd.close();
       },
     };
+  },
+  async objectKeys(node, bucket) {
+    const s3 = await lightningstorOps.s3(node);
+    try {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token })).catch((e: Error) => {
+          if (e.name === 'NoSuchBucket') return undefined;
+          throw new NodeError(node.name, `lightningstor: listing bucket ${bucket} through the proxy on ${node.name}: ${e.name}: ${e.message}`);
+        });
+        if (!page) return undefined;
+        keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return keys;
+    } finally {
+      await s3.close();
+    }
+  },
+  async emptyBucket(node, bucket, andBucket) {
+    const keys = await lightningstorOps.objectKeys(node, bucket);
+    if (!keys) return;
+    const s3 = await lightningstorOps.s3(node);
+    try {
+      for (const key of keys) await s3.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      if (andBucket) await s3.client.send(new DeleteBucketCommand({ Bucket: bucket }));
+    } finally {
+      await s3.close();
+    }
   },
   async download(via, proxy, bucket, key, dest) {
     if (!/^\/[\w./-]+$/.test(dest)) throw new Error(`lightningstor: bad destination ${JSON.stringify(dest)}`);
