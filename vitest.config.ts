@@ -25,9 +25,13 @@ export default defineConfig({
       // at group 0 would be run last, after every numbered group (Vitest's groupSpecs).
       clusterProject('smoke', 1),
       clusterProject('matrix', 2),
-      // The tenant web app demo, then scheduling (whose fail-stop kills and reboots a worker) last.
+      // The tenant web app demo, the bare-metal ISO flow, then scheduling (whose fail-stop kills and reboots a worker) last.
       clusterProject('demo', 3),
-      clusterProject('scheduling', 4),
+      clusterProject('baremetal', 4),
+      clusterProject('scheduling', 5),
+      // The storage bench's quick mode (tests/bench: tiny sizes, one run each; the full bench is
+      // `cluster bench-storage`) joins here with the rest of issue 15 (the storage profile): `--project bench` meanwhile.
+      ...(process.env.ULTRACLOUD_BENCH_QUICK === '1' ? [clusterProject('bench', 6)] : []),
     ],
   },
 });

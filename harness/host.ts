@@ -16,6 +16,11 @@ export const HOST_TOOLS: Record<string, string> = {
   'mkfs.ext4': 'e2fsprogs',
   ssh: 'openssh-client',
   'ssh-keygen': 'openssh-client',
+  'grub-mkrescue': 'grub-common grub-pc-bin grub-efi-amd64-bin',
+  xorriso: 'xorriso',
+  mformat: 'mtools',
+  cpio: 'cpio',
+  zstd: 'zstd',
 };
 
 export function which(tool: string): string | undefined {

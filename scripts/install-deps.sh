@@ -14,6 +14,10 @@ APT_PACKAGES=(
   openssh-client    # ssh-keygen for the cluster key; `cluster ssh`
   procps            # ps/pgrep for operators
   nix-bin           # nix-instantiate: evaluates the deployer's services.nix (pure Nix, no daemon)
+  grub-common grub-pc-bin grub-efi-amd64-bin  # grub-mkrescue: the bare-metal installer ISO, BIOS and UEFI
+  xorriso mtools    # grub-mkrescue's ISO writer and its EFI image
+  cpio zstd         # the installer's initramfs and the install bundle
+  ovmf              # UEFI firmware for the bare-metal chassis
 )
 
 missing=()

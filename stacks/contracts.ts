@@ -380,6 +380,67 @@ export interface CoronafsOps {
   materialize(to: Node, from: Node, volume: Volume): Promise<Volume>;
   /** Stops and disables the volume's export and removes its files on `node`; no error when absent. */
   deleteVolume(node: Node, name: string): Promise<void>;
+  /** The storage benchmark's operations on this role (cluster bench-storage). */
+  bench: CoronafsBenchOps;
+}
+
+/** TCP throughput between two nodes' cluster addresses (iperf3, client to server), as the receiver counted it. */
+export interface NetBaseline {
+  mibPerS: number;
+  /** TCP retransmits the sender counted. */
+  retransmits: number;
+  seconds: number;
+}
+
+/** One fio job of the storage bench. */
+export interface FioJob {
+  name: string;
+  rw: 'write' | 'read' | 'randread';
+  /** fio's bs (1M, 4k). */
+  blockSize: string;
+  iodepth: number;
+  /** The region the job works on (and a sequential job's whole transfer). */
+  sizeMiB: number;
+  /** A random job runs this long (time based); sequential jobs run once over sizeMiB. */
+  runtimeS?: number;
+}
+
+export interface FioResult {
+  mibPerS: number;
+  iops: number;
+  seconds: number;
+}
+
+/** What fio runs against: a scratch file on the node's own disk (direct I/O), or an NBD export (fio's nbd engine, libnbd). */
+export type FioTarget = { kind: 'disk'; name: string } | { kind: 'export'; export: NbdExport };
+
+/** How a volume export's server opens its file: host page cache use and the AIO backend (QEMU's names). */
+export interface ExportMode {
+  /** none: O_DIRECT; writeback: page cache; unsafe: page cache, flushes ignored. */
+  cache: 'none' | 'writeback' | 'unsafe';
+  aio: 'threads' | 'native' | 'io_uring';
+}
+
+export interface CoronafsBenchOps {
+  /** TCP throughput from `client` to `server` over the cluster network for `seconds`. */
+  network(client: Node, server: Node, seconds: number): Promise<NetBaseline>;
+  /** Runs one fio job on `node` against `target`; throws with fio's words when it fails. */
+  fio(node: Node, target: FioTarget, job: FioJob): Promise<FioResult>;
+  /** Removes the disk targets' scratch files on `node`. */
+  cleanDisk(node: Node): Promise<void>;
+  /** `via` fills the whole export with fresh random bytes over NBD; their sha256 and the seconds the write took. */
+  writeRandom(via: Node, exp: NbdExport, sizeMiB: number): Promise<{ sha256: string; seconds: number }>;
+  /** `via` reads the whole export over NBD; its sha256 and the seconds the read took. */
+  readAll(via: Node, exp: NbdExport): Promise<{ sha256: string; bytes: number; seconds: number }>;
+  /** The cache x aio modes of a volume export there are (QEMU decides which it supports: localExport). */
+  exportModes: ExportMode[];
+  /**
+   * A scratch volume of `sizeMiB` on `node` exported over NBD on the node's
+   * loopback only, by one server process opened with `mode`; `unsupported`
+   * (QEMU's words) when the server refuses the mode. close() stops the
+   * server and removes the volume.
+   */
+  localExport(node: Node, name: string, sizeMiB: number, mode: ExportMode): Promise<{ export: NbdExport; close(): Promise<void> } | { unsupported: string }>;
 }
 
 /** An NBD export: server address, port and export name. */
@@ -457,6 +518,39 @@ export interface LightningstorOps {
   objectKeys(node: Node, bucket: string): Promise<string[] | undefined>;
   /** Deletes every object of `bucket` (and the bucket with `andBucket`) through the proxy on `node`; none there is no error. */
   emptyBucket(node: Node, bucket: string, andBucket: boolean): Promise<void>;
+  /** The storage benchmark's operations on this role (cluster bench-storage). */
+  bench: LightningstorBenchOps;
+  /** Stops the S3 proxy on `node` (a control node); its S3 endpoint refuses connections until startProxy. */
+  stopProxy(node: Node): Promise<void>;
+  /** Starts the S3 proxy on `node` and waits until it answers its health check. */
+  startProxy(node: Node): Promise<void>;
+}
+
+/** A set of objects the bench moves: `count` objects of `sizeMiB` random bytes each, named after the set. */
+export interface ObjectSet {
+  name: string;
+  count: number;
+  sizeMiB: number;
+}
+
+/** One timed S3 transfer of a whole object set, on the client's clock. */
+export interface S3Transfer {
+  seconds: number;
+  bytes: number;
+  objects: number;
+}
+
+export interface LightningstorBenchOps {
+  /** TCP throughput from `client` to `server` over the cluster network for `seconds`. */
+  network(client: Node, server: Node, seconds: number): Promise<NetBaseline>;
+  /** Stages the set's files (random bytes) on `client` and makes `bucket` through the proxy on `proxy`. */
+  prepare(client: Node, proxy: Node, bucket: string, set: ObjectSet): Promise<void>;
+  /** `client` uploads the staged set with its own S3 client, in `parallel` streams of objects; throws with the client's words on a refused request. */
+  upload(client: Node, proxy: Node, bucket: string, set: ObjectSet, parallel: number): Promise<S3Transfer>;
+  /** `client` downloads the set the same way and checks every object against its staged file (sha256); throws when one differs. */
+  download(client: Node, proxy: Node, bucket: string, set: ObjectSet, parallel: number): Promise<S3Transfer>;
+  /** Removes the staged files on `client`, and the bucket's objects and the bucket through `proxy`; none there is no error. */
+  cleanup(client: Node, proxy: Node, bucket: string): Promise<void>;
 }
 
 /** A native service definition as the deployer schedules it (services.nix, validated). */
@@ -524,4 +618,97 @@ export interface DeployerOps {
   samples(node: Node): Promise<DeployerSample[]>;
   /** Stops the sampler and removes its samples. */
   stopSampler(node: Node): Promise<void>;
+  /** Bare-metal bootstrap (docs/baremetal-iso.md): bundles, definitions, the nodes' install state. */
+  baremetal: BaremetalOps;
+}
+
+/*
+ * Bare-metal bootstrap (docs/baremetal-iso.md): the definitions document
+ * `deployerctl bm-seed` takes (services/deployer/src/baremetal/schema.ts
+ * validates it) and the nodes' state deployer shows.
+ */
+export interface BaremetalFile {
+  path: string;
+  /** Octal string, "0644". */
+  mode: string;
+  content: string;
+}
+/** `unit`: `systemctl is-active`; `exec`: `sh -c` exits 0 (within timeoutS, default 20). */
+export type BaremetalCheck = { name: string; unit: string; timeoutS?: number } | { name: string; exec: string; timeoutS?: number };
+export interface BaremetalSystem {
+  units: string[];
+  files: BaremetalFile[];
+  checks: BaremetalCheck[];
+}
+/** A serial glob (`UCSYS-*`) or a size range; each must match exactly one reported disk. */
+export type BaremetalSelector = { serial: string } | { sizeGiB: { min: number; max: number } };
+export interface BaremetalPartition {
+  /** [a-z][a-z0-9-]{0,10}: also the filesystem label. */
+  name: string;
+  /** Absent: the rest of the disk (the last partition only). */
+  sizeMiB?: number;
+  type: 'bios' | 'esp' | 'linux';
+  format?: 'ext4' | 'vfat';
+  mount?: string;
+}
+export interface BaremetalDisk {
+  name: string;
+  select: BaremetalSelector;
+  partitions: BaremetalPartition[];
+}
+export interface BaremetalClass {
+  system: string;
+  disks: BaremetalDisk[];
+}
+export interface BaremetalNodeRecord {
+  class: string;
+  hostname: string;
+  /** sha256 (hex) of the node's bootstrap token. */
+  tokenSha256: string;
+  mac: string;
+  /** The installer's address on the cluster switch, CIDR (10.100.0.41/24). */
+  address: string;
+  sshAuthorizedKeys?: string[];
+  /** Appended to the class's system (files replace by path, checks by name). */
+  override?: Partial<BaremetalSystem>;
+}
+export interface BaremetalDefs {
+  bundle?: { sha256: string; bytes: number } | null;
+  systems: Record<string, Partial<BaremetalSystem>>;
+  classes: Record<string, BaremetalClass>;
+  nodes: Record<string, BaremetalNodeRecord>;
+}
+export type BaremetalState = 'registered' | 'installing' | 'installed' | 'converged' | 'failed';
+/** One node as `GET /v1/bm/nodes` shows it (no tokens). */
+export interface BaremetalNodeStatus {
+  id: string;
+  hostname: string;
+  class: string;
+  system: string;
+  state: BaremetalState;
+  installId: string | null;
+  /** Phone-homes so far (each starts a new install). */
+  attempts: number;
+  /** The last progress step ("disk-selector" when the plan did not fit the disks). */
+  step: string | null;
+  /** Why it failed. */
+  message?: string;
+  firmware?: string;
+  /** The desired system's current generation. */
+  generation: string;
+  /** The agent's last report for the current install. */
+  report: { installId: string; generation: string; healthy: boolean; checks: { name: string; ok: boolean; output: string }[]; at: number } | null;
+  convergedAt: number | null;
+  updatedAt: number;
+}
+
+export interface BaremetalOps {
+  /** Copies the install bundle onto a deployer node (unless a file with that sha256 is there) and verifies it. */
+  stageBundle(node: Node, hostFile: string, sha256: string): Promise<void>;
+  /** Validates and writes the definitions through `node` (replaces them; keeps the state of nodes still defined). */
+  seed(node: Node, defs: BaremetalDefs): Promise<void>;
+  /** The bare-metal nodes as the deployer on `node` shows them (HTTP). */
+  nodes(node: Node): Promise<BaremetalNodeStatus[]>;
+  /** The URL a machine on the cluster switch reaches the deployer on `node` at (http://<cluster address>:8070). */
+  url(node: Node): string;
 }

@@ -12,7 +12,9 @@ export const LAYER_ORDER: Record<string, string[]> = {
   // Cheapest first; the ones with tenant guests after.
   matrix: ['gateway-flows', 'dns-lb-net', 'k8s-bundle', 'vm-hosting'],
   demo: ['vm-webapp'],
+  baremetal: ['iso'],
   scheduling: ['rollout'],
+  bench: ['storage'],
 };
 
 /** Only cluster suites are ordered; unit tests run in any order. */

@@ -8,15 +8,20 @@
  *                                      --exact also removes services not in FILE
  *   deployerctl remove NAME...         remove services (their instances stop)
  *   deployerctl drain NODE | undrain NODE
+ *   deployerctl bm-seed FILE|-         validate and write the bare-metal definitions (replaces them; keeps the
+ *                                      install status of nodes still defined with the same token; `{}` removes them all)
+ *   deployerctl bm-status [--json]     bare-metal nodes: state, install, attempts, step, report
  */
 import fs from 'node:fs';
+import { validateBmDefs } from './baremetal/schema.js';
+import { bmView, readBm, writeDefs } from './baremetal/store.js';
 import { ConfigError } from './config.js';
 import { Etcd } from './etcd.js';
 import { K, PREFIX, readState } from './state.js';
 import { validateServices } from './schema.js';
 import { buildView } from './view.js';
 
-const USAGE = 'usage: deployerctl status [--json] | seed FILE|- [--exact] | remove NAME... | drain NODE | undrain NODE';
+const USAGE = 'usage: deployerctl status [--json] | seed FILE|- [--exact] | remove NAME... | drain NODE | undrain NODE | bm-seed FILE|- | bm-status [--json]';
 
 export async function runCtl(args: string[], env: Record<string, string | undefined>, out: (s: string) => void): Promise<number> {
   const endpoints = (env.DEPLOYER_ETCD ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -68,6 +73,36 @@ export async function runCtl(args: string[], env: Record<string, string | undefi
       if (cmd === 'drain') await etcd.put(K.drain(node), JSON.stringify({ at: Date.now() }));
       else await etcd.del(K.drain(node));
       out(`${node} ${cmd === 'drain' ? 'draining' : 'undrained'}`);
+      return 0;
+    }
+    case 'bm-seed': {
+      const file = rest.find((a) => !a.startsWith('--'));
+      if (!file || rest.length !== 1) throw new ConfigError(USAGE);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(fs.readFileSync(file === '-' ? 0 : file, 'utf8'));
+      } catch (e) {
+        throw new ConfigError(`bm-seed: ${file === '-' ? 'stdin' : file}: ${(e as Error).message}`);
+      }
+      const defs = validateBmDefs(raw);
+      const { removed } = await writeDefs(etcd, defs);
+      const n = Object.keys(defs.nodes);
+      out(`bm: seeded ${Object.keys(defs.systems).length} system(s), ${Object.keys(defs.classes).length} class(es), ${n.length} node(s)${n.length ? ` (${n.join(', ')})` : ''}${removed.length ? `; removed the status of ${removed.join(', ')}` : ''}`);
+      return 0;
+    }
+    case 'bm-status': {
+      const snap = await readBm(etcd);
+      const v = bmView(snap);
+      if (rest.includes('--json')) {
+        out(JSON.stringify(v));
+        return 0;
+      }
+      if (snap.defsError) out(`bm definitions unreadable: ${snap.defsError}`);
+      if (v.length === 0) out('bm: no nodes defined');
+      for (const n of v) {
+        const rep = n.report ? ` report ${n.report.healthy ? 'healthy' : 'unhealthy'} gen ${n.report.generation} (install ${n.report.installId})` : '';
+        out(`${n.id} ${n.hostname} class ${n.class} ${n.state} attempts ${n.attempts} install ${n.installId ?? '-'} step ${n.step ?? '-'} gen ${n.generation}${rep}${n.message ? `: ${n.message}` : ''}`);
+      }
       return 0;
     }
     case 'purge': {

@@ -9,7 +9,10 @@
  * that dies without that is replaced when its lease runs out.
  * Every deployer, leader or not, serves the view over HTTP.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import { deployerUrls, handleBm } from './baremetal/api.js';
+import { BM_PREFIX } from './baremetal/store.js';
 import type { Config } from './config.js';
 import { Etcd, type Op } from './etcd.js';
 import { KeptLease, Waker, sleep } from './lease.js';
@@ -23,6 +26,9 @@ export const PASS_MS = 30_000;
 /** A standby campaigns at once when its watch sees the leader key go, else every CAMPAIGN_MS. */
 export const CAMPAIGN_MS = 30_000;
 
+/** The role's node list (`name addr kind`): the deployers a bare-metal machine is told about. */
+export const ROLE_NODES_FILE = '/usr/lib/ultracloud/roles/deployer.nodes';
+
 export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: string) => void): Promise<void> {
   const etcd = new Etcd(cfg.etcd);
   let leaderRev = 0;
@@ -34,13 +40,26 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
     leaderRev = 0;
   });
 
+  let roleNodes = '';
+  try {
+    roleNodes = fs.readFileSync(ROLE_NODES_FILE, 'utf8');
+  } catch {
+    // only this deployer is named then
+  }
+  const bm = { etcd, deployers: () => deployerUrls(roleNodes, cfg.addr, cfg.listen.port), log };
+
   const server = http.createServer((req, res) => {
     const send = (code: number, body: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(`${JSON.stringify(body)}\n`);
     };
     const url = req.url?.split('?')[0];
-    if (req.method !== 'GET') return send(405, { error: 'GET only' });
+    // Bare-metal bootstrap (baremetal/api.ts): answered by every deployer, state in chainfire.
+    if (url?.startsWith('/v1/bm/')) {
+      void handleBm(bm, req, res);
+      return;
+    }
+    if (req.method !== 'GET') return send(405, { error: 'GET only (and POST under /v1/bm/)' });
     if (url === '/healthz') {
       const ok = Date.now() - Math.max(lastContact, lease.lastRenewed) < 30_000;
       return send(ok ? 200 : 503, { ok, node: cfg.node, role: leaderRev ? 'leader' : 'standby', ...(ok ? {} : { error: 'chainfire not reached for 30 s' }) });
@@ -171,7 +190,7 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
         if (leaderRev) {
           const { revision } = await etcd.list(K.leader);
           // Health reports (every few seconds per instance) matter only while a move waits for its new copy to be healthy.
-          startWatch('leader', PREFIX, revision + 1, (key) => movesPending || (!key.startsWith(`${PREFIX}health/`) && key !== K.status));
+          startWatch('leader', PREFIX, revision + 1, (key) => movesPending || (!key.startsWith(`${PREFIX}health/`) && key !== K.status && !key.startsWith(BM_PREFIX)));
           dirty = true;
         }
       }

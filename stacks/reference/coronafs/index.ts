@@ -18,6 +18,7 @@ import type { NodeSpec } from '../../../harness/topology.js';
 import type { Node } from '../../../harness/node.js';
 import type { CoronafsOps, NbdExport, Volume } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
+import { coronafsBench } from './bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -200,6 +201,7 @@ export const coronafsOps: CoronafsOps = {
     return moved;
   },
   deleteVolume,
+  bench: coronafsBench,
 };
 
 /** qemu-io's `read -v` dump ("00000000:  55 4c ...  ULTRA...") back to bytes. */
@@ -218,7 +220,8 @@ export const coronafs: Role = {
   description: 'NBD volume exports (qemu-storage-daemon): controller export on node01, node-local exports on workers',
   hostedOn: (n) => n.name === 'node01' || n.kind === 'worker',
   image: {
-    packages: ['qemu-system-common', 'qemu-utils'],
+    // fio (with its nbd engine) and iperf3: the storage bench (bench.ts).
+    packages: ['qemu-system-common', 'qemu-utils', 'fio', 'iperf3'],
     filesDir: path.join(here, 'files'),
   },
   units: ['ultracloud-role-setup@coronafs.service', 'coronafs-nbd.service'],

@@ -13,7 +13,7 @@ import { NodeError } from '../../../harness/errors.js';
 import { shellQuote } from '../../../harness/node.js';
 import type { Role } from '../../../harness/stack.js';
 import { bundledService } from '../../../services/bundled.js';
-import type { DeployerOps, DeployerSample, DeployerServiceDef, DeployerView } from '../../contracts.js';
+import type { BaremetalNodeStatus, BaremetalOps, DeployerOps, DeployerSample, DeployerServiceDef, DeployerView } from '../../contracts.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SERVICES_NIX = path.join(here, 'services.nix');
@@ -35,6 +35,37 @@ const SAMPLES = `/run/${SAMPLER}.jsonl`;
  *   standbys campaign every 3 s) or dies (the lease runs out).
  */
 const TIMING = { leaseS: 30, settleS: 60, failoverS: 120, handoverS: 60 };
+
+/** Install bundles a deployer serves (GET /v1/bm/bundle/<sha256>), by sha256 (services/deployer/src/baremetal/api.ts). */
+const BUNDLE_DIR = '/var/lib/ultracloud/deployer/bundles';
+/** Copying and hashing a bundle of a few hundred MB onto a TCG node. */
+const BUNDLE_COPY_MS = 900_000;
+
+/** Bare-metal bootstrap (docs/baremetal-iso.md): bundles, definitions and the nodes' install state. */
+export const baremetalOps: BaremetalOps = {
+  async stageBundle(node, hostFile, sha256) {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`deployer: bad bundle sha256 ${JSON.stringify(sha256)}`);
+    const remote = `${BUNDLE_DIR}/${sha256}.tar.zst`;
+    const have = await node.execute(`sha256sum ${remote} 2>/dev/null | cut -d' ' -f1`, BUNDLE_COPY_MS);
+    if (have.stdout.trim() === sha256) return;
+    // Older bundles go: one at a time on the node's small disk.
+    await node.succeed(`mkdir -p ${BUNDLE_DIR} && find ${BUNDLE_DIR} -mindepth 1 -delete`);
+    await node.putFile(hostFile, `${remote}.part`);
+    const got = (await node.succeed(`sha256sum ${remote}.part | cut -d' ' -f1`, BUNDLE_COPY_MS)).trim();
+    if (got !== sha256) throw new NodeError(node.name, `deployer: the copy of ${hostFile} differs from the host's file`, { expected: sha256, lastSeen: got });
+    await node.succeed(`chmod 0644 ${remote}.part && mv ${remote}.part ${remote}`);
+  },
+  async seed(node, defs) {
+    await node.succeed(`printf '%s' ${shellQuote(JSON.stringify(defs))} | ${CTL} bm-seed -`, 120_000);
+  },
+  async nodes(node) {
+    const out = await node.succeed(`curl -sS -f -m 20 http://127.0.0.1:${PORT}/v1/bm/nodes`, 60_000);
+    return JSON.parse(out) as BaremetalNodeStatus[];
+  },
+  url(node) {
+    return `http://${node.spec.clusterIp}:${PORT}`;
+  },
+};
 
 const toJson = (defs: DeployerServiceDef[]) => JSON.stringify(Object.fromEntries(defs.map(({ name, ...d }) => [name, d])));
 
@@ -96,6 +127,7 @@ export const deployerOps: DeployerOps = {
   async stopSampler(node) {
     await node.execute(`systemctl stop ${SAMPLER}.service 2>/dev/null; rm -f ${SAMPLES}`);
   },
+  baremetal: baremetalOps,
 };
 
 /** Sampler lines (`<ms> <summary JSON>`) to samples; a line without an answer is a failed sample. Pure: unit-tested. */

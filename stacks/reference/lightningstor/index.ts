@@ -11,6 +11,7 @@ import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
 import type { LightningstorOps } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
+import { lightningstorBench } from './bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PROXY_PORT = 8080;
@@ -18,6 +19,8 @@ const PROXY_PORT = 8080;
 const ACCESS_KEY = 'ultracloud:smoke';
 /** A download's deadline (a few MB from a proxy under TCG: seconds). */
 const DOWNLOAD_S = 120;
+/** A started proxy to its first healthy answer (Python start under TCG: seconds). */
+const PROXY_START_S = 120;
 
 /** Bucket and key as they may go into a URL path and a shell word unquoted. */
 export function objectPath(bucket: string, key: string): string {
@@ -108,6 +111,14 @@ export const lightningstorOps: LightningstorOps = {
     }
     return { bytes: Number(bytes[1]), sha256: sha256[1] };
   },
+  bench: lightningstorBench,
+  async stopProxy(node) {
+    await node.succeed('systemctl stop swift-proxy.service', 120_000);
+  },
+  async startProxy(node) {
+    await node.succeed('systemctl start swift-proxy.service', 120_000);
+    await node.waitUntilSucceeds(`curl -sf -m 10 http://${node.spec.clusterIp}:${PROXY_PORT}/healthcheck | grep -qx OK`, PROXY_START_S * 1000, 2000);
+  },
 };
 
 export const lightningstor: Role = {
@@ -115,7 +126,8 @@ export const lightningstor: Role = {
   description: 'OpenStack Swift + s3api: proxies on the control plane, storage servers (2 replicas) on the workers',
   hostedOn: (n) => n.kind === 'control' || n.kind === 'worker',
   image: {
-    packages: ['swift-proxy', 'swift-account', 'swift-container', 'swift-object', 'memcached'],
+    // s3cmd: the storage bench's S3 client (bench.ts).
+    packages: ['swift-proxy', 'swift-account', 'swift-container', 'swift-object', 'memcached', 's3cmd'],
     filesDir: path.join(here, 'files'),
     customizeScript: path.join(here, 'customize.sh'),
   },

@@ -1,0 +1,279 @@
+/**
+ * A raw-QEMU "bare-metal" chassis: firmware (SeaBIOS, or OVMF for UEFI), a
+ * CD-ROM with the installer ISO, blank virtio disks with serials, a NIC on
+ * the cluster switch and a restricted management NIC (SSH forward on
+ * 127.0.0.1 only). No direct kernel boot: what runs is what the firmware
+ * finds. Its folder lives in the cluster's state dir, so `cluster stop`
+ * finds its QEMU by command line like any other.
+ *
+ * Progress comes from `ULTRACLOUD_MARKER <step>` lines on its serial
+ * console; a wait fails fast on a failure marker, a QEMU exit or its
+ * deadline, with the console tail.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { HostError, NodeError, tail } from './errors.js';
+import { cmdline, isAlive, readPidFile, sleep, terminate } from './proc.js';
+import { qmp } from './qmp.js';
+
+export type Firmware = 'bios' | 'uefi';
+
+/** OVMF as Debian's `ovmf` package installs it (4 MiB flash, no Secure Boot). */
+export const OVMF = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' };
+
+export interface ChassisDisk {
+  serial: string;
+  sizeMiB: number;
+  /** The firmware tries this disk first (then the CD-ROM); the others it never boots. */
+  boot?: boolean;
+}
+
+export interface ChassisSpec {
+  name: string;
+  firmware: Firmware;
+  memoryMiB: number;
+  iso: string;
+  disks: ChassisDisk[];
+  vdeSocket: string;
+  clusterMac: string;
+  mgmtMac: string;
+  sshPort: number;
+}
+
+export interface Marker {
+  step: string;
+  detail: string;
+  failed: boolean;
+  /** When the harness first saw it (ms since epoch). */
+  at: number;
+}
+
+const MARKER = /ULTRACLOUD_MARKER (\S+)(?: ([^\r\n]*))?/g;
+
+/** Console lines that mean the machine will not get further by itself. */
+const DEAD_END = [/You are in emergency mode/, /Kernel panic - not syncing/, /Give root password for maintenance/, /grub rescue>/];
+
+/** The first dead end in a console text (emergency shell, panic, GRUB rescue), if any. */
+export function deadEnd(text: string): string | undefined {
+  for (const re of DEAD_END) {
+    const m = re.exec(text);
+    if (m) return m[0];
+  }
+  return undefined;
+}
+
+/** The markers in a console text, in order (colour codes and carriage returns ignored). */
+export function parseMarkers(text: string): Omit<Marker, 'at'>[] {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes
+  const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  return [...clean.matchAll(MARKER)].map((m) => {
+    const step = m[1];
+    const failed = step.startsWith('failed:');
+    return { step: failed ? step.slice('failed:'.length) : step, detail: (m[2] ?? '').trim(), failed };
+  });
+}
+
+export class Chassis {
+  readonly logFile: string;
+  readonly pidFile: string;
+  readonly qmpSocket: string;
+  readonly consoleSocket: string;
+  private readonly seen: Marker[] = [];
+  private consumed = 0;
+
+  constructor(
+    readonly spec: ChassisSpec,
+    /** This chassis's folder (in the cluster's state dir). */
+    readonly dir: string,
+  ) {
+    this.logFile = path.join(dir, 'vm.log');
+    this.pidFile = path.join(dir, 'qemu.pid');
+    this.qmpSocket = path.join(dir, 'qmp.sock');
+    this.consoleSocket = path.join(dir, 'console.sock');
+  }
+
+  diskFile(i: number): string {
+    return path.join(this.dir, `disk${i}.qcow2`);
+  }
+
+  get varsFile(): string {
+    return path.join(this.dir, 'OVMF_VARS.fd');
+  }
+
+  /** The QEMU command line (pure: unit-tested). */
+  args(): string[] {
+    const s = this.spec;
+    const bootDisks = s.disks.filter((d) => d.boot).length;
+    if (bootDisks > 1) throw new HostError(`${s.name}: more than one boot disk`);
+    const fw =
+      s.firmware === 'uefi'
+        ? ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${this.varsFile}`]
+        : [];
+    const disks = s.disks.flatMap((d, i) => [
+      '-drive', `id=disk${i},if=none,file=${this.diskFile(i)},format=qcow2,cache=unsafe,discard=unmap`,
+      '-device', `virtio-blk-pci,drive=disk${i},serial=${d.serial}${d.boot ? ',bootindex=1' : ''}`,
+    ]);
+    return [
+      '-name', s.name,
+      '-machine', 'pc,accel=tcg',
+      '-cpu', 'max',
+      '-smp', '1',
+      '-m', String(s.memoryMiB),
+      '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
+      ...fw,
+      ...disks,
+      '-drive', `id=cd,if=none,media=cdrom,readonly=on,file=${s.iso}`,
+      '-device', 'ide-cd,drive=cd,bus=ide.1,bootindex=2',
+      '-netdev', `vde,id=cluster,sock=${s.vdeSocket}`,
+      '-device', `virtio-net-pci,netdev=cluster,mac=${s.clusterMac}`,
+      '-netdev', `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
+      '-device', `virtio-net-pci,netdev=mgmt,mac=${s.mgmtMac}`,
+      '-device', 'virtio-rng-pci',
+      '-rtc', 'base=utc',
+      '-chardev', `socket,id=serial0,path=${this.consoleSocket},server=on,wait=off,logfile=${this.logFile},logappend=on`,
+      '-serial', 'chardev:serial0',
+      '-qmp', `unix:${this.qmpSocket},server=on,wait=off`,
+      '-pidfile', this.pidFile,
+      '-daemonize',
+    ];
+  }
+
+  pid(): number | undefined {
+    const pid = readPidFile(this.pidFile);
+    if (pid === undefined || !isAlive(pid)) return undefined;
+    return cmdline(pid)?.includes(this.pidFile) ? pid : undefined;
+  }
+
+  /** Blank disks and firmware variables: a machine fresh from the crate. */
+  async create(): Promise<void> {
+    await this.stop();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.mkdirSync(this.dir, { recursive: true });
+    for (const [i, d] of this.spec.disks.entries()) {
+      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', this.diskFile(i), `${d.sizeMiB}M`]);
+    }
+    if (this.spec.firmware === 'uefi') {
+      if (!fs.existsSync(OVMF.code)) throw new HostError(`UEFI chassis need OVMF (${OVMF.code}): apt-get install ovmf, or run 'make deps'`);
+      fs.copyFileSync(OVMF.vars, this.varsFile);
+    }
+  }
+
+  /** Powers on (again, with the disks as they are). */
+  async start(): Promise<number> {
+    if (this.pid()) throw new HostError(`${this.spec.name}: QEMU already running (pid ${this.pid()})`);
+    fs.rmSync(this.qmpSocket, { force: true });
+    fs.rmSync(this.consoleSocket, { force: true });
+    const r = await execa('qemu-system-x86_64', this.args(), { reject: false, all: true, timeout: 60_000 });
+    const pid = this.pid();
+    if (r.exitCode !== 0 || !pid) throw new HostError(`${this.spec.name}: QEMU failed to start (exit ${r.exitCode}): ${r.all?.trim() || 'no output'}`);
+    return pid;
+  }
+
+  /** The reset button: the guest gets no warning. */
+  async reset(): Promise<void> {
+    await qmp(this.qmpSocket, 'system_reset', undefined, 5000);
+  }
+
+  async stop(): Promise<void> {
+    const pid = this.pid();
+    if (!pid) return;
+    await qmp(this.qmpSocket, 'quit', undefined, 3000).catch(() => undefined);
+    const deadline = Date.now() + 5000;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+    if (isAlive(pid)) await terminate([pid], 2000);
+  }
+
+  /** Every marker so far, each with when the harness first saw it. */
+  markers(): Marker[] {
+    let text = '';
+    try {
+      text = fs.readFileSync(this.logFile, 'utf8');
+    } catch {
+      /* not started yet */
+    }
+    // Whole lines only: a marker QEMU is still writing must not be read half.
+    const all = parseMarkers(text.slice(0, text.lastIndexOf('\n') + 1));
+    const now = Date.now();
+    for (const m of all.slice(this.consumed)) this.seen.push({ ...m, at: now });
+    this.consumed = Math.max(this.consumed, all.length);
+    return [...this.seen];
+  }
+
+  /** The console after the line of `marker` (all of it without one): a dead end before it is history. */
+  private consoleSince(marker: Marker | undefined): string {
+    let text = '';
+    try {
+      text = fs.readFileSync(this.logFile, 'utf8');
+    } catch {
+      return '';
+    }
+    if (!marker) return text;
+    const line = `ULTRACLOUD_MARKER ${marker.failed ? 'failed:' : ''}${marker.step}`;
+    const at = text.lastIndexOf(line);
+    return at < 0 ? text : text.slice(at);
+  }
+
+  consoleTail(lines = 40): string {
+    try {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes
+      return tail(fs.readFileSync(this.logFile, 'utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, ''), lines);
+    } catch {
+      return '(no console log)';
+    }
+  }
+
+  /**
+   * Waits for `step` (after the first `after` markers): fails at once on a
+   * failure marker, on QEMU exiting, or at the deadline, with the console tail.
+   */
+  async waitForMarker(step: string, deadlineMs: number, opts: { after?: number; signal?: AbortSignal } = {}): Promise<Marker> {
+    const started = Date.now();
+    for (;;) {
+      const ms = this.markers().slice(opts.after ?? 0);
+      const hit = ms.find((m) => m.step === step && !m.failed);
+      if (hit) return hit;
+      const failed = ms.find((m) => m.failed);
+      const last = ms.at(-1);
+      const lastSeen = last ? `${last.failed ? 'failed:' : ''}${last.step} ${last.detail}`.trim() : 'no marker yet';
+      if (failed) throw this.error(`failure marker failed:${failed.step} (${failed.detail}) while waiting for ${step}`, step, lastSeen);
+      const dead = deadEnd(this.consoleSince(last));
+      if (dead) throw this.error(`the console says "${dead}" while waiting for ${step}`, step, lastSeen);
+      if (!this.pid()) throw this.error(`QEMU exited while waiting for ${step}`, step, lastSeen);
+      if (Date.now() - started > deadlineMs) throw this.error(`no ${step} marker within ${Math.round(deadlineMs / 1000)}s`, step, lastSeen);
+      if (opts.signal?.aborted) throw this.error(`aborted while waiting for ${step}`, step, lastSeen);
+      await sleep(500);
+    }
+  }
+
+  /** Waits for the failure marker of `step` (a refusal the test expects). */
+  async waitForFailure(step: string, deadlineMs: number, opts: { after?: number; signal?: AbortSignal } = {}): Promise<Marker> {
+    const started = Date.now();
+    for (;;) {
+      const ms = this.markers().slice(opts.after ?? 0);
+      const failed = ms.find((m) => m.failed);
+      if (failed) {
+        if (failed.step === step) return failed;
+        throw this.error(`failed at ${failed.step} (${failed.detail}), expected a failure at ${step}`, `failed:${step}`, `failed:${failed.step}`);
+      }
+      const last = ms.at(-1);
+      const lastSeen = last ? `${last.step} ${last.detail}`.trim() : 'no marker yet';
+      if (ms.some((m) => m.step === 'install:done')) throw this.error(`installed, expected a failure at ${step}`, `failed:${step}`, lastSeen);
+      if (!this.pid()) throw this.error(`QEMU exited while waiting for failed:${step}`, `failed:${step}`, lastSeen);
+      if (Date.now() - started > deadlineMs) throw this.error(`no failed:${step} marker within ${Math.round(deadlineMs / 1000)}s`, `failed:${step}`, lastSeen);
+      if (opts.signal?.aborted) throw this.error(`aborted while waiting for failed:${step}`, `failed:${step}`, lastSeen);
+      await sleep(500);
+    }
+  }
+
+  private error(summary: string, expected: string, lastSeen: string): NodeError {
+    return new NodeError(this.spec.name, summary, { expected: `ULTRACLOUD_MARKER ${expected}`, lastSeen, consoleTail: this.consoleTail() });
+  }
+
+  /** Whether anything was ever written to disk `i` (qcow2 allocation: a blank disk has no data clusters). */
+  async diskWritten(i: number): Promise<boolean> {
+    const r = await execa('qemu-img', ['map', '--output=json', '-U', this.diskFile(i)]);
+    const extents = JSON.parse(r.stdout) as { data: boolean }[];
+    return extents.some((e) => e.data);
+  }
+}
