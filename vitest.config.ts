@@ -1,7 +1,14 @@
 import { defineConfig } from 'vitest/config';
 import { budget } from './harness/budget.js';
+import { loadConfig } from './harness/config.js';
+import { PROFILES, type Profile } from './harness/topology.js';
 import { LayerSequencer } from './tests/layer-order.js';
 import { SummaryReporter } from './tests/reporters/summary.js';
+
+// The projects the profile's cluster serves: the storage profile boots only
+// the storage roles, so only unit and bench run against it.
+const served: Profile['projects'] = PROFILES[loadConfig().profile].projects;
+const serves = (name: string) => !served || served.includes(name);
 
 // `unit` needs no VMs; the cluster suites (`smoke`, `matrix`) share one
 // cluster booted or attached by the global setup. `npx vitest run smoke`
@@ -20,6 +27,7 @@ export default defineConfig({
           include: ['tests/unit/**/*.test.ts'],
         },
       },
+      ...[
       // Groups run in order: unit (0), then smoke, then matrix, which composes
       // roles the smoke suite proved one by one. A single-worker project left
       // at group 0 would be run last, after every numbered group (Vitest's groupSpecs).
@@ -29,9 +37,9 @@ export default defineConfig({
       clusterProject('demo', 3),
       clusterProject('baremetal', 4),
       clusterProject('scheduling', 5),
-      // The storage bench's quick mode (tests/bench: tiny sizes, one run each; the full bench is
-      // `cluster bench-storage`) joins here with the rest of issue 15 (the storage profile): `--project bench` meanwhile.
-      ...(process.env.ULTRACLOUD_BENCH_QUICK === '1' ? [clusterProject('bench', 6)] : []),
+      // The storage bench's quick mode (tests/bench: tiny sizes, one run each; the full bench is `cluster bench-storage`).
+      clusterProject('bench', 6),
+      ].filter((p) => serves(p.test.name)),
     ],
   },
 });

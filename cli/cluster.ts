@@ -13,10 +13,11 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { Cluster, ClusterStartError, type StatusRow } from '../harness/cluster.js';
 import type { StackOps } from '../stacks/contracts.js';
-import { PROJECT_ROOT, loadConfig } from '../harness/config.js';
+import { PROJECT_ROOT, loadConfig, takeProfile } from '../harness/config.js';
 import { HostError, NodeError, UsageError } from '../harness/errors.js';
 import { requireTools } from '../harness/host.js';
 import { progress, setQuiet } from '../harness/log.js';
+import { PROFILES } from '../harness/topology.js';
 import { isAlive } from '../harness/proc.js';
 import { type FailedCase, JUNIT_REPORT, ReportError, parseFailures, projectOf, rerunArgs } from '../harness/rerun.js';
 
@@ -34,7 +35,10 @@ interface Command {
   run: Handler;
 }
 
-const ENVIRONMENT = `environment: PHOTON_VM_DIR, ULTRACLOUD_PROFILE, ULTRACLOUD_STACK, ULTRACLOUD_ACCEL (auto|kvm|tcg),
+const ENVIRONMENT = `profiles (ULTRACLOUD_PROFILE, or --profile NAME with any command; each has its own state dir and forwards):
+${Object.entries(PROFILES).map(([n, p]) => `  ${n.padEnd(8)} ${p.description}`).join('\n')}
+
+environment: PHOTON_VM_DIR, ULTRACLOUD_PROFILE, ULTRACLOUD_STACK, ULTRACLOUD_ACCEL (auto|kvm|tcg),
   ULTRACLOUD_PORT_BASE, ULTRACLOUD_IMAGE_CACHE, ULTRACLOUD_BOOT_TIMEOUT, ULTRACLOUD_DEBIAN_SOURCES,
   ULTRACLOUD_KEEP_CLUSTER, ULTRACLOUD_ATTACH_ONLY, ULTRACLOUD_VERBOSE, ULTRACLOUD_QUIET, ULTRACLOUD_COLD
   (booleans: 1/0, true/false, yes/no; see README)`;
@@ -65,6 +69,20 @@ function stopOnSignal(cluster: Cluster<StackOps>, before: Set<string>): () => vo
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+/** Whether the profile's cluster serves a Vitest project (the storage profile: unit and bench only). */
+function serves(project: string): boolean {
+  const p = PROFILES[loadConfig().profile];
+  return !p.projects || p.projects.includes(project);
+}
+
+function requireServes(project: string, command: string): void {
+  const cfg = loadConfig();
+  const p = PROFILES[cfg.profile];
+  if (!serves(project)) {
+    throw new UsageError(`\`cluster ${command}\` needs the default profile: the ${cfg.profile} profile boots only ${p.roles?.join(', ')} and serves ${p.projects?.join(', ')}`);
+  }
 }
 
 /** A pass-through command's own leading `--cold` (the rest goes to vitest). */
@@ -199,6 +217,7 @@ function requireNode(cluster: Cluster<StackOps>, name: string | undefined, comma
  */
 function suiteCommands(suite: string, what: string, example: string, selector: string[] = [suite]): Record<string, Command> {
   const shown = selector.join(' ');
+  const project = selector[0] === '--project' ? selector[1] : suite;
   return {
     [suite]: {
       args: '[--cold] [vitest options...]',
@@ -208,6 +227,7 @@ fits; --cold first: from the image), then runs \`vitest run ${shown}\` with the 
 \`${example}\`), holding the cluster lock throughout. Leaves the cluster running.`,
       passThrough: true,
       async run(argv) {
+        requireServes(project, suite);
         const { cold, rest: args } = takeCold(argv);
         const cluster = await openCluster();
         const lock = cluster.lock(`cluster ${suite}`);
@@ -230,6 +250,7 @@ the image) and runs \`vitest run ${shown}\` with the options given, holding the 
 clean to the end. Leaves the cluster running.`,
       passThrough: true,
       async run(argv) {
+        requireServes(project, `fresh-${suite}`);
         const { cold, rest: args } = takeCold(argv);
         const cluster = await openCluster();
         const lock = cluster.lock(`cluster fresh-${suite}`);
@@ -356,6 +377,7 @@ async function replaceRunningServe(cluster: Cluster<StackOps>): Promise<void> {
  * down) or the cluster's node04 is gone (`cluster stop`: it went with it).
  */
 async function serveWebapp(fresh: boolean, argv: string[]): Promise<number> {
+  requireServes('demo', `${fresh ? 'fresh-' : ''}serve-vm-webapp`);
   const { cold, rest: args } = takeCold(argv);
   const cluster = await openCluster();
   const { SERVE, HOME, hostUrl, removeWebapp } = await import('../fixtures/webapp.js');
@@ -440,6 +462,7 @@ image build tools and a few GiB free in the image cache.
       const cluster = await openCluster();
       const image = await cluster.build(values.rebuild);
       console.log(image.dir);
+      if (!serves('demo')) return 0; // the storage profile boots no tenant VM and no chassis
       console.log((await cluster.buildGuest(values.rebuild)).dir);
       const cfg = loadConfig();
       const { ensureBaremetalImages } = await import('../harness/image/baremetal.js');
@@ -690,6 +713,7 @@ image and brings six nodes up on fresh disks first (see \`fresh-smoke\`).`,
 running cluster, with ULTRACLOUD_ATTACH_ONLY=1: fails if no cluster is up, never boots one.`,
     passThrough: true,
     async run(args) {
+      requireServes('smoke', 'validate');
       const cluster = await openCluster();
       if (cluster.runningNodes().length === 0) throw new HostError('no cluster is running; `validate` never boots one (use `smoke` or `start`)');
       return runVitest(cluster, ['smoke', ...args], { ULTRACLOUD_ATTACH_ONLY: '1' });
@@ -793,7 +817,8 @@ function wantsHelp(c: Command, args: string[]): boolean {
   return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  const argv = takeProfile(args);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
     console.log(usage());

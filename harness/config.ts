@@ -115,3 +115,25 @@ function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
+
+/**
+ * `--profile <name>` (or `--profile=<name>`) anywhere before a `--`: taken
+ * out of the arguments and set as ULTRACLOUD_PROFILE, so the parsed config,
+ * vitest children and helpers all see one profile.
+ */
+export function takeProfile(argv: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const end = argv.indexOf('--');
+  const head = end < 0 ? argv : argv.slice(0, end);
+  const out: string[] = [];
+  for (let i = 0; i < head.length; i++) {
+    const a = head[i];
+    if (a === '--profile') {
+      const v = head[i + 1];
+      if (v === undefined || v.startsWith('-')) throw new UsageError(`--profile needs a profile name (${Object.keys(PROFILES).join(', ')})`);
+      env.ULTRACLOUD_PROFILE = v;
+      i++;
+    } else if (a.startsWith('--profile=')) env.ULTRACLOUD_PROFILE = a.slice('--profile='.length);
+    else out.push(a);
+  }
+  return end < 0 ? out : [...out, ...argv.slice(end)];
+}

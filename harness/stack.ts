@@ -108,6 +108,23 @@ export function defineStack<Ops>(s: { name: string; suite: string; roles: Role[]
   return stack;
 }
 
+/**
+ * The stack narrowed to the roles a profile boots (`names`; the whole stack
+ * when absent). Ops stay whole: a test that asks a role no node hosts finds
+ * no node to ask, and the profile's Vitest projects leave such tests out.
+ */
+export function withRoles<Ops>(stack: Stack<Ops>, names: string[] | undefined): Stack<Ops> {
+  if (!names) return stack;
+  const unknown = names.filter((n) => !stack.roles.some((r) => r.name === n));
+  if (unknown.length > 0) throw new Error(`stack ${stack.name} has no role(s) ${unknown.join(', ')}`);
+  const narrowed: Stack<Ops> = {
+    ...stack,
+    roles: stack.roles.filter((r) => names.includes(r.name)),
+    bootArgs: (node) => [`ultracloud.roles=${rolesFor(narrowed, node).map((r) => r.name).join(',')}`],
+  };
+  return narrowed;
+}
+
 /** The secrets `node` gets: those its roles name. */
 export function secretsFor(stack: Stack, node: NodeSpec): SecretSpec[] {
   const names = new Set(rolesFor(stack, node).flatMap((r) => r.secrets ?? []));

@@ -29,12 +29,18 @@ export interface NodeSpec {
 export interface Profile {
   defaultPortBase: number;
   nodes: NodeSpec[];
+  /** The stack's roles this profile boots, by name (all of them when absent). */
+  roles?: string[];
+  /** The Vitest projects whose tests this profile's cluster can serve (all when absent). */
+  projects?: string[];
+  /** One line for `cluster status` and the help. */
+  description: string;
 }
 
-function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB: number, extra: ForwardSpec[] = []): NodeSpec {
+function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB: number, extra: ForwardSpec[] = [], prefix = ''): NodeSpec {
   const nn = String(index).padStart(2, '0');
   return {
-    name: `node${nn}`,
+    name: `${prefix}node${nn}`,
     index,
     kind,
     tier,
@@ -48,8 +54,9 @@ function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB
   };
 }
 
-export const PROFILES = {
+const profiles = {
   default: {
+    description: 'six nodes: control plane node01-03, workers node04-05, gateway node06; every role',
     defaultPortBase: 22200,
     nodes: [
       node(1, 'control', 1, '10.100.0.11', 1024),
@@ -64,9 +71,29 @@ export const PROFILES = {
       ]),
     ],
   },
+  // Upstream's five-node storage profile, for the storage bench: only the
+  // roles it measures, so it boots in less time and memory and can run
+  // beside the default cluster. Its own switch, state dir (<state dir>-storage)
+  // and forwards (base 22300: the default's reach up to 22290), so the same
+  // cluster addresses and MACs never meet the default's.
+  storage: {
+    description: 'five nodes for the storage bench: storage-node01-03 (CoronaFS controller, S3 proxies), storage-node04-05 (node-local exports, Swift storage); roles base, coronafs, lightningstor',
+    defaultPortBase: 22300,
+    roles: ['base', 'coronafs', 'lightningstor'],
+    projects: ['unit', 'bench'],
+    // One tier: no storage role waits on another node to start.
+    nodes: [
+      node(1, 'control', 1, '10.100.0.11', 1024, [], 'storage-'),
+      node(2, 'control', 1, '10.100.0.12', 1024, [], 'storage-'),
+      node(3, 'control', 1, '10.100.0.13', 1024, [], 'storage-'),
+      node(4, 'worker', 1, '10.100.0.21', 1536, [], 'storage-'),
+      node(5, 'worker', 1, '10.100.0.22', 1536, [], 'storage-'),
+    ],
+  },
 } satisfies Record<string, Profile>;
 
-export type ProfileName = keyof typeof PROFILES;
+export type ProfileName = keyof typeof profiles;
+export const PROFILES: Record<ProfileName, Profile> = profiles;
 
 export function hostPort(base: number, fwd: ForwardSpec): number {
   return base + fwd.offset;

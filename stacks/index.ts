@@ -2,7 +2,8 @@
 import { Cluster } from '../harness/cluster.js';
 import { type HarnessConfig, loadConfig } from '../harness/config.js';
 import { HostError, UsageError } from '../harness/errors.js';
-import type { Stack } from '../harness/stack.js';
+import { type Stack, withRoles } from '../harness/stack.js';
+import { PROFILES } from '../harness/topology.js';
 import type { StackOps } from './contracts.js';
 import { reference } from './reference/index.js';
 
@@ -16,7 +17,7 @@ export function loadStack(name: string): Stack<StackOps> {
   throw new UsageError(`unknown stack '${name}'`);
 }
 
-/** The cluster the environment (and .env) names, with its stack. */
+/** The cluster the environment (and .env) names, with its stack narrowed to the roles its profile boots. */
 export function openCluster(cfg: HarnessConfig = loadConfig()): Cluster<StackOps> {
-  return new Cluster(cfg, loadStack(cfg.stack));
+  return new Cluster(cfg, withRoles(loadStack(cfg.stack), PROFILES[cfg.profile].roles));
 }

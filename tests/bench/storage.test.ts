@@ -73,7 +73,7 @@ describe.sequential('storage bench, quick mode', () => {
     proxyStopped = undefined;
     const s = stopped.report.sections[0];
     expect(s.status).toBe('failed');
-    expect(s.reason).toMatch(/proxy on node01|refused|Connection/i);
+    expect(s.reason).toMatch(new RegExp(`proxy on ${proxy}|refused|Connection`, 'i'));
     expect(s.tables).toEqual([]);
     const md = fs.readFileSync(file, 'utf8');
     expect(md).toContain('**failed: LightningStor');

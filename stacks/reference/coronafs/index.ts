@@ -218,7 +218,8 @@ export function parseHexDump(out: string, what = 'read'): Buffer {
 export const coronafs: Role = {
   name: 'coronafs',
   description: 'NBD volume exports (qemu-storage-daemon): controller export on node01, node-local exports on workers',
-  hostedOn: (n) => n.name === 'node01' || n.kind === 'worker',
+  // The first control node by index: node01, storage-node01 in the storage profile.
+  hostedOn: (n) => (n.kind === 'control' && n.index === 1) || n.kind === 'worker',
   image: {
     // fio (with its nbd engine) and iperf3: the storage bench (bench.ts).
     packages: ['qemu-system-common', 'qemu-utils', 'fio', 'iperf3'],
