@@ -319,13 +319,15 @@ function benchCommands(): Record<string, Command> {
   const storage = (fresh: boolean): Command => ({
     args: '[--quick] [--runs N] [--out FILE]',
     summary: fresh ? 'clean + build + start + bench-storage' : 'benchmark CoronaFS exports, materialization and LightningStor S3, write docs/storage-benchmarks.md',
-    details: `${fresh ? 'Throws the runtime state away, builds (or reuses) the image, brings six nodes up on fresh\ndisks, then runs bench-storage. ' : ''}Reuses the running cluster (bringing one up if none is) and measures, each figure the median of N
+    details: `${fresh ? 'Throws the runtime state away, builds (or reuses) the image, brings the profile\'s nodes up on\nfresh disks, then runs bench-storage. ' : ''}Reuses the running cluster (bringing one up if none is) and measures, each figure the median of N
 runs: iperf3 baselines (worker -> controller, S3 client -> proxy); fio on a worker against its
 local disk, the controller export and its node-local export; materialization latency on both
 workers; a cross-worker write and read over one export (bytes verified); LightningStor S3 from
 node03 (one large object, many small ones serial and parallel). Writes docs/storage-benchmarks.md
 and an SVG chart per section (docs/storage-benchmarks/). A section whose server does not answer
-fails alone, with its reason in the report; the command then exits 1.
+fails alone, with its reason in the report; the command then exits 1. With --profile storage (or
+ULTRACLOUD_PROFILE=storage) it runs on the five-node storage cluster (storage-node01..05, its own
+state dir and forwards) while the default cluster stays up.
 ${usageOpts}`,
     run: (args) => run(fresh ? 'fresh-bench-storage' : 'bench-storage', 'storage', fresh, args),
   });
