@@ -534,9 +534,9 @@ booting.
       const rt = cluster.runtime();
       const started = cluster.isStarted();
       if (values.json) {
-        console.log(JSON.stringify({ stateDir: cluster.stateDir, started, runtime: rt ?? null, nodes: rows }, null, 2));
+        console.log(JSON.stringify({ profile: cluster.cfg.profile, stateDir: cluster.stateDir, started, runtime: rt ?? null, nodes: rows }, null, 2));
       } else {
-        console.log(`state dir: ${cluster.stateDir}`);
+        console.log(`state dir: ${cluster.stateDir}${cluster.cfg.profile === 'default' ? '' : `  (profile ${cluster.cfg.profile})`}`);
         if (rt) {
           const boot = rt.state ? `  boot: ${rt.state}${rt.pid ? ` (pid ${rt.pid}${isAlive(rt.pid) ? '' : ', gone'})` : ''}` : '';
           const how = rt.boot === 'restored' && rt.snapshot ? `  from: snapshot ${rt.snapshot.key}` : rt.boot === 'cold' ? '  from: cold boot' : '';

@@ -145,6 +145,23 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
     ]);
   });
 
+  it('--profile storage: storage-node01..05 on their own ports, in <state dir>-storage', async () => {
+    const r = await cluster(['status', '--json', '--profile', 'storage']);
+    const out = JSON.parse(r.stdout) as { profile: string; stateDir: string; nodes: { node: string; sshPort: number }[] };
+    expect(out.profile).toBe('storage');
+    expect(out.stateDir).toBe(`${stateDir}-storage`);
+    expect(out.nodes.map((n) => `${n.node}:${n.sshPort}`)).toEqual(['storage-node01:22301', 'storage-node02:22302', 'storage-node03:22303', 'storage-node04:22304', 'storage-node05:22305']);
+  });
+
+  it('a suite the profile cannot serve is exit 2, one line', async () => {
+    const r = await cluster(['smoke', '--profile', 'storage']);
+    expect(r.code).toBe(2);
+    expect(r.stderrLines).toEqual(['cluster: `cluster smoke` needs the default profile: the storage profile boots only base, coronafs, lightningstor and serves unit, bench']);
+    const bad = await cluster(['status', '--profile', 'large']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderrLines).toEqual(["cluster: ULTRACLOUD_PROFILE='large' is not one of: default, storage"]);
+  });
+
   it('help prints the usage and exits 0', async () => {
     const r = await cluster(['help']);
     expect(r.code).toBe(0);
@@ -359,6 +376,25 @@ describe('cluster CLI against stand-in processes', { timeout: 120_000 }, () => {
     await new Promise((res) => setTimeout(res, 200));
     expect(isAlive(vde.pid!) && vde.exitCode === null && vde.signalCode === null).toBe(false);
     expect(alive(viewer)).toBe(true);
+  });
+
+  it("stop of one profile leaves the other profile's cluster running", async () => {
+    const storageDir = `${dir}-storage`;
+    const dflt = [await standIn(path.join(dir, 'vde', 'vde_switch.pid')), await standIn(path.join(dir, 'node01', 'qemu.pid'))];
+    const storage = [await standIn(path.join(storageDir, 'vde', 'vde_switch.pid')), await standIn(path.join(storageDir, 'storage-node01', 'qemu.pid'))];
+    const r = await cluster(['stop', '--profile', 'storage'], env());
+    expect(r.code, r.stderr).toBe(0);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(storage.some(alive)).toBe(false);
+    expect(dflt.every(alive)).toBe(true);
+    const s = await cluster(['status', '--json'], env());
+    expect((JSON.parse(s.stdout) as { started: boolean }).started).toBe(true);
+    const again = [await standIn(path.join(storageDir, 'vde', 'vde_switch.pid'))];
+    expect((await cluster(['stop'], env())).code).toBe(0);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(dflt.some(alive)).toBe(false);
+    expect(again.every(alive)).toBe(true);
+    fs.rmSync(storageDir, { recursive: true, force: true });
   });
 
   async function consoleServer(received: Buffer[]): Promise<net.Server> {
