@@ -1,14 +1,12 @@
 import { defineConfig } from 'vitest/config';
 import { budget } from './harness/budget.js';
-import { loadConfig } from './harness/config.js';
-import { PROFILES, type Profile } from './harness/topology.js';
+import { loadConfig, profileServes } from './harness/config.js';
 import { LayerSequencer } from './tests/layer-order.js';
 import { SummaryReporter } from './tests/reporters/summary.js';
 
 // The projects the profile's cluster serves: the storage profile boots only
 // the storage roles, so only unit and bench run against it.
-const served: Profile['projects'] = PROFILES[loadConfig().profile].projects;
-const serves = (name: string) => !served || served.includes(name);
+const { profile } = loadConfig();
 
 // `unit` needs no VMs; the cluster suites (`smoke`, `matrix`) share one
 // cluster booted or attached by the global setup. `npx vitest run smoke`
@@ -39,7 +37,7 @@ export default defineConfig({
       clusterProject('scheduling', 5),
       // The storage bench's quick mode (tests/bench: tiny sizes, one run each; the full bench is `cluster bench-storage`).
       clusterProject('bench', 6),
-      ].filter((p) => serves(p.test.name)),
+      ].filter((p) => profileServes(profile, p.test.name)),
     ],
   },
 });

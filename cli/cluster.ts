@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { Cluster, ClusterStartError, type StatusRow } from '../harness/cluster.js';
 import type { StackOps } from '../stacks/contracts.js';
-import { PROJECT_ROOT, loadConfig, takeProfile } from '../harness/config.js';
+import { PROJECT_ROOT, loadConfig, profileServes, takeProfile } from '../harness/config.js';
 import { HostError, NodeError, UsageError } from '../harness/errors.js';
 import { requireTools } from '../harness/host.js';
 import { progress, setQuiet } from '../harness/log.js';
@@ -71,16 +71,10 @@ function stopOnSignal(cluster: Cluster<StackOps>, before: Set<string>): () => vo
   };
 }
 
-/** Whether the profile's cluster serves a Vitest project (the storage profile: unit and bench only). */
-function serves(project: string): boolean {
-  const p = PROFILES[loadConfig().profile];
-  return !p.projects || p.projects.includes(project);
-}
-
 function requireServes(project: string, command: string): void {
   const cfg = loadConfig();
   const p = PROFILES[cfg.profile];
-  if (!serves(project)) {
+  if (!profileServes(cfg.profile, project)) {
     throw new UsageError(`\`cluster ${command}\` needs the default profile: the ${cfg.profile} profile boots only ${p.roles?.join(', ')} and serves ${p.projects?.join(', ')}`);
   }
 }
@@ -464,7 +458,7 @@ image build tools and a few GiB free in the image cache.
       const cluster = await openCluster();
       const image = await cluster.build(values.rebuild);
       console.log(image.dir);
-      if (!serves('demo')) return 0; // the storage profile boots no tenant VM and no chassis
+      if (!profileServes(loadConfig().profile, 'demo')) return 0; // the storage profile boots no tenant VM and no chassis
       console.log((await cluster.buildGuest(values.rebuild)).dir);
       const cfg = loadConfig();
       const { ensureBaremetalImages } = await import('../harness/image/baremetal.js');

@@ -103,7 +103,7 @@ export function defineStack<Ops>(s: { name: string; suite: string; roles: Role[]
     roles: s.roles,
     ops: ops as Ops,
     secrets: s.secrets,
-    bootArgs: (node) => [`ultracloud.roles=${rolesFor(stack, node).map((r) => r.name).join(',')}`],
+    bootArgs: (node) => rolesArgs(stack, node),
   };
   return stack;
 }
@@ -120,9 +120,14 @@ export function withRoles<Ops>(stack: Stack<Ops>, names: string[] | undefined): 
   const narrowed: Stack<Ops> = {
     ...stack,
     roles: stack.roles.filter((r) => names.includes(r.name)),
-    bootArgs: (node) => [`ultracloud.roles=${rolesFor(narrowed, node).map((r) => r.name).join(',')}`],
+    bootArgs: (node) => rolesArgs(narrowed, node),
   };
   return narrowed;
+}
+
+/** The kernel argument naming the roles `node` hosts in `stack` (the image's generator enables their units). */
+function rolesArgs(stack: Stack, node: NodeSpec): string[] {
+  return [`ultracloud.roles=${rolesFor(stack, node).map((r) => r.name).join(',')}`];
 }
 
 /** The secrets `node` gets: those its roles name. */

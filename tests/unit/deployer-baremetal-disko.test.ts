@@ -13,6 +13,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DiskSelectorError, type Ids, partitionDevice, renderDisko, resolveDisks, shq, validateReportedDisks } from '../../services/deployer/src/baremetal/disko.js';
 import { type BmClass, validateBmDefs } from '../../services/deployer/src/baremetal/schema.js';
+import { systemAndDataDisks } from './helpers/bm-disks.js';
 
 const GiB = 1024 ** 3;
 const cls: BmClass = validateBmDefs({
@@ -20,18 +21,7 @@ const cls: BmClass = validateBmDefs({
   classes: {
     c: {
       system: 's',
-      disks: [
-        {
-          name: 'system',
-          select: { serial: 'UCSYS-*' },
-          partitions: [
-            { name: 'bios', sizeMiB: 1, type: 'bios' },
-            { name: 'esp', sizeMiB: 64, type: 'esp', format: 'vfat', mount: '/boot/efi' },
-            { name: 'root', type: 'linux', format: 'ext4', mount: '/' },
-          ],
-        },
-        { name: 'data', select: { sizeGiB: { min: 1, max: 3 } }, partitions: [{ name: 'data', type: 'linux', format: 'ext4', mount: '/var/lib/ultracloud' }] },
-      ],
+      disks: systemAndDataDisks(),
     },
   },
 }).classes.c;

@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { BmDefinitionError, desiredSystem, validateBmDefs } from '../../services/deployer/src/baremetal/schema.js';
+import { systemAndDataDisks } from './helpers/bm-disks.js';
 
 const TOKEN_SHA = 'a'.repeat(64);
 const sampleDefs = () => ({
@@ -20,18 +21,7 @@ const sampleDefs = () => ({
   classes: {
     'control-plane': {
       system: 'control-plane',
-      disks: [
-        {
-          name: 'system',
-          select: { serial: 'UCSYS-*' },
-          partitions: [
-            { name: 'bios', sizeMiB: 1, type: 'bios' },
-            { name: 'esp', sizeMiB: 64, type: 'esp', format: 'vfat', mount: '/boot/efi' },
-            { name: 'root', type: 'linux', format: 'ext4', mount: '/' },
-          ],
-        },
-        { name: 'data', select: { sizeGiB: { min: 1, max: 3 } }, partitions: [{ name: 'data', type: 'linux', format: 'ext4', mount: '/var/lib/ultracloud' }] },
-      ],
+      disks: systemAndDataDisks(),
     },
   },
   nodes: {
