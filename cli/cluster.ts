@@ -247,6 +247,8 @@ clean to the end. Leaves the cluster running.`,
         requireServes(project, `fresh-${suite}`);
         const { cold, rest: args } = takeCold(argv);
         const cluster = await openCluster();
+        // A stack whose images this host cannot build (nix) says so before the clean throws anything away.
+        cluster.preflightImage();
         const lock = cluster.lock(`cluster fresh-${suite}`);
         try {
           await cluster.clean();
@@ -282,6 +284,7 @@ function benchCommands(): Record<string, Command> {
     const defaultOut = values.quick ? path.join('reports', kind === 'storage' ? 'storage-benchmarks-quick.md' : 'coronafs-local-matrix-quick.md') : path.join('docs', kind === 'storage' ? 'storage-benchmarks.md' : 'coronafs-local-matrix.md');
     const file = path.resolve(PROJECT_ROOT, values.out ?? defaultOut);
     const cluster = await openCluster();
+    if (fresh) cluster.preflightImage(); // before the clean: a host that cannot build keeps its state
     const lock = cluster.lock(`cluster ${name}`);
     try {
       if (fresh) await cluster.clean();
@@ -378,6 +381,7 @@ async function serveWebapp(fresh: boolean, argv: string[]): Promise<number> {
   const cluster = await openCluster();
   const { SERVE, HOME, hostUrl, removeWebapp } = await import('../fixtures/webapp.js');
   await replaceRunningServe(cluster);
+  if (fresh) cluster.preflightImage(); // before the clean: a host that cannot build keeps its state
   const lock = cluster.lock(`cluster ${fresh ? 'fresh-' : ''}serve-vm-webapp`);
   let code: number;
   // Ctrl-C while the flow runs reaches vitest too (same process group); this process waits for it, then tears down.

@@ -256,6 +256,7 @@ export class Cluster<Ops = unknown> {
    */
   currentRecipeHash(): string | undefined {
     try {
+      if (this.stack.imageBackend) return this.stack.imageBackend.recipeHash(this.specs);
       return imageRecipe(this.stack, this.specs, hostSourcesFor(this.stack.suite, this.cfg.debianSources)).hash;
     } catch {
       return undefined;
@@ -279,12 +280,15 @@ export class Cluster<Ops = unknown> {
   }
 
   async build(rebuild = false): Promise<BuiltImage> {
-    return ensureImage(this.stack, this.specs, {
-      cacheDir: this.cfg.cacheDir,
-      debianSources: this.cfg.debianSources,
-      rebuild,
-      verbose: this.cfg.verbose,
-    });
+    const opts = { cacheDir: this.cfg.cacheDir, debianSources: this.cfg.debianSources, rebuild, verbose: this.cfg.verbose };
+    // A stack with its own image backend (nix) builds there; its preflight runs first, so a host that cannot build says so in one line.
+    if (this.stack.imageBackend) return this.stack.imageBackend.ensure(this.specs, opts);
+    return ensureImage(this.stack, this.specs, opts);
+  }
+
+  /** Throws (one line) when this host cannot build the stack's images; reads only. */
+  preflightImage(): void {
+    this.stack.imageBackend?.preflight();
   }
 
   /** The tenant web app's guest image (guests/webapp), built like the node image from the same suite and sources. */
@@ -348,6 +352,9 @@ export class Cluster<Ops = unknown> {
       return;
     }
     requireTools(['qemu-system-x86_64', 'qemu-img', 'vde_switch', 'ssh-keygen']);
+    // An image backend that cannot build here (no nix, no UltraCloud flake) stops before the state dir is touched.
+    const resumable = toStart.length < this.specs.length && prior !== undefined && fs.existsSync(prior.image.disk);
+    if (!resumable) this.preflightImage();
     this.ensureStateDir();
     await requirePortsFree(
       toStart.flatMap((s) => s.forwards.map((f) => ({ port: hostPort(this.cfg.portBase, f), what: `${s.name} ${f.name}` }))),
@@ -483,7 +490,12 @@ export class Cluster<Ops = unknown> {
       const disk = path.join(rt.snapshot.dir, `${s.name}.qcow2`);
       if (fs.existsSync(disk)) return disk;
     }
-    return rt.image.disk;
+    return this.nodeImage(s, rt).disk;
+  }
+
+  /** The disk, kernel and initrd `s` boots: its own where the image has one per node (nix), else the one image. */
+  nodeImage(s: NodeSpec, rt: ClusterRuntime): { disk: string; kernel: string; initrd: string; append: string[] } {
+    return rt.image.nodes?.[s.name] ?? { disk: rt.image.disk, kernel: rt.image.kernel, initrd: rt.image.initrd, append: [] };
   }
 
   /**
@@ -707,14 +719,15 @@ export class Cluster<Ops = unknown> {
   }
 
   bootSpec(s: NodeSpec, rt: ClusterRuntime): BootSpec {
+    const img = this.nodeImage(s, rt);
     return {
       accel: rt.accel,
       memoryMiB: s.memoryMiB,
-      kernel: rt.image.kernel,
-      initrd: rt.image.initrd,
-      append: this.kernelCmdline(s),
+      kernel: img.kernel,
+      initrd: img.initrd,
+      append: [this.kernelCmdline(s), ...img.append].join(' '),
       fwCfgFiles: this.secretFiles(s),
-      baseDisk: rt.image.disk,
+      baseDisk: img.disk,
       vdeSocket: this.vde.socket,
       clusterMac: s.clusterMac,
       mgmtMac: s.mgmtMac,

@@ -2,6 +2,7 @@
  * The contract between the harness and a stack. The harness boots nodes and
  * waits for what a role says "ready" means; a role knows nothing of QEMU.
  */
+import type { ImageBackend } from './image/debian.js';
 import type { Node } from './node.js';
 import type { NodeSpec } from './topology.js';
 
@@ -83,13 +84,18 @@ export interface Stack<Ops = unknown> {
   secrets: SecretSpec[];
   /** Kernel arguments that tell a node which roles it hosts (identity arguments are the harness's). */
   bootArgs(node: NodeSpec): string[];
+  /**
+   * Where the node images come from when not from the harness's Debian
+   * builder out of the roles' `image` (the nix backend). Absent: Debian.
+   */
+  imageBackend?: ImageBackend;
 }
 
 /**
  * A stack from its role list: ops come from each role that declares them
  * (one place per role), and every role's named secrets must exist.
  */
-export function defineStack<Ops>(s: { name: string; suite: string; roles: Role[]; secrets: SecretSpec[]; opsKeys: (keyof Ops)[] }): Stack<Ops> {
+export function defineStack<Ops>(s: { name: string; suite: string; roles: Role[]; secrets: SecretSpec[]; opsKeys: (keyof Ops)[]; imageBackend?: ImageBackend }): Stack<Ops> {
   const ops = Object.fromEntries(s.roles.filter((r) => r.ops !== undefined).map((r) => [r.name, r.ops]));
   const missing = s.opsKeys.filter((k) => !(String(k) in ops));
   if (missing.length > 0) throw new Error(`stack ${s.name}: no role declares ops for ${missing.join(', ')}`);
@@ -104,6 +110,7 @@ export function defineStack<Ops>(s: { name: string; suite: string; roles: Role[]
     ops: ops as Ops,
     secrets: s.secrets,
     bootArgs: (node) => rolesArgs(stack, node),
+    ...(s.imageBackend ? { imageBackend: s.imageBackend } : {}),
   };
   return stack;
 }

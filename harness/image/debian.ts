@@ -39,6 +39,35 @@ export interface BuiltImage {
   probeInitrd: string;
   builtAt: string;
   buildSeconds: number;
+  /**
+   * Per-node boot parts, where each node has an image of its own (the nix
+   * backend: one NixOS system per node); absent when all nodes boot the one
+   * disk, kernel and initrd above.
+   */
+  nodes?: Record<string, NodeImage>;
+}
+
+/** One node's own disk, kernel and initrd, and the kernel arguments its system needs. */
+export interface NodeImage {
+  disk: string;
+  kernel: string;
+  initrd: string;
+  /** Appended to the harness's kernel command line (a NixOS system's `init=` and its kernelParams). */
+  append: string[];
+}
+
+/**
+ * How a stack's node images are made when not by this Debian builder (the
+ * nix backend, harness/image/nix.ts). The harness calls preflight() before
+ * it writes or boots anything, so a host that cannot build stops with one line.
+ */
+export interface ImageBackend {
+  kind: string;
+  /** Throws a one-line HostError when this host cannot build the images; reads only. */
+  preflight(): void;
+  /** The recipe hash this checkout would build, without building; throws when it cannot be known here. */
+  recipeHash(nodes: NodeSpec[]): string;
+  ensure(nodes: NodeSpec[], opts: EnsureOptions): Promise<BuiltImage>;
 }
 
 export interface Recipe {

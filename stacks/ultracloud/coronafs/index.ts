@@ -1,0 +1,28 @@
+/**
+ * coronafs on the ultracloud stack: UltraCloud's mutable VM volumes (HTTP 50088): the controller export on node01, node-local exports on workers.
+ * Built into the node images by nix/ (UltraCloud's NixOS modules from the
+ * flake input); units, ports and health from stacks/ultracloud/surfaces.ts.
+ */
+import type { Role } from '../../../harness/stack.js';
+import type { CoronafsBenchOps, CoronafsOps } from '../../contracts.js';
+import { opsOf, probesFor, surface } from '../surfaces.js';
+
+/** Implemented through documented surfaces; every other operation fails naming what it needs. */
+export const coronafsOps: CoronafsOps = opsOf<CoronafsOps>(
+  'coronafs',
+  {
+    bench: opsOf<CoronafsBenchOps>('coronafs.bench', {}, "it needs coronafs's volume API and its exports' NBD addresses, which upstream does not document"),
+  },
+  "it needs coronafs's volume API (HTTP 50088 beyond /healthz), which upstream does not document",
+);
+
+export const coronafs: Role = {
+  name: 'coronafs',
+  description: "UltraCloud's mutable VM volumes (HTTP 50088): the controller export on node01, node-local exports on workers",
+  hostedOn: (n) => (n.kind === 'control' && n.index === 1) || n.kind === 'worker',
+  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
+  image: { packages: [] },
+  units: [surface('coronafs').unit],
+  probes: probesFor('coronafs'),
+  ops: coronafsOps,
+};
