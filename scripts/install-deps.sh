@@ -38,6 +38,7 @@ if ! command -v node >/dev/null; then
   echo "install-deps: Node.js >= 20.19 is required (not found)" >&2
   exit 1
 fi
+# shellcheck disable=SC2016 # JavaScript, not shell: nothing to expand
 node -e '
   const [maj, min] = process.versions.node.split(".").map(Number);
   if (maj < 20 || (maj === 20 && min < 19)) {
