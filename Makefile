@@ -1,5 +1,5 @@
 # The README's two commands: `make cluster-smoke` (main job) and `make test`.
-.PHONY: deps cluster-smoke test test-unit typecheck stop clean
+.PHONY: deps cluster-smoke test test-unit typecheck lint stop clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -10,7 +10,7 @@ cluster-smoke: deps
 
 # Harness unit tests plus the smoke suite (boots a cluster if none is up,
 # stops it again at the end). JUnit XML lands in reports/junit.xml.
-test: deps typecheck
+test: deps typecheck lint
 	npx vitest run
 
 test-unit: deps
@@ -18,6 +18,16 @@ test-unit: deps
 
 typecheck: deps
 	npx tsc --noEmit -p .
+
+# shellcheck on the scripts, yamllint on the workflows, and every .nix file
+# parses (nix-instantiate --parse: no nixpkgs needed). actionlint is not in
+# Debian bookworm; the flake's dev shell has it (run it there by hand).
+NIX_FILES = $(shell git ls-files --cached --others --exclude-standard '*.nix')
+lint: deps
+	shellcheck scripts/*.sh nix/test-cluster/*.sh
+	yamllint -s .github/workflows .yamllint
+	@for f in $(NIX_FILES); do nix-instantiate --parse "$$f" >/dev/null 2>"$$f.parse-err.tmp" || { cat "$$f.parse-err.tmp" >&2; rm -f "$$f.parse-err.tmp"; echo "lint: $$f does not parse" >&2; exit 1; }; rm -f "$$f.parse-err.tmp"; done
+	@echo "lint: $(words $(NIX_FILES)) .nix files parse"
 
 stop:
 	npm run -s cluster -- stop

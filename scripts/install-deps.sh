@@ -13,7 +13,9 @@ APT_PACKAGES=(
   e2fsprogs         # mkfs.ext4 -d: rootfs into a disk image
   openssh-client    # ssh-keygen for the cluster key; `cluster ssh`
   procps            # ps/pgrep for operators
-  nix-bin           # nix-instantiate: evaluates the deployer's services.nix (pure Nix, no daemon)
+  nix-bin           # nix-instantiate: evaluates the deployer's services.nix (pure Nix, no daemon); make lint parses every .nix file
+  shellcheck        # make lint: the scripts
+  yamllint          # make lint: the CI workflows
   grub-common grub-pc-bin grub-efi-amd64-bin  # grub-mkrescue: the bare-metal installer ISO, BIOS and UEFI
   xorriso mtools    # grub-mkrescue's ISO writer and its EFI image
   cpio zstd         # the installer's initramfs and the install bundle
