@@ -40,7 +40,8 @@ ${Object.entries(PROFILES).map(([n, p]) => `  ${n.padEnd(8)} ${p.description}`).
 
 environment: PHOTON_VM_DIR, ULTRACLOUD_PROFILE, ULTRACLOUD_STACK, ULTRACLOUD_ACCEL (auto|kvm|tcg),
   ULTRACLOUD_PORT_BASE, ULTRACLOUD_IMAGE_CACHE, ULTRACLOUD_BOOT_TIMEOUT, ULTRACLOUD_DEBIAN_SOURCES,
-  ULTRACLOUD_KEEP_CLUSTER, ULTRACLOUD_ATTACH_ONLY, ULTRACLOUD_VERBOSE, ULTRACLOUD_QUIET, ULTRACLOUD_COLD
+  ULTRACLOUD_KEEP_CLUSTER, ULTRACLOUD_ATTACH_ONLY, ULTRACLOUD_VERBOSE, ULTRACLOUD_QUIET, ULTRACLOUD_COLD,
+  ULTRACLOUD_FLAKE, ULTRACLOUD_NIX_IMAGES (the ultracloud stack)
   (booleans: 1/0, true/false, yes/no; see README)`;
 
 function opts<T extends Record<string, { type: 'boolean' | 'string'; short?: string }>>(args: string[], options: T, positionals = 0) {

@@ -52,7 +52,7 @@ function markdown(summary, meta) {
   const lines = [
     '# Publishable KVM suite',
     '',
-    `Stack \`${meta.stack}\`, git \`${meta.gitRevision}\`${meta.gitDirty === 'yes' ? ' (dirty)' : ''}, ${meta.kernel}, ${meta.cpuModel} (${meta.virtFlags.join(', ') || 'no vmx/svm'}), /dev/kvm ${meta.devKvm}, QEMU ${meta.qemu}, node ${meta.node}, nix ${meta.nix}.`,
+    `Stack \`${meta.stack}\`, git \`${meta.gitRevision}\`${meta.gitDirty === 'yes' ? ' (dirty)' : ''}, ${meta.kernel}, ${meta.cpuModel} (${meta.virtFlags.join(', ') || 'no vmx/svm'}), /dev/kvm ${meta.devKvm}; ${meta.qemu}; node ${meta.node}; nix: ${meta.nix}.`,
     `Accel per node: ${meta.accel ? Object.entries(meta.accel).map(([n, a]) => `${n} ${a}`).join(', ') : 'unknown (no status after the first suite)'}.`,
     '',
     '| suite | result | passed | failed | skipped | exit code | time |',
