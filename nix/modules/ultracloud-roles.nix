@@ -8,7 +8,7 @@
 # and `services.<role>.enable` plus the few cluster settings each role must
 # have. Evaluating a node against the real flake will name any option that
 # does not exist; adapt it here.
-{ lib, node, topology, ultracloud, ... }:
+{ lib, pkgs, node, topology, ultracloud, ... }:
 let
   has = role: lib.elem role node.roles;
   peersOf = role: lib.filter (n: lib.elem role n.roles) (lib.attrValues topology.nodes);
@@ -24,7 +24,11 @@ in
   imports = [ ultracloud.nixosModules.default ];
 
   config = lib.mkMerge [
-    (lib.mkIf (has "chainfire") { services.chainfire = clustered "chainfire"; })
+    (lib.mkIf (has "chainfire") {
+      services.chainfire = clustered "chainfire";
+      # The harness drives chainfire's etcd-like API with etcdctl on the node (stacks/etcd-v3.ts).
+      environment.systemPackages = [ pkgs.etcd ];
+    })
     (lib.mkIf (has "flaredb") { services.flaredb = clustered "flaredb"; })
     (lib.mkIf (has "iam") { services.iam = clustered "iam"; })
     (lib.mkIf (has "prismnet") { services.prismnet = { enable = true; role = if node.kind == "worker" then "chassis" else "central"; }; })

@@ -158,9 +158,19 @@ describe('the ultracloud stack', () => {
     expect(rolesFor(uc, node01).map((r) => r.name)).toContain('chainfire');
   });
   test('an operation without a documented surface fails naming what it needs', async () => {
-    await expect(uc.ops.chainfire.put({} as never, 'k', 'v')).rejects.toBeInstanceOf(UnsupportedOpError);
+    await expect(uc.ops.flaredb.set({} as never, 'k', 'v')).rejects.toBeInstanceOf(UnsupportedOpError);
     await expect(uc.ops.iam.issueToken({} as never)).rejects.toThrow(/iam\.issueToken is not implemented: it needs iam's user and token API/);
     expect(uc.ops.chainfire.timing.newLeaderS).toBeGreaterThan(0);
+  });
+  test("chainfire, documented as etcd-like, is driven over etcd v3 with etcdctl on the node itself", async () => {
+    const ran: string[] = [];
+    const node = { name: 'node01', succeed: async (cmd: string) => (ran.push(cmd), cmd.includes(' get ') ? 'v1\n' : '') };
+    await uc.ops.chainfire.put(node as never, 'k1', 'v1');
+    expect(await uc.ops.chainfire.get(node as never, 'k1')).toBe('v1');
+    expect(ran).toEqual([
+      expect.stringMatching(/^ETCDCTL_API=3 etcdctl --endpoints=http:\/\/127\.0\.0\.1:2379 .* put k1 v1$/),
+      expect.stringMatching(/etcdctl .* get k1 --print-value-only --consistency=l$/),
+    ]);
   });
 
   const nixInstantiate = which('nix-instantiate');

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CommandError } from '../../harness/errors.js';
 import type { Node } from '../../harness/node.js';
 import { PROFILES } from '../../harness/topology.js';
-import { agreedLeader, parseEtcdJson } from '../../stacks/reference/chainfire/index.js';
+import { agreedLeader, parseEtcdJson } from '../../stacks/etcd-v3.js';
 import { parseShowStat } from '../../stacks/reference/fiberlb/index.js';
 import { udpBoundOn } from '../../stacks/reference/probes.js';
 import { parseGeneveInterfaces } from '../../stacks/reference/prismnet/index.js';
