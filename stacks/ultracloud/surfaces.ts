@@ -7,7 +7,7 @@
  */
 import { NodeError } from '../../harness/errors.js';
 import type { Node } from '../../harness/node.js';
-import type { Probe } from '../../harness/stack.js';
+import type { Probe, Role } from '../../harness/stack.js';
 
 export interface Surface {
   unit: string;
@@ -140,3 +140,8 @@ export const unitControl = (role: string) => ({
     await node.waitForUnit(surface(role).unit, 120_000);
   },
 });
+
+/** A role whose servers come from the nix images (the stack's imageBackend): units and probes from its surface, nothing for the Debian builder. */
+export function nixRole(name: string, description: string, hostedOn: Role['hostedOn'], ops: unknown): Role {
+  return { name, description, hostedOn, image: { packages: [] }, units: [surface(name).unit], probes: probesFor(name), ops };
+}

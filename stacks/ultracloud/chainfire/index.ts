@@ -13,7 +13,7 @@ import type { Role } from '../../../harness/stack.js';
 import type { ChainfireOps } from '../../contracts.js';
 import { etcdV3Ops } from '../../etcd-v3.js';
 import { TIMING } from '../timing.js';
-import { healthy, probesFor, surface, unitControl } from '../surfaces.js';
+import { healthy, nixRole, unitControl } from '../surfaces.js';
 
 export const chainfireOps: ChainfireOps = {
   timing: TIMING.chainfire,
@@ -22,13 +22,4 @@ export const chainfireOps: ChainfireOps = {
   ...unitControl('chainfire'),
 };
 
-export const chainfire: Role = {
-  name: 'chainfire',
-  description: "UltraCloud's replicated coordination store (etcd-like KV/Watch/Lease/Cluster gRPC, Raft), three members",
-  hostedOn: (n) => n.kind === 'control',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('chainfire').unit],
-  probes: probesFor('chainfire'),
-  ops: chainfireOps,
-};
+export const chainfire: Role = nixRole('chainfire', "UltraCloud's replicated coordination store (etcd-like KV/Watch/Lease/Cluster gRPC, Raft), three members", (n) => n.kind === 'control', chainfireOps);

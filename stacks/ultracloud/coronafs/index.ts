@@ -5,7 +5,7 @@
  */
 import type { Role } from '../../../harness/stack.js';
 import type { CoronafsBenchOps, CoronafsOps } from '../../contracts.js';
-import { opsOf, probesFor, surface } from '../surfaces.js';
+import { nixRole, opsOf } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const coronafsOps: CoronafsOps = opsOf<CoronafsOps>(
@@ -16,13 +16,4 @@ export const coronafsOps: CoronafsOps = opsOf<CoronafsOps>(
   "it needs coronafs's volume API (HTTP 50088 beyond /healthz), which upstream does not document",
 );
 
-export const coronafs: Role = {
-  name: 'coronafs',
-  description: "UltraCloud's mutable VM volumes (HTTP 50088): the controller export on node01, node-local exports on workers",
-  hostedOn: (n) => (n.kind === 'control' && n.index === 1) || n.kind === 'worker',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('coronafs').unit],
-  probes: probesFor('coronafs'),
-  ops: coronafsOps,
-};
+export const coronafs: Role = nixRole('coronafs', "UltraCloud's mutable VM volumes (HTTP 50088): the controller export on node01, node-local exports on workers", (n) => (n.kind === 'control' && n.index === 1) || n.kind === 'worker', coronafsOps);

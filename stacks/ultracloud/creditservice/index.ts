@@ -5,7 +5,7 @@
  */
 import type { Role } from '../../../harness/stack.js';
 import type { CreditserviceOps } from '../../contracts.js';
-import { opsOf, probesFor, surface } from '../surfaces.js';
+import { nixRole, opsOf } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const creditserviceOps: CreditserviceOps = opsOf<CreditserviceOps>(
@@ -14,13 +14,4 @@ export const creditserviceOps: CreditserviceOps = opsOf<CreditserviceOps>(
   'upstream documents no creditservice port',
 );
 
-export const creditservice: Role = {
-  name: 'creditservice',
-  description: "UltraCloud's credit and quota service, authenticated through IAM",
-  hostedOn: (n) => n.kind === 'gateway',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('creditservice').unit],
-  probes: probesFor('creditservice'),
-  ops: creditserviceOps,
-};
+export const creditservice: Role = nixRole('creditservice', "UltraCloud's credit and quota service, authenticated through IAM", (n) => n.kind === 'gateway', creditserviceOps);

@@ -6,7 +6,7 @@
 import type { Role } from '../../../harness/stack.js';
 import type { FiberlbOps } from '../../contracts.js';
 import { TIMING } from '../timing.js';
-import { opsOf, probesFor, surface } from '../surfaces.js';
+import { nixRole, opsOf } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const fiberlbOps: FiberlbOps = opsOf<FiberlbOps>(
@@ -17,13 +17,4 @@ export const fiberlbOps: FiberlbOps = opsOf<FiberlbOps>(
   "upstream documents neither fiberlb's ports nor its API",
 );
 
-export const fiberlb: Role = {
-  name: 'fiberlb',
-  description: "UltraCloud's load balancer",
-  hostedOn: (n) => n.kind === 'control',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('fiberlb').unit],
-  probes: probesFor('fiberlb'),
-  ops: fiberlbOps,
-};
+export const fiberlb: Role = nixRole('fiberlb', "UltraCloud's load balancer", (n) => n.kind === 'control', fiberlbOps);

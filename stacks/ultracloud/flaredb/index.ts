@@ -6,7 +6,7 @@
 import type { Role } from '../../../harness/stack.js';
 import type { FlaredbOps } from '../../contracts.js';
 import { TIMING } from '../timing.js';
-import { opsOf, probesFor, surface, unitControl } from '../surfaces.js';
+import { nixRole, opsOf, unitControl } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const flaredbOps: FlaredbOps = opsOf<FlaredbOps>(
@@ -18,13 +18,4 @@ export const flaredbOps: FlaredbOps = opsOf<FlaredbOps>(
   "it needs flaredb's KV API (port 2479) and its replication view, which upstream does not document",
 );
 
-export const flaredb: Role = {
-  name: 'flaredb',
-  description: "UltraCloud's replicated KV/metadata store (raw and compare-and-swap namespaces), three members",
-  hostedOn: (n) => n.kind === 'control',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('flaredb').unit],
-  probes: probesFor('flaredb'),
-  ops: flaredbOps,
-};
+export const flaredb: Role = nixRole('flaredb', "UltraCloud's replicated KV/metadata store (raw and compare-and-swap namespaces), three members", (n) => n.kind === 'control', flaredbOps);

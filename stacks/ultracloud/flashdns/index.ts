@@ -6,7 +6,7 @@
 import type { Role } from '../../../harness/stack.js';
 import type { FlashdnsOps } from '../../contracts.js';
 import { TIMING } from '../timing.js';
-import { opsOf, probesFor, surface } from '../surfaces.js';
+import { nixRole, opsOf } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const flashdnsOps: FlashdnsOps = opsOf<FlashdnsOps>(
@@ -20,13 +20,4 @@ export const flashdnsOps: FlashdnsOps = opsOf<FlashdnsOps>(
   "it needs flashdns's record API (gRPC 50084), which upstream does not document",
 );
 
-export const flashdns: Role = {
-  name: 'flashdns',
-  description: "UltraCloud's authoritative DNS (53 udp/tcp, gRPC 50084)",
-  hostedOn: (n) => n.kind === 'control',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('flashdns').unit],
-  probes: probesFor('flashdns'),
-  ops: flashdnsOps,
-};
+export const flashdns: Role = nixRole('flashdns', "UltraCloud's authoritative DNS (53 udp/tcp, gRPC 50084)", (n) => n.kind === 'control', flashdnsOps);

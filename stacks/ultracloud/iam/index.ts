@@ -6,7 +6,7 @@
 import type { Role } from '../../../harness/stack.js';
 import type { IamOps } from '../../contracts.js';
 import { TIMING } from '../timing.js';
-import { opsOf, probesFor, surface } from '../surfaces.js';
+import { nixRole, opsOf } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const iamOps: IamOps = opsOf<IamOps>(
@@ -17,13 +17,4 @@ export const iamOps: IamOps = opsOf<IamOps>(
   "it needs iam's user and token API (gRPC 50080), which upstream does not document",
 );
 
-export const iam: Role = {
-  name: 'iam',
-  description: "UltraCloud's identity service (gRPC 50080, HTTP 8083)",
-  hostedOn: (n) => n.kind === 'control',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('iam').unit],
-  probes: probesFor('iam'),
-  ops: iamOps,
-};
+export const iam: Role = nixRole('iam', "UltraCloud's identity service (gRPC 50080, HTTP 8083)", (n) => n.kind === 'control', iamOps);

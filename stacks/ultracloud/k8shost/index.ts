@@ -5,7 +5,7 @@
  */
 import type { Role } from '../../../harness/stack.js';
 import type { K8shostOps } from '../../contracts.js';
-import { opsOf, probesFor, surface } from '../surfaces.js';
+import { nixRole, opsOf } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const k8shostOps: K8shostOps = opsOf<K8shostOps>(
@@ -14,13 +14,4 @@ export const k8shostOps: K8shostOps = opsOf<K8shostOps>(
   "upstream documents neither k8shost's ports nor its API",
 );
 
-export const k8shost: Role = {
-  name: 'k8shost',
-  description: "UltraCloud's Kubernetes-style hosting on the workers",
-  hostedOn: (n) => n.kind === 'worker',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('k8shost').unit],
-  probes: probesFor('k8shost'),
-  ops: k8shostOps,
-};
+export const k8shost: Role = nixRole('k8shost', "UltraCloud's Kubernetes-style hosting on the workers", (n) => n.kind === 'worker', k8shostOps);

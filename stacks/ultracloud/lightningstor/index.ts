@@ -5,7 +5,7 @@
  */
 import type { Role } from '../../../harness/stack.js';
 import type { LightningstorBenchOps, LightningstorOps } from '../../contracts.js';
-import { opsOf, probesFor, surface, unitControl } from '../surfaces.js';
+import { nixRole, opsOf, unitControl } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const lightningstorOps: LightningstorOps = opsOf<LightningstorOps>(
@@ -22,13 +22,4 @@ export const lightningstorOps: LightningstorOps = opsOf<LightningstorOps>(
   'upstream documents no S3 port or credentials for lightningstor',
 );
 
-export const lightningstor: Role = {
-  name: 'lightningstor',
-  description: "UltraCloud's S3 object storage (S3 + gRPC 50086): control plane and workers",
-  hostedOn: (n) => n.kind === 'control' || n.kind === 'worker',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('lightningstor').unit],
-  probes: probesFor('lightningstor'),
-  ops: lightningstorOps,
-};
+export const lightningstor: Role = nixRole('lightningstor', "UltraCloud's S3 object storage (S3 + gRPC 50086): control plane and workers", (n) => n.kind === 'control' || n.kind === 'worker', lightningstorOps);

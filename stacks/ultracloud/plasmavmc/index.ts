@@ -6,7 +6,7 @@
 import type { Role } from '../../../harness/stack.js';
 import type { PlasmavmcOps } from '../../contracts.js';
 import { TIMING } from '../timing.js';
-import { opsOf, probesFor, surface } from '../surfaces.js';
+import { nixRole, opsOf } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const plasmavmcOps: PlasmavmcOps = opsOf<PlasmavmcOps>(
@@ -17,13 +17,4 @@ export const plasmavmcOps: PlasmavmcOps = opsOf<PlasmavmcOps>(
   "it needs plasmavmc's VM API (gRPC 50082), which upstream does not document",
 );
 
-export const plasmavmc: Role = {
-  name: 'plasmavmc',
-  description: "UltraCloud's VM control plane and worker agents (gRPC 50082, HTTP 8084)",
-  hostedOn: (n) => n.kind === 'control' || n.kind === 'worker',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('plasmavmc').unit],
-  probes: probesFor('plasmavmc'),
-  ops: plasmavmcOps,
-};
+export const plasmavmc: Role = nixRole('plasmavmc', "UltraCloud's VM control plane and worker agents (gRPC 50082, HTTP 8084)", (n) => n.kind === 'control' || n.kind === 'worker', plasmavmcOps);

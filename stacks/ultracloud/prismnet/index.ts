@@ -6,7 +6,7 @@
 import type { Role } from '../../../harness/stack.js';
 import type { PrismnetOps } from '../../contracts.js';
 import { TIMING } from '../timing.js';
-import { opsOf, probesFor, surface } from '../surfaces.js';
+import { nixRole, opsOf } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const prismnetOps: PrismnetOps = opsOf<PrismnetOps>(
@@ -17,13 +17,4 @@ export const prismnetOps: PrismnetOps = opsOf<PrismnetOps>(
   "it needs prismnet's network and port API (gRPC 50081), which upstream does not document",
 );
 
-export const prismnet: Role = {
-  name: 'prismnet',
-  description: "UltraCloud's tenant networking (gRPC 50081, HTTP 8087)",
-  hostedOn: (n) => n.kind === 'control' || n.kind === 'worker',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('prismnet').unit],
-  probes: probesFor('prismnet'),
-  ops: prismnetOps,
-};
+export const prismnet: Role = nixRole('prismnet', "UltraCloud's tenant networking (gRPC 50081, HTTP 8087)", (n) => n.kind === 'control' || n.kind === 'worker', prismnetOps);
