@@ -16,6 +16,7 @@ import { execa } from 'execa';
 import { HostError, NodeError, tail } from './errors.js';
 import { cmdline, isAlive, readPidFile, sleep, terminate } from './proc.js';
 import { qmp } from './qmp.js';
+import { type ProbeResult, waitFor } from './wait.js';
 
 export type Firmware = 'bios' | 'uefi';
 
@@ -225,45 +226,58 @@ export class Chassis {
 
   /**
    * Waits for `step` (after the first `after` markers): fails at once on a
-   * failure marker, on QEMU exiting, or at the deadline, with the console tail.
+   * failure marker, on a dead end on the console, on QEMU exiting, or at the
+   * deadline, with the console tail.
    */
   async waitForMarker(step: string, deadlineMs: number, opts: { after?: number; signal?: AbortSignal } = {}): Promise<Marker> {
-    const started = Date.now();
-    for (;;) {
+    return this.waitMarkers(step, deadlineMs, opts.signal, () => {
       const ms = this.markers().slice(opts.after ?? 0);
       const hit = ms.find((m) => m.step === step && !m.failed);
-      if (hit) return hit;
+      if (hit) return { ok: true, value: hit };
       const failed = ms.find((m) => m.failed);
       const last = ms.at(-1);
-      const lastSeen = last ? `${last.failed ? 'failed:' : ''}${last.step} ${last.detail}`.trim() : 'no marker yet';
-      if (failed) throw this.error(`failure marker failed:${failed.step} (${failed.detail}) while waiting for ${step}`, step, lastSeen);
+      const seen = last ? `${last.failed ? 'failed:' : ''}${last.step} ${last.detail}`.trim() : 'no marker yet';
+      if (failed) return { ok: false, fail: this.error(`failure marker failed:${failed.step} (${failed.detail}) while waiting for ${step}`, step, seen) };
       const dead = deadEnd(this.consoleSince(last));
-      if (dead) throw this.error(`the console says "${dead}" while waiting for ${step}`, step, lastSeen);
-      if (!this.pid()) throw this.error(`QEMU exited while waiting for ${step}`, step, lastSeen);
-      if (Date.now() - started > deadlineMs) throw this.error(`no ${step} marker within ${Math.round(deadlineMs / 1000)}s`, step, lastSeen);
-      if (opts.signal?.aborted) throw this.error(`aborted while waiting for ${step}`, step, lastSeen);
-      await sleep(500);
-    }
+      if (dead) return { ok: false, fail: this.error(`the console says "${dead}" while waiting for ${step}`, step, seen) };
+      return { ok: false, seen };
+    });
   }
 
   /** Waits for the failure marker of `step` (a refusal the test expects). */
   async waitForFailure(step: string, deadlineMs: number, opts: { after?: number; signal?: AbortSignal } = {}): Promise<Marker> {
-    const started = Date.now();
-    for (;;) {
+    return this.waitMarkers(`failed:${step}`, deadlineMs, opts.signal, () => {
       const ms = this.markers().slice(opts.after ?? 0);
       const failed = ms.find((m) => m.failed);
-      if (failed) {
-        if (failed.step === step) return failed;
-        throw this.error(`failed at ${failed.step} (${failed.detail}), expected a failure at ${step}`, `failed:${step}`, `failed:${failed.step}`);
-      }
+      if (failed?.step === step) return { ok: true, value: failed };
+      if (failed) return { ok: false, fail: this.error(`failed at ${failed.step} (${failed.detail}), expected a failure at ${step}`, `failed:${step}`, `failed:${failed.step}`) };
       const last = ms.at(-1);
-      const lastSeen = last ? `${last.step} ${last.detail}`.trim() : 'no marker yet';
-      if (ms.some((m) => m.step === 'install:done')) throw this.error(`installed, expected a failure at ${step}`, `failed:${step}`, lastSeen);
-      if (!this.pid()) throw this.error(`QEMU exited while waiting for failed:${step}`, `failed:${step}`, lastSeen);
-      if (Date.now() - started > deadlineMs) throw this.error(`no failed:${step} marker within ${Math.round(deadlineMs / 1000)}s`, `failed:${step}`, lastSeen);
-      if (opts.signal?.aborted) throw this.error(`aborted while waiting for failed:${step}`, `failed:${step}`, lastSeen);
-      await sleep(500);
-    }
+      const seen = last ? `${last.step} ${last.detail}`.trim() : 'no marker yet';
+      if (ms.some((m) => m.step === 'install:done')) return { ok: false, fail: this.error(`installed, expected a failure at ${step}`, `failed:${step}`, seen) };
+      return { ok: false, seen };
+    });
+  }
+
+  /** The console read every 500 ms through the harness's one wait loop; QEMU exiting ends it at once. */
+  private waitMarkers(step: string, deadlineMs: number, signal: AbortSignal | undefined, probe: () => ProbeResult<Marker>): Promise<Marker> {
+    let lastSeen = 'no marker yet';
+    return waitFor(
+      {
+        node: this.spec.name,
+        what: `ULTRACLOUD_MARKER ${step}`,
+        timeoutMs: deadlineMs,
+        intervalMs: 500,
+        signal,
+        quiet: true,
+        consoleTail: () => this.consoleTail(),
+        failFast: () => (this.pid() ? undefined : this.error(`QEMU exited while waiting for ${step}`, step, lastSeen)),
+      },
+      async () => {
+        const r = probe();
+        lastSeen = r.seen ?? lastSeen;
+        return r;
+      },
+    );
   }
 
   private error(summary: string, expected: string, lastSeen: string): NodeError {

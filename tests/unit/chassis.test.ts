@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { Chassis, OVMF, deadEnd, parseMarkers } from '../../harness/chassis.js';
+import { WaitTimeoutError } from '../../harness/errors.js';
 import { isoGrubCfg } from '../../harness/image/baremetal.js';
 import { CHASSIS, chassisSpec, kernelParams } from '../../fixtures/baremetal.js';
 
@@ -70,12 +71,58 @@ describe('dead ends', () => {
   });
 
   it('a waiting chassis fails at once on one after its last marker', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chassis-'));
-    const c = new Chassis(spec('bios'), dir);
-    // Alive for the wait: its pid file names a running process whose argv holds the pid file path (this one's does not), so fake none.
-    fs.writeFileSync(c.logFile, 'ULTRACLOUD_MARKER reboot\nYou are in emergency mode.\n');
-    await expect(c.waitForMarker('agent:healthy', 10_000)).rejects.toThrow(/emergency mode/);
-    fs.rmSync(dir, { recursive: true });
+    const c = liveChassis('ULTRACLOUD_MARKER reboot\nYou are in emergency mode.\n');
+    await expect(c.waitForMarker('agent:healthy', 10_000)).rejects.toMatchObject({ summary: 'the console says "You are in emergency mode" while waiting for agent:healthy' });
+  });
+});
+
+/** A chassis whose QEMU counts as running (a pid file alone would not: the pid must be a QEMU holding that file), its console `log`. */
+function liveChassis(log: string): Chassis {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chassis-'));
+  const c = new Chassis(spec('bios'), dir);
+  fs.writeFileSync(c.logFile, log);
+  vi.spyOn(c, 'pid').mockReturnValue(4242);
+  onTestFinished(() => fs.rmSync(dir, { recursive: true }));
+  return c;
+}
+
+describe('waiting for markers', () => {
+  it('returns the marker once the console has it, after the first `after` markers only', async () => {
+    const c = liveChassis('ULTRACLOUD_MARKER install:done\nULTRACLOUD_MARKER reboot\n');
+    expect((await c.waitForMarker('install:done', 5000)).step).toBe('install:done');
+    const later = c.waitForMarker('install:done', 5000, { after: 2 });
+    fs.appendFileSync(c.logFile, 'ULTRACLOUD_MARKER install:done attempt 2\n');
+    expect((await later).detail).toBe('attempt 2');
+  });
+
+  it('a failure marker ends the wait at once, naming it', async () => {
+    const c = liveChassis('ULTRACLOUD_MARKER network:up\nULTRACLOUD_MARKER failed:phone-home refused (403)\n');
+    await expect(c.waitForMarker('install:done', 60_000)).rejects.toMatchObject({
+      summary: 'failure marker failed:phone-home (refused (403)) while waiting for install:done',
+      evidence: expect.objectContaining({ expected: 'ULTRACLOUD_MARKER install:done', lastSeen: 'failed:phone-home refused (403)' }),
+    });
+  });
+
+  it('QEMU exiting ends the wait at once with the last marker seen', async () => {
+    const c = liveChassis('ULTRACLOUD_MARKER bundle:fetched abc\n');
+    const wait = c.waitForMarker('install:done', 60_000);
+    vi.mocked(c.pid).mockReturnValue(undefined);
+    await expect(wait).rejects.toMatchObject({ summary: 'QEMU exited while waiting for install:done', evidence: expect.objectContaining({ lastSeen: 'bundle:fetched abc' }) });
+  });
+
+  it('at the deadline: a timeout naming the marker, with the console tail', async () => {
+    const c = liveChassis('ULTRACLOUD_MARKER installer:start\n');
+    const err = await c.waitForMarker('install:done', 600).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WaitTimeoutError);
+    expect(err).toMatchObject({ evidence: expect.objectContaining({ lastSeen: 'installer:start', consoleTail: expect.stringContaining('installer:start') }) });
+  });
+
+  it('waitForFailure: the expected refusal is the value; another failure, or an install, fails', async () => {
+    expect((await liveChassis('ULTRACLOUD_MARKER failed:disk-selector no disk fits\n').waitForFailure('disk-selector', 5000)).detail).toBe('no disk fits');
+    await expect(liveChassis('ULTRACLOUD_MARKER failed:phone-home refused (403)\n').waitForFailure('disk-selector', 5000)).rejects.toMatchObject({
+      summary: 'failed at phone-home (refused (403)), expected a failure at disk-selector',
+    });
+    await expect(liveChassis('ULTRACLOUD_MARKER install:done\n').waitForFailure('disk-selector', 5000)).rejects.toMatchObject({ summary: 'installed, expected a failure at disk-selector' });
   });
 });
 
