@@ -19,12 +19,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { HostError } from '../errors.js';
-import { FileLock } from '../lock.js';
 import { elapsed, progress } from '../log.js';
-import { requireFreeSpace, requireRoot, requireTools } from '../host.js';
+import { requireRoot, requireTools } from '../host.js';
 import { bundledService } from '../../services/bundled.js';
 import { hostSourcesFor } from './apt-sources.js';
-import { removeStaleBuilds, sha256, treeDigest } from './debian.js';
+import { cachedBuild } from './cache.js';
+import { sha256, treeDigest } from './debian.js';
 import { DPKG_EXCLUDES, mmdebstrap } from './mmdebstrap.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -94,38 +94,22 @@ export function baremetalRecipe(suite: string, sources: string): { hash: string;
   return { hash: sha256(JSON.stringify(description)).slice(0, 16), description };
 }
 
-function cached(dir: string): BaremetalImages | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, 'image.json'), 'utf8')) as BaremetalImages;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The ISO and bundle of this recipe: from the cache, or built now (root, mmdebstrap, grub-mkrescue). */
 export async function ensureBaremetalImages(opts: BaremetalEnsureOptions): Promise<BaremetalImages> {
   const recipe = baremetalRecipe(opts.suite, hostSourcesFor(opts.suite, opts.debianSources));
-  const imagesDir = path.join(opts.cacheDir, 'images');
-  const dir = path.join(imagesDir, `baremetal-${recipe.hash}`);
-  if (opts.rebuild) fs.rmSync(dir, { recursive: true, force: true });
-  const hit = cached(dir);
-  if (hit) {
-    progress('baremetal', `ISO and bundle ${recipe.hash} cached (built ${hit.builtAt}, ${hit.buildSeconds}s)`);
-    return hit;
-  }
-  requireRoot('building the bare-metal ISO and bundle');
-  requireTools(['mmdebstrap', 'grub-mkrescue', 'xorriso', 'mformat', 'cpio', 'zstd']);
-  fs.mkdirSync(imagesDir, { recursive: true });
-  const lock = FileLock.acquire(path.join(imagesDir, `.build-baremetal-${recipe.hash}.lock`), 'bare-metal image build');
-  try {
-    const again = cached(dir);
-    if (again) return again;
-    await removeStaleBuilds(imagesDir);
-    requireFreeSpace(opts.cacheDir, BUILD_BYTES, 'the bare-metal image build', 'free space there, or set ULTRACLOUD_IMAGE_CACHE elsewhere');
-    return await build(opts, recipe, dir);
-  } finally {
-    lock.release();
-  }
+  return cachedBuild<BaremetalImages>({
+    cacheDir: opts.cacheDir,
+    name: `baremetal-${recipe.hash}`,
+    what: 'bare-metal image build',
+    rebuild: opts.rebuild,
+    hit: (c) => progress('baremetal', `ISO and bundle ${recipe.hash} cached (built ${c.builtAt}, ${c.buildSeconds}s)`),
+    preflight() {
+      requireRoot('building the bare-metal ISO and bundle');
+      requireTools(['mmdebstrap', 'grub-mkrescue', 'xorriso', 'mformat', 'cpio', 'zstd']);
+    },
+    buildBytes: BUILD_BYTES,
+    build: (dir) => build(opts, recipe, dir),
+  });
 }
 
 /** The ISO's GRUB config: serial console, one entry, the kernel parameters `params` (none: the generic ISO). */

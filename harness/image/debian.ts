@@ -14,13 +14,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { HostError } from '../errors.js';
-import { FileLock } from '../lock.js';
 import { elapsed, progress } from '../log.js';
-import { findProcesses, isAlive, terminate } from '../proc.js';
-import { IMAGE_BUILD_BYTES, requireFreeSpace, requireRoot, requireTools } from '../host.js';
+import { IMAGE_BUILD_BYTES, requireRoot, requireTools } from '../host.js';
 import { type Role, type Stack, allUnits, unitsOn } from '../stack.js';
 import type { NodeSpec } from '../topology.js';
 import { hostSourcesFor } from './apt-sources.js';
+import { cachedBuild } from './cache.js';
 import { DPKG_EXCLUDES, mmdebstrap } from './mmdebstrap.js';
 
 const BUILDER_SOURCE = fileURLToPath(import.meta.url);
@@ -118,39 +117,21 @@ export function imageDir(cacheDir: string, stack: string, hash: string): string 
   return path.join(cacheDir, 'images', `${stack}-${hash}`);
 }
 
-/** The cached image for this recipe, if one finished building. */
-export function cachedImage(dir: string): BuiltImage | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, 'image.json'), 'utf8')) as BuiltImage;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function ensureImage(stack: Stack, nodes: NodeSpec[], opts: EnsureOptions): Promise<BuiltImage> {
   const recipe = imageRecipe(stack, nodes, hostSourcesFor(stack.suite, opts.debianSources));
-  const dir = imageDir(opts.cacheDir, stack.name, recipe.hash);
-  if (opts.rebuild) {
-    progress('image', `dropping cached image ${path.basename(dir)}`);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  const cached = cachedImage(dir);
-  if (cached) {
-    progress('image', `${stack.name} image ${recipe.hash} cached (built ${cached.builtAt}, ${cached.buildSeconds}s)`);
-    return cached;
-  }
-  requireRoot('building the node image');
-  requireTools(['mmdebstrap', 'mkfs.ext4', 'qemu-img']);
-  const lock = FileLock.acquire(path.join(opts.cacheDir, 'images', `.build-${stack.name}-${recipe.hash}.lock`), 'image build');
-  try {
-    const again = cachedImage(dir); // another run may have finished it while we waited
-    if (again) return again;
-    await removeStaleBuilds(path.join(opts.cacheDir, 'images'));
-    requireFreeSpace(opts.cacheDir, IMAGE_BUILD_BYTES, 'an image build', 'free space there, or set ULTRACLOUD_IMAGE_CACHE elsewhere');
-    return await build(stack, nodes, recipe, dir, opts.verbose ?? false);
-  } finally {
-    lock.release();
-  }
+  return cachedBuild<BuiltImage>({
+    cacheDir: opts.cacheDir,
+    name: path.basename(imageDir(opts.cacheDir, stack.name, recipe.hash)),
+    what: 'image build',
+    rebuild: opts.rebuild,
+    hit: (c) => progress('image', `${stack.name} image ${recipe.hash} cached (built ${c.builtAt}, ${c.buildSeconds}s)`),
+    preflight() {
+      requireRoot('building the node image');
+      requireTools(['mmdebstrap', 'mkfs.ext4', 'qemu-img']);
+    },
+    buildBytes: IMAGE_BUILD_BYTES,
+    build: (dir) => build(stack, nodes, recipe, dir, opts.verbose ?? false),
+  });
 }
 
 async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: string, verbose: boolean): Promise<BuiltImage> {
@@ -269,26 +250,6 @@ export function hostsFile(nodes: NodeSpec[]): string {
     ...nodes.map((n) => `${n.clusterIp} ${n.name}`),
     '',
   ].join('\n');
-}
-
-/** Leftovers of killed builds: stop their processes, unmount, remove. */
-export async function removeStaleBuilds(imagesDir: string): Promise<void> {
-  if (!fs.existsSync(imagesDir)) return;
-  for (const entry of fs.readdirSync(imagesDir)) {
-    const m = /^\.tmp-.*-(\d+)$/.exec(entry);
-    if (!m || isAlive(Number(m[1]))) continue;
-    const dir = path.join(imagesDir, entry);
-    progress('image', `removing leftovers of an interrupted build: ${entry}`);
-    await terminate(findProcesses(dir).map((p) => p.pid));
-    const mounts = fs
-      .readFileSync('/proc/mounts', 'utf8')
-      .split('\n')
-      .map((l) => l.split(' ')[1])
-      .filter((m) => m && (m === dir || m.startsWith(`${dir}/`)))
-      .sort((a, b) => b.length - a.length);
-    for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
-    await execa('rm', ['-rf', '--one-file-system', dir]);
-  }
 }
 
 export function treeDigest(dir: string): Record<string, string> {

@@ -14,11 +14,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { HostError } from '../errors.js';
-import { FileLock } from '../lock.js';
 import { elapsed, progress } from '../log.js';
-import { requireFreeSpace, requireRoot, requireTools } from '../host.js';
+import { requireRoot, requireTools } from '../host.js';
 import { hostSourcesFor } from './apt-sources.js';
-import { removeStaleBuilds, sha256, treeDigest } from './debian.js';
+import { cachedBuild } from './cache.js';
+import { sha256, treeDigest } from './debian.js';
 import { DPKG_EXCLUDES, mmdebstrap } from './mmdebstrap.js';
 
 const BUILDER_SOURCES = ['guest.ts', 'mmdebstrap.ts'].map((f) => path.join(path.dirname(fileURLToPath(import.meta.url)), f));
@@ -83,38 +83,22 @@ export interface GuestEnsureOptions {
   verbose?: boolean;
 }
 
-function cached(dir: string): BuiltGuestImage | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, 'image.json'), 'utf8')) as BuiltGuestImage;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The guest image of this recipe: from the cache, or built now (needs root and mmdebstrap). */
 export async function ensureGuestImage(def: GuestImageDef, opts: GuestEnsureOptions): Promise<BuiltGuestImage> {
   const recipe = guestRecipe(def, opts.suite, hostSourcesFor(opts.suite, opts.debianSources));
-  const imagesDir = path.join(opts.cacheDir, 'images');
-  const dir = path.join(imagesDir, `guest-${def.name}-${recipe.hash}`);
-  if (opts.rebuild) fs.rmSync(dir, { recursive: true, force: true });
-  const hit = cached(dir);
-  if (hit) {
-    progress('guest', `${def.name} guest image ${recipe.hash} cached (built ${hit.builtAt}, ${hit.buildSeconds}s, ${(hit.bytes / 2 ** 20).toFixed(0)} MiB)`);
-    return hit;
-  }
-  requireRoot(`building the ${def.name} guest image`);
-  requireTools(['mmdebstrap', 'mkfs.ext4', 'qemu-img']);
-  fs.mkdirSync(imagesDir, { recursive: true });
-  const lock = FileLock.acquire(path.join(imagesDir, `.build-guest-${def.name}-${recipe.hash}.lock`), 'guest image build');
-  try {
-    const again = cached(dir);
-    if (again) return again;
-    await removeStaleBuilds(imagesDir);
-    requireFreeSpace(opts.cacheDir, GUEST_BUILD_BYTES, 'a guest image build', 'free space there, or set ULTRACLOUD_IMAGE_CACHE elsewhere');
-    return await build(def, opts, recipe, dir);
-  } finally {
-    lock.release();
-  }
+  return cachedBuild<BuiltGuestImage>({
+    cacheDir: opts.cacheDir,
+    name: `guest-${def.name}-${recipe.hash}`,
+    what: 'guest image build',
+    rebuild: opts.rebuild,
+    hit: (c) => progress('guest', `${def.name} guest image ${recipe.hash} cached (built ${c.builtAt}, ${c.buildSeconds}s, ${(c.bytes / 2 ** 20).toFixed(0)} MiB)`),
+    preflight() {
+      requireRoot(`building the ${def.name} guest image`);
+      requireTools(['mmdebstrap', 'mkfs.ext4', 'qemu-img']);
+    },
+    buildBytes: GUEST_BUILD_BYTES,
+    build: (dir) => build(def, opts, recipe, dir),
+  });
 }
 
 async function build(def: GuestImageDef, opts: GuestEnsureOptions, recipe: { hash: string; description: Record<string, unknown> }, finalDir: string): Promise<BuiltGuestImage> {

@@ -16,10 +16,10 @@ import path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { HostError } from '../errors.js';
 import { which } from '../host.js';
-import { FileLock } from '../lock.js';
 import { progress } from '../log.js';
+import { cachedBuild } from './cache.js';
 import type { NodeSpec } from '../topology.js';
-import { type BuiltImage, type ImageBackend, type NodeImage, cachedImage, imageDir, sha256, treeDigest } from './debian.js';
+import { type BuiltImage, type ImageBackend, type NodeImage, imageDir, sha256, treeDigest } from './debian.js';
 
 /** Flakes came with nix 2.4. */
 const MIN_NIX: [number, number] = [2, 4];
@@ -269,25 +269,14 @@ export function nixImageBackend(o: NixImageOptions, host: () => NixHost = () => 
       const { flakeRef, prebuilt } = preflight(o, h);
       if (prebuilt) return fromPrebuilt(o, nodes, prebuilt);
       const recipe = nixRecipe(o, nodes, flakeRef, h);
-      const dir = imageDir(opts.cacheDir, o.stack, recipe.hash);
-      if (opts.rebuild) {
-        progress('image', `dropping cached image ${path.basename(dir)}`);
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-      const cached = cachedImage(dir);
-      if (cached) {
-        progress('image', `${o.stack} images ${recipe.hash} cached (built ${cached.builtAt}, ${cached.buildSeconds}s)`);
-        return cached;
-      }
-      fs.mkdirSync(path.dirname(dir), { recursive: true });
-      const lock = FileLock.acquire(path.join(opts.cacheDir, 'images', `.build-${o.stack}-${recipe.hash}.lock`), 'image build');
-      try {
-        const again = cachedImage(dir);
-        if (again) return again;
-        return await build(o, nodes, recipe, dir, flakeRef, opts.verbose ?? false);
-      } finally {
-        lock.release();
-      }
+      return cachedBuild<BuiltImage>({
+        cacheDir: opts.cacheDir,
+        name: path.basename(imageDir(opts.cacheDir, o.stack, recipe.hash)),
+        what: 'image build',
+        rebuild: opts.rebuild,
+        hit: (c) => progress('image', `${o.stack} images ${recipe.hash} cached (built ${c.builtAt}, ${c.buildSeconds}s)`),
+        build: (dir) => build(o, nodes, recipe, dir, flakeRef, opts.verbose ?? false),
+      });
     },
   };
 }
