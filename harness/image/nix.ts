@@ -10,7 +10,6 @@
  * preflight(), before the cluster writes or boots anything: a missing nix or
  * a missing UltraCloud flake is one line (HostError, exit 1).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa, execaSync } from 'execa';
@@ -193,7 +192,7 @@ export function nixRecipe(o: NixImageOptions, nodes: NodeSpec[], flakeRef: strin
     ? { ref: flakeRef, local: local ? Object.fromEntries(['flake.nix', 'flake.lock'].map((f) => [f, sha256(host.readFile(path.join(local, f)) ?? '')])) : null }
     : { locked: lockedInput(host.readFile(path.join(o.flakeDir, 'flake.lock')), o.input)?.locked ?? null };
   const description = { stack: o.stack, attr: o.attr, nodes: nodes.map((n) => n.name), inputs, ultracloud, manifest: MANIFEST_FORMAT };
-  return { hash: crypto.createHash('sha256').update(JSON.stringify(description)).digest('hex').slice(0, 16), description };
+  return { hash: sha256(JSON.stringify(description)).slice(0, 16), description };
 }
 
 interface ManifestNode {

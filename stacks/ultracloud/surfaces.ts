@@ -142,6 +142,6 @@ export const unitControl = (role: string) => ({
 });
 
 /** A role whose servers come from the nix images (the stack's imageBackend): units and probes from its surface, nothing for the Debian builder. */
-export function nixRole(name: string, description: string, hostedOn: Role['hostedOn'], ops: unknown): Role {
+export function nixRole(name: string, description: string, hostedOn: Role['hostedOn'], ops?: unknown): Role {
   return { name, description, hostedOn, image: { packages: [] }, units: [surface(name).unit], probes: probesFor(name), ops };
 }

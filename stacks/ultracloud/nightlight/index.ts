@@ -4,14 +4,7 @@
  * flake input); units, ports and health from stacks/ultracloud/surfaces.ts.
  */
 import type { Role } from '../../../harness/stack.js';
-import { probesFor, surface } from '../surfaces.js';
+import { nixRole } from '../surfaces.js';
 
-export const nightlight: Role = {
-  name: 'nightlight',
-  description: "UltraCloud's metrics ingest (Prometheus remote_write) and PromQL query",
-  hostedOn: (n) => n.kind === 'gateway',
-  // The images come from nix (the stack's imageBackend): nothing for the Debian builder.
-  image: { packages: [] },
-  units: [surface('nightlight').unit],
-  probes: probesFor('nightlight'),
-};
+// No ops contract: the tests reach it from the host through its forwarded port.
+export const nightlight: Role = nixRole('nightlight', "UltraCloud's metrics ingest (Prometheus remote_write) and PromQL query", (n) => n.kind === 'gateway');
