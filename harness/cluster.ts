@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { resolveAccel } from './accel.js';
+import { type NodeExpectations, nodeExpectations, readHostVirt } from './expectations.js';
 import type { HarnessConfig } from './config.js';
 import { cpuShare, readSamples, recordSample, startSampler, stopSampler } from './cpu.js';
 import { HostError, NodeError, UsageError, WaitTimeoutError } from './errors.js';
@@ -61,6 +62,8 @@ export interface ClusterRuntime {
   snapshot?: { key: string; dir: string; createdAt: string };
   /** Seconds from `start` to all nodes ready. */
   readyS?: number;
+  /** Per node, what it must offer, from the QEMU argv it was given and the host's facts (harness/expectations.ts). */
+  expect?: Record<string, NodeExpectations>;
 }
 
 /** A boot wait prints which nodes it still waits for, and on what, this often. */
@@ -113,6 +116,8 @@ export interface ClusterInfo {
   nodes: { name: string; kind: string; clusterIp: string; sshPort: number; forwards: Record<string, number> }[];
   /** Nodes whose boot failed in global setup, with the evidence. */
   bootErrors: Record<string, string>;
+  /** Per node, what the harness expects it to offer (cluster.json's `expect`). */
+  expect: Record<string, NodeExpectations>;
 }
 
 export interface StatusRow {
@@ -394,6 +399,7 @@ export class Cluster<Ops = unknown> {
       state: 'booting',
       updatedAt: now,
     };
+    runtime.expect = this.expectations(runtime);
     this.writeRuntime(runtime);
 
     // A whole cluster to bring up: from the warm snapshot when one fits, else cold (and captured once ready).
@@ -917,6 +923,12 @@ export class Cluster<Ops = unknown> {
     );
   }
 
+  /** What each node must offer, from the argv `rt` boots it with and the host's facts. */
+  expectations(rt: ClusterRuntime): Record<string, NodeExpectations> {
+    const host = readHostVirt();
+    return Object.fromEntries(this.specs.map((s) => [s.name, nodeExpectations(this.vm(s.name).args(this.bootSpec(s, rt)), host)]));
+  }
+
   info(bootErrors: Record<string, string> = {}): ClusterInfo {
     const rt = this.runtime();
     return {
@@ -935,6 +947,8 @@ export class Cluster<Ops = unknown> {
         forwards: this.forwards(s),
       })),
       bootErrors,
+      // A cluster.json written before expectations were recorded: the same function over the same argv.
+      expect: rt ? (rt.expect ?? this.expectations(rt)) : {},
     };
   }
 
