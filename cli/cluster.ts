@@ -19,7 +19,8 @@ import { requireTools } from '../harness/host.js';
 import { progress, setQuiet } from '../harness/log.js';
 import { PROFILES } from '../harness/topology.js';
 import { isAlive } from '../harness/proc.js';
-import { type FailedCase, JUNIT_REPORT, ReportError, parseFailures, projectOf, rerunArgs } from '../harness/rerun.js';
+import { proveCommand } from './prove.js';
+import { type FailedCase, JUNIT_REPORT, ReportError, SCENARIO_PROJECTS, parseFailures, projectOf, rerunArgs } from '../harness/rerun.js';
 
 type Handler = (args: string[]) => Promise<number>;
 
@@ -733,6 +734,7 @@ image and brings six nodes up on fresh disks first (see \`fresh-smoke\`).`,
   ...suiteCommands('baremetal-iso', 'the bare-metal ISO bootstrap: raw-QEMU chassis phone home to deployer, install, converge (tests/baremetal; run folder reports/baremetal-iso/)', 'cluster baremetal-iso -t converge', ['--project', 'baremetal']),
   ...suiteCommands('rollout-soak', 'the deployer scheduling soak: drain and fail-stop (tests/scheduling)', 'cluster rollout-soak -t drain', ['--project', 'scheduling']),
   ...benchCommands(),
+  prove: proveCommand,
 
   validate: {
     args: '[vitest options...]',
@@ -750,14 +752,17 @@ running cluster, with ULTRACLOUD_ATTACH_ONLY=1: fails if no cluster is up, never
 
   'rerun-failed': {
     args: '[vitest options...]',
-    summary: `run again exactly the tests that failed in the last run (${JUNIT_REPORT}), never booting a cluster`,
+    summary: `run again the tests that failed in the last run (${JUNIT_REPORT}; a scenario whole), never booting a cluster`,
     details: `Reads ${JUNIT_REPORT} (the JUnit report of the last \`vitest run\`, \`smoke\`, \`validate\`...),
 lists what failed, and runs \`vitest run\` on those files with a --testNamePattern that admits
 exactly the failed tests, with ULTRACLOUD_ATTACH_ONLY=1: cluster tests run against the running
-cluster, never booting one. A describe block whose beforeAll/afterAll failed re-runs its tests; a
+cluster, never booting one. A file of a scenario project (${SCENARIO_PROJECTS.join(', ')}) is one
+sequential scenario: any failed step re-runs the whole file, all steps in order (a step run alone
+fails with "needs step X"). A describe block whose beforeAll/afterAll failed re-runs its tests; a
 file that failed outside its tests (its health check) re-runs all its tests; a file that did not
 load makes the failed files run whole. Nothing failed: one line, exit 0. No report: exit 1.
-Options go to vitest (e.g. \`cluster rerun-failed --bail 1\`; a -t narrows the selection). The
+Options go to vitest (e.g. \`cluster rerun-failed --bail 1\`; a -t narrows the selection, a
+scenario's too: a step it picks without the steps before it fails). The
 run writes a new report (unless a --reporter of yours replaces the configured ones): run it again
 to re-run what still fails.`,
     passThrough: true,
@@ -793,6 +798,13 @@ to re-run what still fails.`,
           : f.rerun.length === 0 ? `${f.file} (failed before any test ran: the whole file)`
           : `${f.file} (failed outside its tests: all its ${tests(f.rerun.length)})`;
         progress('rerun', what);
+      }
+      for (const file of plan.scenarios) {
+        const failed = failures.filter((f) => f.file === file).length;
+        progress(
+          'rerun',
+          `${file}: a ${projectOf(file)} scenario, whose steps build on each other: ${failed === 1 ? 'the failure above' : `the ${failed} failures above`} re-run${failed === 1 ? 's' : ''} as the whole scenario, every step in order`,
+        );
       }
       if (plan.wholeFiles.length > 0) progress('rerun', `${plan.wholeFiles.join(', ')} ran no test: running the failed files whole`);
       return runVitest(cluster, plan.args, { ULTRACLOUD_ATTACH_ONLY: '1' });

@@ -15,7 +15,15 @@
  *
  * Vitest matches `--testNamePattern` against a test's names joined with
  * one space (again without the file name), so " > " in the report is a
- * space in the pattern.
+ * space in the pattern. A test the pattern leaves out is in the next report
+ * as skipped, so a report of a narrowed run still names every test.
+ *
+ * The unit of re-running depends on the project. A test of `unit` or
+ * `smoke` is an independent check: exactly it re-runs. A file of a
+ * scenario project (SCENARIO_PROJECTS) is one sequential scenario whose
+ * steps build on each other's state: any failed step re-runs the whole
+ * file, since a later step run alone has nothing to work on (it fails with
+ * "needs step X", fixtures/scenario.ts).
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
@@ -43,6 +51,11 @@ export interface FailedCase {
    * the report knows no test of (it did not load): it re-runs whole.
    */
   rerun: string[];
+  /**
+   * Report names of every test of the file, passed, failed and skipped
+   * (not the file's or a block's hook entries): what a scenario re-runs.
+   */
+  fileTests: string[];
 }
 
 interface TestCase {
@@ -114,14 +127,14 @@ export function parseFailures(xml: string): FailedCase[] {
     let found = false;
     for (const c of cases.filter((x) => x.failed)) {
       found = true;
-      if (isFileEntry(c)) failures.push({ file, name: c.name, classname: c.classname, kind: 'file', rerun: tests });
+      if (isFileEntry(c)) failures.push({ file, name: c.name, classname: c.classname, kind: 'file', rerun: tests, fileTests: tests });
       else if (blockEntries.has(c.name)) {
         // The block's own name could also be a top-level test's: run that too.
-        failures.push({ file, name: c.name, classname: c.classname, kind: 'suite', rerun: [c.name, ...under(c.name).map((u) => u.name)] });
-      } else failures.push({ file, name: c.name, classname: c.classname, kind: 'test', rerun: [c.name] });
+        failures.push({ file, name: c.name, classname: c.classname, kind: 'suite', rerun: [c.name, ...under(c.name).map((u) => u.name)], fileTests: tests });
+      } else failures.push({ file, name: c.name, classname: c.classname, kind: 'test', rerun: [c.name], fileTests: tests });
     }
     // Counted as failed with no failed case to show for it (not what Vitest writes): the file runs whole.
-    if (!found && count(suite.failures) + count(suite.errors) > 0) failures.push({ file, name: file, classname: file, kind: 'file', rerun: [] });
+    if (!found && count(suite.failures) + count(suite.errors) > 0) failures.push({ file, name: file, classname: file, kind: 'file', rerun: [], fileTests: tests });
   }
   return failures;
 }
@@ -140,6 +153,31 @@ export function namePattern(reportName: string): string {
 /** The Vitest project a test file belongs to: tests/<project>/... (unit, smoke, ...). */
 export function projectOf(file: string): string | undefined {
   return /^tests\/([^/]+)\//.exec(file.replaceAll('\\', '/'))?.[1];
+}
+
+/**
+ * The projects (vitest.config.ts) whose every file is one sequential
+ * scenario: its steps hand state on, so it re-runs whole. The others
+ * (unit, smoke) hold independent checks, re-run one by one.
+ */
+export const SCENARIO_PROJECTS: readonly string[] = ['matrix', 'demo', 'scheduling', 'baremetal', 'bench'];
+
+/** Whether a test file is a sequential scenario (re-run whole, never step by step). */
+export function isScenario(file: string): boolean {
+  const project = projectOf(file);
+  return project !== undefined && SCENARIO_PROJECTS.includes(project);
+}
+
+/**
+ * A regex source admitting every test of a scenario: its top-level
+ * blocks (and top-level tests) as the report names them, each with
+ * anything under it. A prefix, not the list of names, so a step added
+ * since that run is in too. A test of another file that happens to sit
+ * under a block of the same name runs too (more, never less).
+ */
+function scenarioPattern(fileTests: string[]): string[] {
+  const tops = [...new Set(fileTests.map((n) => n.split(SEP)[0]))];
+  return tops.map((t) => `${namePattern(t)}(?:(?: |${escapeRegExp(SEP)})[\\s\\S]*)?`);
 }
 
 const NAME_PATTERN = /^(?:-t|--testNamePattern|--test-name-pattern)(?:=([\s\S]*))?$/;
@@ -171,23 +209,39 @@ export interface RerunArgs {
   /** `vitest run` arguments: the files, an anchored --testNamePattern (unless the files run whole), then the operator's. */
   args: string[];
   files: string[];
-  /** Files that failed before any test was known (did not load): with one, every file runs whole. */
+  /** Files that failed before any test was known (did not load; a scenario with no test in the report): with one, every file runs whole. */
   wholeFiles: string[];
+  /** Scenario files (isScenario) with a failure: each re-runs whole, every step in order. */
+  scenarios: string[];
 }
 
 /**
- * `vitest run` arguments that run the failures again: their files (so only
- * those load) and a pattern anchored at both ends that admits exactly the
- * failed tests' full names, then the operator's own arguments (their
- * `-t` narrows ours). A file with no known test must run whole, and a
- * pattern would skip its tests: then there is no pattern of ours and the
- * failed files run whole.
+ * `vitest run` arguments that run the failures again, in one run (so one
+ * report, which the next `rerun-failed` reads): their files (so only those
+ * load) and a pattern anchored at both ends that admits exactly the failed
+ * tests' full names and every test of each failed scenario, then the
+ * operator's own arguments. A file with no known test must run whole, and
+ * a pattern would skip its tests: then there is no pattern of ours and the
+ * failed files run whole; so do they when all of them are scenarios.
+ *
+ * Vitest takes one pattern for all files of a run, so a scenario is
+ * admitted by its top-level names (scenarioPattern), not by its file.
+ *
+ * The operator's `-t` narrows the selection, a scenario's too: theirs is
+ * folded into ours (withOperatorPattern), or passed as it is where we have
+ * none. A step it picks without the steps it builds on fails with "needs
+ * step X of this scenario" (fixtures/scenario.ts), so narrowing can make a
+ * re-run red, never falsely green.
  */
 export function rerunArgs(failures: FailedCase[], extra: string[] = []): RerunArgs {
   const files = [...new Set(failures.map((f) => f.file))];
-  const wholeFiles = [...new Set(failures.filter((f) => f.rerun.length === 0).map((f) => f.file))];
-  if (failures.length === 0 || wholeFiles.length > 0) return { args: [...files, ...extra], files, wholeFiles };
-  const names = [...new Set(failures.flatMap((f) => f.rerun))];
-  const merged = withOperatorPattern(`^(?:${names.map(namePattern).join('|')})$`, extra);
-  return { args: [...files, '--testNamePattern', merged.pattern, ...merged.args], files, wholeFiles };
+  const scenarios = files.filter(isScenario);
+  const wholeFiles = [
+    ...new Set(failures.filter((f) => f.rerun.length === 0 || (isScenario(f.file) && f.fileTests.length === 0)).map((f) => f.file)),
+  ];
+  if (failures.length === 0 || wholeFiles.length > 0 || scenarios.length === files.length) return { args: [...files, ...extra], files, wholeFiles, scenarios };
+  const names = [...new Set(failures.filter((f) => !isScenario(f.file)).flatMap((f) => f.rerun))];
+  const whole = scenarios.flatMap((file) => scenarioPattern(failures.find((f) => f.file === file)!.fileTests));
+  const merged = withOperatorPattern(`^(?:${[...names.map(namePattern), ...new Set(whole)].join('|')})$`, extra);
+  return { args: [...files, '--testNamePattern', merged.pattern, ...merged.args], files, wholeFiles, scenarios };
 }

@@ -2,6 +2,8 @@
 # Installs what the harness needs on a Debian 12 host and skips what is
 # already there: QEMU, the VDE switch, mmdebstrap and friends from the
 # host's own apt sources, then the npm packages from package-lock.json.
+# The unit tests' servers (OpenSSH, Redis, Sentinel) are installed as
+# binaries only: their Debian services are neither started nor enabled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +22,23 @@ APT_PACKAGES=(
   xorriso mtools    # grub-mkrescue's ISO writer and its EFI image
   cpio zstd         # the installer's initramfs and the install bundle
   ovmf              # UEFI firmware for the bare-metal chassis
+  # The unit tests run these binaries on 127.0.0.1 themselves (ssh-exec: the
+  # kill-on-close guarantees against a real sshd; creditservice-sentinel:
+  # real Sentinel failovers). Their services stay off: see SERVICES below.
+  openssh-server    # /usr/sbin/sshd
+  redis-server      # redis-server
+  redis-sentinel    # redis-sentinel
 )
+
+# The services those packages' postinst would start and enable: a fresh
+# install leaves them stopped and disabled. Packages that were installed
+# before (a hand install, a running sshd) are left exactly as they are.
+declare -A SERVICES=(
+  [openssh-server]="ssh.service ssh.socket"
+  [redis-server]="redis-server.service"
+  [redis-sentinel]="redis-sentinel.service"
+)
+declare -A SYSV_SCRIPTS=([openssh-server]=ssh [redis-server]=redis-server [redis-sentinel]=redis-sentinel)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -33,7 +51,39 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   echo "install-deps: apt-get install ${missing[*]}"
   apt-get update -q
+  # policy-rc.d exiting 101 forbids every service start (invoke-rc.d,
+  # deb-systemd-invoke) while apt runs; a policy the host already has (a
+  # container's) is put back afterwards, even when this script is killed
+  # (a leftover .install-deps-saved from a killed run is restored first).
+  policy=/usr/sbin/policy-rc.d saved=/usr/sbin/policy-rc.d.install-deps-saved
+  if [ -e "$saved" ]; then mv -f "$saved" "$policy"; fi
+  if [ -e "$policy" ]; then mv "$policy" "$saved"; fi
+  restore_policy() {
+    rm -f "$policy"
+    if [ -e "$saved" ]; then mv -f "$saved" "$policy"; fi
+  }
+  trap restore_policy EXIT
+  trap 'exit 130' INT TERM HUP
+  printf '#!/bin/sh\n# install-deps.sh: no service starts while apt-get installs\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  restore_policy
+  trap - EXIT INT TERM HUP
+  # The postinsts enabled what they could not start: disable (and, where
+  # systemd runs, stop) the services of the packages installed just now.
+  for pkg in "${missing[@]}"; do
+    [ -n "${SERVICES[$pkg]:-}" ] || continue
+    echo "install-deps: $pkg: services ${SERVICES[$pkg]} disabled, not started"
+    # shellcheck disable=SC2086 # a list of unit names
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now ${SERVICES[$pkg]} >/dev/null 2>&1 || true
+    elif command -v systemctl >/dev/null; then
+      systemctl disable ${SERVICES[$pkg]} >/dev/null 2>&1 || true  # offline: only the links
+    fi
+    if [ -e "/etc/init.d/${SYSV_SCRIPTS[$pkg]}" ]; then
+      update-rc.d "${SYSV_SCRIPTS[$pkg]}" disable >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 if ! command -v node >/dev/null; then

@@ -55,9 +55,40 @@ export interface FlashdnsOps {
   createRecord(primary: Node, name: string, type: 'A' | 'TXT', content: string): Promise<string>;
   /** Removes the name's records of `type` through the primary's HTTP API and notifies the secondaries; no error when there are none. */
   deleteRecord(primary: Node, name: string, type: 'A' | 'TXT'): Promise<void>;
-  /** Answers for name/type from `server` asked on `via` (dig, UDP or TCP). */
+  /**
+   * What `server` answers for name/type, asked on `via` (UDP unless told):
+   * the response code and the answer records. A server that sends no reply
+   * at all is status NO_REPLY, never an empty answer; throws only when the
+   * question could not be asked (the client failed on `via`).
+   */
+  lookup(via: Node, serverIp: string, name: string, type: string, transport?: 'udp' | 'tcp'): Promise<DnsLookup>;
+  /**
+   * The answers' data for name/type from `server` asked on `via` (as `dig
+   * +short` prints them, TXT unquoted): empty for NXDOMAIN or NOERROR without
+   * an answer. Throws naming the status for any other one (SERVFAIL,
+   * REFUSED, no reply): "no answer" is never a broken server's silence.
+   */
   query(via: Node, serverIp: string, name: string, type: string, transport: 'udp' | 'tcp'): Promise<string[]>;
   primaryNode: string;
+}
+
+/** A DNS response code as dig names it, or NO_REPLY: no reply came back at all (dig: "no servers could be reached"). */
+export type DnsStatus = 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP' | 'REFUSED' | 'YXDOMAIN' | 'YXRRSET' | 'NXRRSET' | 'NOTAUTH' | 'NOTZONE' | 'BADVERS' | 'BADCOOKIE' | 'NO_REPLY';
+
+/** One record of an answer section: `data` as dig prints it (TXT quoted). */
+export interface DnsRecord {
+  name: string;
+  ttl: number;
+  type: string;
+  data: string;
+}
+
+/** One server's answer to one question. */
+export interface DnsLookup {
+  status: DnsStatus;
+  answers: DnsRecord[];
+  /** What the client said when no reply came (NO_REPLY), for the evidence. */
+  detail?: string;
 }
 
 export interface FiberlbOps {
@@ -181,9 +212,9 @@ export interface PrismnetOps {
   /**
    * Geneve tunnels of a worker's chassis to the other chassis: the remote
    * cluster address of each, and whether the switch made it a working port
-   * (an OpenFlow port number, no error).
+   * (an OpenFlow port number, no error), with its packet counters.
    */
-  tunnels(node: Node): Promise<{ remoteIp: string; up: boolean }[]>;
+  tunnels(node: Node): Promise<Tunnel[]>;
   /**
    * Makes logical router `router.name` (idempotent) with a port on each of
    * its tenant switches, holding the given address: the guests' gateway.
@@ -281,7 +312,7 @@ export interface GuestSpec {
 
 export interface PlasmavmcOps {
   timing: { answerS: number; guestUpS: { kvm: number; qemu: number }; pingS: number };
-  /** What libvirt can give guests on this node: 'kvm' where /dev/kvm works, else 'qemu' (TCG). */
+  /** What libvirt can give guests on this node: 'kvm' where /dev/kvm works, 'qemu' (TCG) where libvirt says KVM is not supported; throws when libvirt does not answer. */
   domainType(node: Node): Promise<'kvm' | 'qemu'>;
   /** Defines and starts a tenant guest; returns its domain type. */
   startGuest(node: Node, guest: GuestSpec): Promise<'kvm' | 'qemu'>;
@@ -315,12 +346,30 @@ export interface PlasmavmcOps {
   /** The bytes a guest's diskOp 'write' puts at the start of its data disk (and 'check' expects there). */
   diskPattern(pattern: string): Buffer;
   /** What the node offers an inner guest: KVM needs the CPU flag, the module and /dev/kvm. */
-  kvmAvailability(node: Node): Promise<{ usable: boolean; reason: string }>;
+  kvmAvailability(node: Node): Promise<KvmAvailability>;
   /**
    * Boots the inner guest with plain `qemu-system-x86_64 -accel <accel>` (no
    * fallback) until it prints its userspace marker and powers off.
    */
   bootInnerGuest(node: Node, accel: 'kvm' | 'tcg', timeoutS: number): Promise<InnerBoot>;
+}
+
+/** A worker's Geneve tunnel port to another chassis. */
+export interface Tunnel {
+  remoteIp: string;
+  /** The switch made it a working port: an OpenFlow port number, no error. */
+  up: boolean;
+  /** OVS's interface statistics (rx_packets, tx_packets), where the switch reports them. */
+  packets?: { rx: number; tx: number };
+}
+
+export interface KvmAvailability {
+  usable: boolean;
+  /** The node's report as read: `cpu=svm module=kvm_amd dev=yes`. */
+  facts: string;
+  /** Each missing fact in words (empty when usable). */
+  missing: string[];
+  reason: string;
 }
 
 export interface InnerBoot {
@@ -367,7 +416,13 @@ export interface CoronafsOps {
   volumes(node: Node): Promise<string[]>;
   /** Names of the volumes `node` exports right now (their export services running; strict). */
   exports(node: Node): Promise<string[]>;
-  /** Whether the export answers an NBD handshake and lists itself, asked from `via`. */
+  /**
+   * Whether the export is served, asked from `via` (an NBD handshake and the
+   * server's list of exports): true when the server lists it; false only on
+   * a definite answer (the server lists others, or the node refuses the
+   * connection: nothing listens on its port); throws with the evidence on
+   * anything else (a timeout, an unreachable node, a broken handshake).
+   */
   exportAnswers(via: Node, exp: NbdExport): Promise<boolean>;
   /** Reads `length` bytes at `offset` of a volume's export over NBD, from `via`. */
   readVolume(via: Node, exp: NbdExport, offset: number, length: number): Promise<Buffer>;

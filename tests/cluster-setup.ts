@@ -9,11 +9,13 @@
  * the first call attaches or boots, the others share it, the last teardown
  * stops what was booted and releases the lock.
  */
+import fs from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { Cluster, type ClusterInfo, ClusterStartError } from '../harness/cluster.js';
 import { openCluster } from '../stacks/index.js';
 import { HostError } from '../harness/errors.js';
 import { progress } from '../harness/log.js';
+import { provePendingFile } from '../harness/prove.js';
 
 interface Shared {
   users: number;
@@ -64,6 +66,12 @@ async function attachOrBoot(): Promise<{ info: ClusterInfo; teardown: () => Prom
     if (refusal) {
       lock.release();
       throw oneLine(new HostError(refusal));
+    }
+    // A fault `cluster prove` left applied (it was killed mid-row) would change this run's verdict.
+    const pending = provePendingFile(cluster.stateDir);
+    if (fs.existsSync(pending) && !process.env.ULTRACLOUD_PROVE_ROW) {
+      lock.release();
+      throw oneLine(new HostError(`a killed \`cluster prove\` left a fault applied (${pending}): undo it with \`npx cluster prove --restore\` before testing this cluster`));
     }
     const rt = cluster.runtime();
     if (rt?.state === 'failed') progress('setup', `its last boot failed (${rt.failedNodes?.join(', ') || 'see cluster.json'}); the tests will show what is wrong`);

@@ -15,6 +15,7 @@ export const LAYER_ORDER: Record<string, string[]> = {
   baremetal: ['iso'],
   scheduling: ['rollout'],
   bench: ['storage'],
+  prove: ['quick'],
 };
 
 /** Only cluster suites are ordered; unit tests run in any order. */

@@ -91,7 +91,8 @@ export function healthProbe(role: string): Probe {
         throw new NodeError(node.name, `${role}: health endpoint :${h.port}${h.path} not healthy`, {
           expected: 'HTTP 2xx',
           lastSeen: `${r.stdout.trim() || '(no answer)'} ${r.stderr.trim()}`.trim(),
-          journal: await node.journal(surface(role).unit, 30).catch(() => undefined),
+          // Evidence for the error above: an unreadable journal says so instead of hiding it.
+          journal: await node.journal(surface(role).unit, 30).catch((e: Error) => `(journal unreadable: ${e.message.split('\n')[0]})`),
         });
       }
     },

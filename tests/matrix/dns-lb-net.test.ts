@@ -7,11 +7,17 @@
  * A client on the gateway node resolves the name through flashdns, reaches
  * the VIP and sees both backends answer; stopping one backend sends every
  * request to the other; removing the service removes the DNS record and the
- * LB frontend. Steps run in order and share state; whatever a failed run
- * left is removed before and after.
+ * LB frontend. Steps run in order and hand on what they made (a step run
+ * without the step that makes what it needs fails, naming it); the delete
+ * step first proves the service, the VIP and the name are there in this
+ * run, then that each flashdns server says the name is gone (NXDOMAIN, not
+ * SERVFAIL or silence). Whatever a failed run left is removed before and
+ * after.
  */
 import { afterAll, describe } from 'vitest';
 import { TestCluster, clusterInfo, skipAfterFailedStep, test } from '../../fixtures/cluster.js';
+import { expectRecordServed, resolveOne, waitRecordGone, waitRecordServed } from '../../fixtures/dns.js';
+import { stepState } from '../../fixtures/scenario.js';
 import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
 
@@ -55,6 +61,12 @@ const THROUGH_GATEWAY_S = 60;
 const POOL_UP_S = 30;
 const CONTROL = clusterInfo.nodes.filter((n) => n.kind === 'control').map((n) => n.name);
 const FLASHDNS = clusterInfo.nodes.filter((n) => n.kind === 'control');
+/** The steps that make what later steps need, by title (what to run). */
+const STEP = {
+  network: 'a tenant switch with a router, and a gateway on node04 that routes the tenant network to the control plane',
+  guests: 'two tenant guests, one on each worker, serve HTTP with their own name and answer the control plane through the gateway',
+  publish: 'fiberlb publishes a VIP for both guests and flashdns a name for the VIP, on the primary and both secondaries',
+};
 
 describe.sequential('dns-lb-net', () => {
   skipAfterFailedStep();
@@ -78,8 +90,15 @@ describe.sequential('dns-lb-net', () => {
     if (errors.length) throw new Error(`dns-lb-net cleanup:\n${errors.join('\n')}`);
   };
   let clusterRef: TestCluster | undefined;
+  /** The tenant network routed to the control plane, made in this run. */
+  const network = stepState<true>(STEP.network);
+  /** The guests serving HTTP through the gateway, in this run. */
+  const guests = stepState<true>(STEP.guests);
+  /** The service published in this run: the name flashdns serves for the VIP. */
+  const published = stepState<{ fqdn: string; vip: string }>(STEP.publish);
 
-  test('a tenant switch with a router, and a gateway on node04 that routes the tenant network to the control plane', { timeout: budget(LIBVIRT_S.delete * 2) }, async ({ cluster, expect }) => {
+  test(STEP.network, { timeout: budget(LIBVIRT_S.delete * 2) }, async ({ cluster, expect }) => {
+    network.begin();
     clusterRef = cluster;
     await cleanup(cluster);
     const { prismnet } = cluster.ops;
@@ -92,9 +111,12 @@ describe.sequential('dns-lb-net', () => {
     for (const n of CONTROL) {
       expect(await prismnet.gatewayRoutes(cluster.node(n)), `gateway routes on ${n}`).toContainEqual({ cidr: TENANT_NET, via: cluster.node(GW_WORKER).spec.clusterIp });
     }
+    network.set(true);
   });
 
-  test('two tenant guests, one on each worker, serve HTTP with their own name and answer the control plane through the gateway', { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start * 2, PN.timing.bindS, GUEST_HTTP_S, THROUGH_GATEWAY_S) }, async ({ cluster, signal }) => {
+  test(STEP.guests, { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start * 2, PN.timing.bindS, GUEST_HTTP_S, THROUGH_GATEWAY_S) }, async ({ cluster, signal, skip }) => {
+    guests.begin();
+    network.need(skip);
     const { prismnet, plasmavmc, fiberlb } = cluster.ops;
     for (const vm of Object.values(VMS)) {
       await plasmavmc.startGuest(cluster.node(vm.node), { ...vm, gateway: TENANT_GW, http: true });
@@ -116,9 +138,12 @@ describe.sequential('dns-lb-net', () => {
         return { ok: r?.status === 200 && r.body === vm.name, seen: JSON.stringify(r) };
       });
     }
+    guests.set(true);
   });
 
-  test('fiberlb publishes a VIP for both guests and flashdns a name for the VIP, on the primary and both secondaries', { timeout: budget(LB.timing.reloadS, POOL_UP_S, DNS.timing.transferS) }, async ({ cluster, expect, signal }) => {
+  test(STEP.publish, { timeout: budget(LB.timing.reloadS, POOL_UP_S, DNS.timing.transferS) }, async ({ cluster, expect, signal, skip }) => {
+    published.begin();
+    guests.need(skip);
     const { fiberlb, flashdns } = cluster.ops;
     const lb = cluster.node(LB_NODE);
     await fiberlb.publish(lb, { ...SERVICE, backends: Object.values(VMS).map((vm) => ({ name: vm.name, address: vm.addr, port: 80 })) });
@@ -128,22 +153,17 @@ describe.sequential('dns-lb-net', () => {
       return { ok: pool.length === 2 && pool.every((m) => m.up), seen: JSON.stringify(pool) };
     });
     const fqdn = await flashdns.createRecord(cluster.node(flashdns.primaryNode), RECORD, 'A', SERVICE.vip);
-    const client = cluster.node(CLIENT);
-    for (const server of FLASHDNS) {
-      await waitFor({ node: server.name, what: `${fqdn} A ${SERVICE.vip} served by ${server.name}`, timeoutMs: flashdns.timing.transferS * 1000, signal }, async () => {
-        const answers = await flashdns.query(client, server.clusterIp, fqdn, 'A', 'udp');
-        return { ok: answers.length === 1 && answers[0] === SERVICE.vip, seen: answers.join(' | ') || '(no answer)' };
-      });
-    }
+    await waitRecordServed(flashdns, cluster.node(CLIENT), FLASHDNS, fqdn, 'A', SERVICE.vip, { timeoutMs: flashdns.timing.transferS * 1000, signal });
+    published.set({ fqdn, vip: SERVICE.vip });
   });
 
-  test('a client resolves the name through flashdns, reaches the VIP and sees both backends answer', async ({ cluster, expect }) => {
+  test('a client resolves the name through flashdns, reaches the VIP and sees both backends answer', async ({ cluster, expect, skip }) => {
+    const { fqdn } = published.need(skip);
     const { fiberlb, flashdns } = cluster.ops;
     const client = cluster.node(CLIENT);
-    // Through a secondary: the name travelled there by NOTIFY + AXFR.
+    // Through a secondary: the name travelled there by NOTIFY + AXFR. NOERROR with exactly one address, or this throws naming what the server said.
     const server = FLASHDNS.find((n) => n.name !== flashdns.primaryNode)!;
-    const [vip, ...more] = await flashdns.query(client, server.clusterIp, `${RECORD}.${flashdns.zone}.`, 'A', 'udp');
-    expect(more, 'one address for the name').toEqual([]);
+    const vip = await resolveOne(flashdns, client, server, fqdn, 'A');
     expect(vip).toBe(SERVICE.vip);
     const answers = await fiberlb.httpGet(client, vip, SERVICE.port, REQUESTS);
     expect(answers.map((a) => a.status), `statuses from ${vip} (${JSON.stringify(answers)})`).toEqual(Array(REQUESTS).fill(200));
@@ -153,7 +173,8 @@ describe.sequential('dns-lb-net', () => {
     }
   });
 
-  test('stopping one backend sends every request to the other within the deadline', { timeout: budget(LIBVIRT_S.delete, LB.timing.failoverS) }, async ({ cluster, expect, signal }) => {
+  test('stopping one backend sends every request to the other within the deadline', { timeout: budget(LIBVIRT_S.delete, LB.timing.failoverS) }, async ({ cluster, expect, signal, skip }) => {
+    published.need(skip);
     const { fiberlb, plasmavmc } = cluster.ops;
     const client = cluster.node(CLIENT);
     await plasmavmc.deleteGuest(cluster.node(VMS.b.node), VMS.b.name);
@@ -167,24 +188,24 @@ describe.sequential('dns-lb-net', () => {
     expect(pool.find((m) => m.member === VMS.a.name), `${VMS.a.name} in the pool`).toMatchObject({ up: true });
   });
 
-  test('removing the service removes the DNS record and the LB frontend', { timeout: budget(LB.timing.reloadS, DNS.timing.transferS) }, async ({ cluster, expect, signal }) => {
+  test('removing the service removes the DNS record and the LB frontend', { timeout: budget(LB.timing.reloadS, DNS.timing.transferS) }, async ({ cluster, expect, signal, skip }) => {
+    const { fqdn, vip } = published.need(skip);
     const { fiberlb, flashdns } = cluster.ops;
     const lb = cluster.node(LB_NODE);
     const client = cluster.node(CLIENT);
+    // Each "gone" below is news only if the thing is there now: the frontend, the VIP answering (by the backend left), the name on every server.
+    expect(await fiberlb.services(lb), `services of the balancer on ${LB_NODE} before the removal`).toContain(SERVICE.name);
+    const [before] = await fiberlb.httpGet(client, vip, SERVICE.port, 1);
+    expect(before?.status, `a request to ${vip} before the removal (${JSON.stringify(before)})`).toBe(200);
+    await expectRecordServed(flashdns, client, FLASHDNS, fqdn, 'A', vip, 'right before the delete');
     await flashdns.deleteRecord(cluster.node(flashdns.primaryNode), RECORD, 'A');
     await fiberlb.unpublish(lb, SERVICE.name);
     // Strict getter: throws when the balancer does not answer, so "not there" is its answer.
     expect(await fiberlb.services(lb)).not.toContain(SERVICE.name);
-    const [after] = await fiberlb.httpGet(client, SERVICE.vip, SERVICE.port, 1);
-    expect(after.status, `a request to ${SERVICE.vip} after the removal`).toBe(0);
-    const fqdn = `${RECORD}.${flashdns.zone}.`;
-    for (const server of FLASHDNS) {
-      // query() throws when the server does not answer: an empty answer is the server's.
-      await waitFor({ node: server.name, what: `${fqdn} gone from ${server.name}`, timeoutMs: flashdns.timing.transferS * 1000, signal }, async () => {
-        const answers = await flashdns.query(client, server.clusterIp, fqdn, 'A', 'udp');
-        return { ok: answers.length === 0, seen: answers.join(' | ') };
-      });
-    }
+    const [after] = await fiberlb.httpGet(client, vip, SERVICE.port, 1);
+    expect(after.status, `a request to ${vip} after the removal`).toBe(0);
+    // NXDOMAIN (or NOERROR without a record) from each server; SERVFAIL, REFUSED or no reply fails at once, naming the server.
+    await waitRecordGone(flashdns, client, FLASHDNS, fqdn, 'A', { timeoutMs: flashdns.timing.transferS * 1000, signal });
   });
 
   afterAll(async () => {

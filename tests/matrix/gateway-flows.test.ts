@@ -24,6 +24,7 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose
 import { pushTimeseries } from 'prometheus-remote-write';
 import { afterAll, describe } from 'vitest';
 import { type TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
+import { stepState } from '../../fixtures/scenario.js';
 import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
 import type { CreditAccount } from '../../stacks/contracts.js';
@@ -128,12 +129,15 @@ describe.sequential('gateway-flows: apigateway + iam + creditservice + nightligh
   let clusterRef: TestCluster | undefined;
   let tenant = '';
   let operator = '';
-  let account = '';
-  let startBalance: number | undefined;
-  let reservation: string | undefined;
-  /** Balance right after the scenario's own setting (the commit takes RESERVE off it). */
-  let setBalance = 0;
-  let lastWriteMs = 0;
+  // What a step hands to the steps after it, each named by the exact title
+  // of the step that makes it: a step run without that one fails naming it.
+  /** The tenant's account as the scenario found it: cleanup restores its balance. */
+  const accountBefore = stepState<CreditAccount>('the tenant holds an IAM token; the operator gives its account credit and IAM a quota for one reservation');
+  /** Balance right after the scenario's own setting (the commit takes RESERVE off it); the tokens, credit and quota are there. */
+  const setUp = stepState<number>('the tenant holds an IAM token; the operator gives its account credit and IAM a quota for one reservation');
+  const reserved = stepState<string>('the tenant reserves credits (201); the quota is then exhausted and a second reservation is refused (403)');
+  /** The timestamp of the last sample of the paid write. */
+  const paidWrite = stepState<number>('samples pushed by remote write through the gateway are paid from the reservation (204)');
 
   const tokens = async (cluster: TestCluster) => {
     const iamNode = cluster.node(IAM_NODE);
@@ -146,23 +150,26 @@ describe.sequential('gateway-flows: apigateway + iam + creditservice + nightligh
     if (!cluster) return;
     // Fresh tokens: the scenario's may have expired on a slow run.
     await tokens(cluster);
+    const reservation = reserved.valueForCleanup;
     if (reservation) {
       const r = await gateway.settle(tenant, reservation, 'rollback');
       if (r.statusCode !== 200 && r.statusCode !== 409) throw new Error(said('creditservice', `rollback of ${reservation}`, r.statusCode, r.body));
     }
     await cluster.ops.iam.setQuota(cluster.node(IAM_NODE), TENANT, TENANT_SEED_QUOTA);
-    if (startBalance !== undefined) await gateway.setBalance(operator, account, startBalance);
+    const before = accountBefore.valueForCleanup;
+    if (before) await gateway.setBalance(operator, before.account, before.balance);
   });
 
   test('the tenant holds an IAM token; the operator gives its account credit and IAM a quota for one reservation', { timeout: budget(REQUEST_S * 5) }, async ({ cluster, expect }) => {
+    accountBefore.begin();
+    setUp.begin();
     clusterRef = cluster;
     await tokens(cluster);
-    const before = await gateway.balance(tenant);
-    account = before.account;
-    startBalance = before.balance;
-    setBalance = before.reserved + CREDIT;
-    await gateway.setBalance(operator, account, setBalance);
+    const before = accountBefore.set(await gateway.balance(tenant));
+    const setBalance = before.reserved + CREDIT;
+    await gateway.setBalance(operator, before.account, setBalance);
     await cluster.ops.iam.setQuota(cluster.node(IAM_NODE), TENANT, before.reserved + RESERVE);
+    setUp.set(setBalance);
     const set = await gateway.balance(tenant);
     expect(set).toMatchObject({ account: `acct-${TENANT}`, available: CREDIT, quota: before.reserved + RESERVE });
   });
@@ -174,7 +181,8 @@ describe.sequential('gateway-flows: apigateway + iam + creditservice + nightligh
     expect(q.statusCode, 'PromQL query without a token').toBe(401);
   });
 
-  test('with a token signed by another key the gateway refuses with 401', { timeout: budget(REQUEST_S * 3) }, async ({ expect }) => {
+  test('with a token signed by another key the gateway refuses with 401', { timeout: budget(REQUEST_S * 3) }, async ({ expect, skip }) => {
+    setUp.need(skip); // the tenant's token
     // Same header (kid, alg) and claims as the tenant's real token, signed with a key IAM never had.
     const { privateKey } = await generateKeyPair('ES256');
     const forged = await new SignJWT(decodeJwt(tenant)).setProtectedHeader(decodeProtectedHeader(tenant) as { alg: string }).sign(privateKey);
@@ -184,11 +192,13 @@ describe.sequential('gateway-flows: apigateway + iam + creditservice + nightligh
     expect(b.statusCode, said('creditservice', 'GET /v1/balance with a forged token', b.statusCode, b.body)).toBe(401);
   });
 
-  test('the tenant reserves credits (201); the quota is then exhausted and a second reservation is refused (403)', { timeout: budget(REQUEST_S * 3) }, async ({ expect }) => {
+  test('the tenant reserves credits (201); the quota is then exhausted and a second reservation is refused (403)', { timeout: budget(REQUEST_S * 3) }, async ({ expect, skip }) => {
+    reserved.begin();
+    setUp.need(skip); // the token, the credit and the quota
     const r = await gateway.reserve(tenant, RESERVE);
     expect(r.statusCode, said('creditservice', `reserve ${RESERVE}`, r.statusCode, r.body)).toBe(201);
     const made = JSON.parse(r.body) as { id: string; amount: number; state: string; used: number };
-    reservation = made.id;
+    reserved.set(made.id);
     expect(made).toMatchObject({ amount: RESERVE, state: 'reserved', used: 0 });
     const more = await gateway.reserve(tenant, 1);
     expect(more.statusCode, said('creditservice', 'a second reservation over the quota', more.statusCode, more.body)).toBe(403);
@@ -197,16 +207,17 @@ describe.sequential('gateway-flows: apigateway + iam + creditservice + nightligh
   });
 
   test('samples pushed by remote write through the gateway are paid from the reservation (204)', { timeout: budget(REQUEST_S) }, async ({ expect, skip }) => {
-    if (!reservation) skip('no reservation: an earlier step failed');
+    paidWrite.begin();
+    const reservation = reserved.need(skip);
     const w = await gateway.remoteWrite(tenant, reservation, run, 'paid', [11, 12, 13]);
     expect(w.status, w.said).toBe(204);
-    lastWriteMs = w.lastTimestamp;
+    paidWrite.set(w.lastTimestamp);
     expect(w.headers?.get('x-ultracloud-samples'), 'samples metered').toBe('3');
     expect(w.headers?.get('x-ultracloud-reservation-left'), 'credit left on the reservation').toBe(String(RESERVE - 3));
   });
 
   test('PromQL through the gateway gives them back', { timeout: budget(QUERYABLE_S) }, async ({ expect, signal, skip }) => {
-    if (!lastWriteMs) skip('nothing was written: an earlier step failed');
+    const lastWriteMs = paidWrite.need(skip);
     const seen = await waitFor({ node: GATEWAY.name, what: `the 3 samples of ${series('paid')} queryable through the gateway`, timeoutMs: QUERYABLE_S * 1000, signal, intervalMs: 1000 }, async () => {
       const result = await gateway.query(tenant, `count_over_time(${series('paid')}[10m])`, lastWriteMs + 1000);
       return { ok: result[0]?.value[1] === '3', value: result, seen: JSON.stringify(result) };
@@ -217,7 +228,8 @@ describe.sequential('gateway-flows: apigateway + iam + creditservice + nightligh
   });
 
   test('with the credit exhausted a write is refused with 402 and a JSON reason, and nothing of it is ingested', { timeout: budget(REQUEST_S * 4, QUERYABLE_S) }, async ({ expect, signal, skip }) => {
-    if (!lastWriteMs) skip('no paid write: an earlier step failed');
+    paidWrite.need(skip); // 3 of the reservation's credits spent
+    const reservation = reserved.need(skip);
     const over = await gateway.remoteWrite(tenant, reservation, run, 'refused', [21, 22, 23]);
     expect(over.status, `with ${RESERVE - 3} credits left: ${over.said}`).toBe(402);
     expect(errorOf(over.body)).toBe(`reservation ${reservation} is exhausted: the write costs 3 (1 per sample), ${RESERVE - 3} of ${RESERVE} left`);
@@ -234,13 +246,14 @@ describe.sequential('gateway-flows: apigateway + iam + creditservice + nightligh
     });
     const refused = await gateway.query(tenant, `count_over_time(${METRIC}{run="${run}",part=~"refused|unpaid|no-token|forged"}[10m])`, fits.lastTimestamp + 1000);
     expect(refused, 'samples of refused writes in NightLight').toEqual([]);
-    const r = await gateway.reservation(tenant, reservation!);
+    const r = await gateway.reservation(tenant, reservation);
     expect(JSON.parse(r.body), 'the reservation after the writes').toMatchObject({ state: 'reserved', amount: RESERVE, used: RESERVE });
   });
 
   test('committing the reservation takes it off the balance; it buys no more writes (409)', { timeout: budget(REQUEST_S * 4) }, async ({ expect, skip }) => {
-    if (!reservation) skip('no reservation: an earlier step failed');
-    const c = await gateway.settle(tenant, reservation!, 'commit');
+    const reservation = reserved.need(skip);
+    const setBalance = setUp.need(skip);
+    const c = await gateway.settle(tenant, reservation, 'commit');
     expect(c.statusCode, said('creditservice', 'commit', c.statusCode, c.body)).toBe(200);
     const after = await gateway.balance(tenant);
     expect(after.balance, 'balance after the commit').toBe(setBalance - RESERVE);
@@ -248,6 +261,6 @@ describe.sequential('gateway-flows: apigateway + iam + creditservice + nightligh
     const late = await gateway.remoteWrite(tenant, reservation, run, 'late', [51]);
     expect(late.status, `on the committed reservation: ${late.said}`).toBe(409);
     expect(errorOf(late.body)).toMatch(/is already committed/);
-    reservation = undefined;
+    reserved.consume();
   });
 });

@@ -11,11 +11,17 @@
  * Service: what Kubernetes' network controller (the logical port) and its
  * endpoints controller and service proxy would do is done here, the last
  * two by `syncService` below, from what podman really runs to fiberlb's
- * backends. Steps run in order and share state; whatever a failed run left
+ * backends. Steps run in order and hand on what they made (a step run
+ * without the step that makes what it needs fails, naming it); the delete
+ * step first proves the Pod, its port, the LB service and the name are
+ * there in this run, then that each is gone, the name by each flashdns
+ * server's NXDOMAIN (not SERVFAIL or silence). Whatever a failed run left
  * is removed before and after.
  */
 import { type ExpectStatic, afterAll, describe } from 'vitest';
 import { TestCluster, clusterInfo, skipAfterFailedStep, test } from '../../fixtures/cluster.js';
+import { expectRecordServed, resolveOne, waitRecordGone, waitRecordServed } from '../../fixtures/dns.js';
+import { stepState } from '../../fixtures/scenario.js';
 import { budget } from '../../harness/budget.js';
 import { waitFor } from '../../harness/wait.js';
 import type { KubeObject } from '../../stacks/contracts.js';
@@ -114,6 +120,13 @@ const DOWN_S = 120;
 const WORKERS = [FIRST, SECOND];
 const FLASHDNS = clusterInfo.nodes.filter((n) => n.kind === 'control');
 const CONTROL = FLASHDNS.map((n) => n.name);
+/** The steps that make what later steps need, by title (what to run). */
+const STEP = {
+  network: 'a PrismNet tenant switch with a router, and a gateway on node04 that routes it to the control plane',
+  pod: 'a Pod and a Service (Kubernetes YAML) played by k8shost on node04, the Pod on a PrismNet port bound to node04',
+  service: 'the Service is reachable through fiberlb by its flashdns name',
+  replace: 'replacing the Pod (v2, on node05, a new PrismNet port) and the Service follows',
+};
 
 describe.sequential('k8s-bundle', () => {
   skipAfterFailedStep();
@@ -182,13 +195,21 @@ describe.sequential('k8s-bundle', () => {
   };
 
   let clusterRef: TestCluster | undefined;
-  /** Containers and br-int ports on each worker before the scenario made anything (podman names a Pod's infra container by its id). */
-  const before: Record<string, { containers: string[]; ovsPorts: string[] }> = {};
+  /** Containers and br-int ports on each worker before the scenario made anything (podman names a Pod's infra container by its id), with the tenant network made in this run. */
+  const network = stepState<Record<string, { containers: string[]; ovsPorts: string[] }>>(STEP.network);
+  /** Pod v1 running on its PrismNet port, in this run. */
+  const podV1 = stepState<true>(STEP.pod);
+  /** The Service published in this run: the name flashdns serves for its VIP. */
+  const service = stepState<{ fqdn: string; vip: string }>(STEP.service);
+  /** Pod v2 running on the other worker, the Service following it, in this run. */
+  const replaced = stepState<true>(STEP.replace);
 
-  test('a PrismNet tenant switch with a router, and a gateway on node04 that routes it to the control plane', { timeout: budget(DOWN_S * 2, GATEWAY_S) }, async ({ cluster, expect }) => {
+  test(STEP.network, { timeout: budget(DOWN_S * 2, GATEWAY_S) }, async ({ cluster, expect }) => {
+    network.begin();
     clusterRef = cluster;
     await cleanup(cluster);
     const { k8shost, prismnet } = cluster.ops;
+    const before: Record<string, { containers: string[]; ovsPorts: string[] }> = {};
     for (const w of WORKERS) before[w] = { containers: await k8shost.containers(cluster.node(w)), ovsPorts: await prismnet.ovsPorts(cluster.node(w)) };
     const central = cluster.node(CENTRAL);
     await prismnet.createSwitch(central, SWITCH);
@@ -198,40 +219,44 @@ describe.sequential('k8s-bundle', () => {
     for (const n of CONTROL) {
       expect(await prismnet.gatewayRoutes(cluster.node(n)), `gateway routes on ${n}`).toContainEqual({ cidr: TENANT_NET, via: cluster.node(GW_WORKER).spec.clusterIp });
     }
+    network.set(before);
   });
 
-  test('a Pod and a Service (Kubernetes YAML) played by k8shost on node04, the Pod on a PrismNet port bound to node04', { timeout: budget(PLAY_S, PN.timing.bindS, READY_S) }, async ({ cluster, expect, signal }) => {
+  test(STEP.pod, { timeout: budget(PLAY_S, PN.timing.bindS, READY_S) }, async ({ cluster, expect, signal, skip }) => {
+    podV1.begin();
+    network.need(skip);
     const { k8shost, prismnet } = cluster.ops;
     // The Pod's logical port, made in the Northbound database before the Pod is played (a Kubernetes network controller's job).
     await prismnet.createPort(cluster.node(CENTRAL), SWITCH, NICS.v1.port, NICS.v1.mac, NICS.v1.addr);
     await k8shost.apply(cluster.node(FIRST), NAME, [pod('v1', FIRST), SERVICE]);
     await waitReady(cluster, expect, FIRST, 'v1', signal);
     expect(await k8shost.endpoints(WORKERS.map((w) => cluster.node(w)), SERVICE)).toEqual([{ node: FIRST, address: NICS.v1.addr, port: TARGET_PORT }]);
+    podV1.set(true);
   });
 
-  test('the Service is reachable through fiberlb by its flashdns name', { timeout: budget(LB.timing.reloadS, LB.timing.failoverS, DNS.timing.transferS) }, async ({ cluster, expect, signal }) => {
+  test(STEP.service, { timeout: budget(LB.timing.reloadS, LB.timing.failoverS, DNS.timing.transferS) }, async ({ cluster, expect, signal, skip }) => {
+    service.begin();
+    podV1.need(skip);
     const { fiberlb, flashdns } = cluster.ops;
     await syncService(cluster);
     const fqdn = await flashdns.createRecord(cluster.node(flashdns.primaryNode), NAME, 'A', VIP);
     const client = cluster.node(CLIENT);
-    for (const server of FLASHDNS) {
-      await waitFor({ node: server.name, what: `${fqdn} A ${VIP} served by ${server.name}`, timeoutMs: flashdns.timing.transferS * 1000, signal }, async () => {
-        const answers = await flashdns.query(client, server.clusterIp, fqdn, 'A', 'udp');
-        return { ok: answers.length === 1 && answers[0] === VIP, seen: answers.join(' | ') || '(no answer)' };
-      });
-    }
+    await waitRecordServed(flashdns, client, FLASHDNS, fqdn, 'A', VIP, { timeoutMs: flashdns.timing.transferS * 1000, signal });
     const secondary = FLASHDNS.find((n) => n.name !== flashdns.primaryNode)!;
-    const [vip] = await flashdns.query(client, secondary.clusterIp, fqdn, 'A', 'udp');
+    const vip = await resolveOne(flashdns, client, secondary, fqdn, 'A');
     expect(vip, `${fqdn} from ${secondary.name}`).toBe(VIP);
     // The backend passes its health check, then every request is answered by the Pod.
     await waitFor({ node: CLIENT, what: `${fqdn} (${vip}) answered by ${NAME} v1 on ${FIRST}`, timeoutMs: LB.timing.failoverS * 1000, signal }, async () => {
       const answers = await fiberlb.httpGet(client, vip, PORT, REQUESTS);
       return { ok: answers.every((a) => a.status === 200 && a.body === `${NAME} v1 ${FIRST}`), seen: JSON.stringify(answers) };
     });
+    service.set({ fqdn, vip });
   });
 
-  test('replacing the Pod (v2, on node05, a new PrismNet port) and the Service follows', { timeout: budget(DOWN_S, UNBIND_S, PLAY_S, PN.timing.bindS, READY_S, LB.timing.reloadS, FOLLOW_S) }, async ({ cluster, expect, signal }) => {
-    const { k8shost, prismnet, fiberlb } = cluster.ops;
+  test(STEP.replace, { timeout: budget(DOWN_S, UNBIND_S, PLAY_S, PN.timing.bindS, READY_S, LB.timing.reloadS, FOLLOW_S) }, async ({ cluster, expect, signal, skip }) => {
+    replaced.begin();
+    const { fqdn } = service.need(skip);
+    const { k8shost, prismnet, fiberlb, flashdns } = cluster.ops;
     const central = cluster.node(CENTRAL);
     await k8shost.remove(cluster.node(FIRST), NAME);
     await prismnet.deletePort(central, NICS.v1.port);
@@ -241,7 +266,8 @@ describe.sequential('k8s-bundle', () => {
     await waitReady(cluster, expect, SECOND, 'v2', signal);
     const endpoints = await syncService(cluster);
     expect(endpoints).toEqual([{ node: SECOND, address: NICS.v2.addr, port: TARGET_PORT }]);
-    const [vip] = await cluster.ops.flashdns.query(cluster.node(CLIENT), FLASHDNS[0].clusterIp, `${NAME}.${cluster.ops.flashdns.zone}.`, 'A', 'udp');
+    // The client finds the Service by its name, as before the replacement.
+    const vip = await resolveOne(flashdns, cluster.node(CLIENT), FLASHDNS[0], fqdn, 'A');
     await waitFor({ node: CLIENT, what: `${NAME} (${vip}) answered by v2 on ${SECOND} only`, timeoutMs: FOLLOW_S * 1000, signal }, async () => {
       const answers = await fiberlb.httpGet(cluster.node(CLIENT), vip, PORT, REQUESTS);
       return { ok: answers.every((a) => a.status === 200 && a.body === `${NAME} v2 ${SECOND}`), seen: JSON.stringify(answers) };
@@ -249,11 +275,21 @@ describe.sequential('k8s-bundle', () => {
     const pool = await fiberlb.pool(cluster.node(LB_NODE), NAME);
     expect(pool.map((m) => m.member), 'LB backends after the replacement').toEqual([`${SECOND}-${TARGET_PORT}`]);
     expect(await k8shost.pods(cluster.node(FIRST)), `pods on ${FIRST}`).not.toContain(NAME);
+    replaced.set(true);
   });
 
-  test('deleting the Pod and the Service leaves no container, pod, logical port, OVS port, binding, LB backend or record', { timeout: budget(DOWN_S, UNBIND_S * 2, LB.timing.reloadS, DNS.timing.transferS, GATEWAY_S) }, async ({ cluster, expect, signal }) => {
+  test('deleting the Pod and the Service leaves no container, pod, logical port, OVS port, binding, LB backend or record', { timeout: budget(DOWN_S, UNBIND_S * 2, LB.timing.reloadS, DNS.timing.transferS, GATEWAY_S) }, async ({ cluster, expect, signal, skip }) => {
+    replaced.need(skip);
+    const before = network.need(skip);
+    const { fqdn, vip } = service.need(skip);
     const { k8shost, prismnet, fiberlb, flashdns } = cluster.ops;
     const central = cluster.node(CENTRAL);
+    const client = cluster.node(CLIENT);
+    // Each "gone" below is news only if the thing is there now: the Pod v2, its port, the LB service and the name on every server.
+    expect(await k8shost.pods(cluster.node(SECOND)), `pods on ${SECOND} before the delete`).toContain(NAME);
+    expect(await prismnet.ports(central, SWITCH), `logical ports of ${SWITCH} before the delete`).toContain(NICS.v2.port);
+    expect(await fiberlb.services(cluster.node(LB_NODE)), `services of the balancer on ${LB_NODE} before the delete`).toContain(NAME);
+    await expectRecordServed(flashdns, client, FLASHDNS, fqdn, 'A', vip, 'right before the delete');
     await k8shost.remove(cluster.node(SECOND), NAME);
     await prismnet.deletePort(central, NICS.v2.port);
     expect(await k8shost.endpoints(WORKERS.map((w) => cluster.node(w)), SERVICE), 'endpoints once the Pod is gone').toEqual([]);
@@ -271,19 +307,16 @@ describe.sequential('k8s-bundle', () => {
     for (const n of CONTROL) expect(await prismnet.gatewayRoutes(cluster.node(n)), `gateway routes on ${n}`).not.toContainEqual(expect.objectContaining({ cidr: TENANT_NET }));
     for (const w of WORKERS) {
       expect(await k8shost.pods(cluster.node(w)), `pods on ${w}`).not.toContain(NAME);
-      const left = (await k8shost.containers(cluster.node(w))).filter((c) => !before[w]?.containers.includes(c));
-      expect(left, `containers on ${w} that were not there before the scenario (had: ${before[w]?.containers.join(', ') || 'none'})`).toEqual([]);
-      const ports = (await prismnet.ovsPorts(cluster.node(w))).filter((p) => !before[w]?.ovsPorts.includes(p));
-      expect(ports, `br-int ports on ${w} that were not there before the scenario (had: ${before[w]?.ovsPorts.join(', ') || 'none'})`).toEqual([]);
+      const had = before[w];
+      if (!had) throw new Error(`no record of ${w} before the scenario: the first step records each worker`);
+      const left = (await k8shost.containers(cluster.node(w))).filter((c) => !had.containers.includes(c));
+      expect(left, `containers on ${w} that were not there before the scenario (had: ${had.containers.join(', ') || 'none'})`).toEqual([]);
+      const ports = (await prismnet.ovsPorts(cluster.node(w))).filter((p) => !had.ovsPorts.includes(p));
+      expect(ports, `br-int ports on ${w} that were not there before the scenario (had: ${had.ovsPorts.join(', ') || 'none'})`).toEqual([]);
     }
     expect(await fiberlb.services(cluster.node(LB_NODE)), `services of the balancer on ${LB_NODE}`).not.toContain(NAME);
-    const fqdn = `${NAME}.${flashdns.zone}.`;
-    for (const server of FLASHDNS) {
-      await waitFor({ node: server.name, what: `${fqdn} gone from ${server.name}`, timeoutMs: flashdns.timing.transferS * 1000, signal }, async () => {
-        const answers = await flashdns.query(cluster.node(CLIENT), server.clusterIp, fqdn, 'A', 'udp');
-        return { ok: answers.length === 0, seen: answers.join(' | ') };
-      });
-    }
+    // NXDOMAIN (or NOERROR without a record) from each server; SERVFAIL, REFUSED or no reply fails at once, naming the server.
+    await waitRecordGone(flashdns, client, FLASHDNS, fqdn, 'A', { timeoutMs: flashdns.timing.transferS * 1000, signal });
   });
 
   afterAll(async () => {

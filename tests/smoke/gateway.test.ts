@@ -21,6 +21,14 @@ const apiUrl = `http://127.0.0.1:${GATEWAY.forwards.apigateway}`;
 const nightlightUrl = `http://127.0.0.1:${GATEWAY.forwards.nightlight}`;
 const http: Got = got.extend({ throwHttpErrors: false, retry: { limit: 0 }, timeout: { request: 30_000 } });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+/** creditservice's reason in an error answer (`{"error": ...}`); what came instead when the body is not that. */
+const errorOf = (body: string): string => {
+  try {
+    return String((JSON.parse(body) as { error?: unknown }).error ?? `(no error field) ${body.slice(0, 200)}`);
+  } catch {
+    return `(not JSON) ${body.slice(0, 200)}`;
+  }
+};
 /** A remote-written sample is queryable within this (measured: about 1 s). */
 const QUERYABLE_S = 60;
 
@@ -102,6 +110,9 @@ describe.sequential(GATEWAY.name, () => {
         await iam.setQuota(iamNode, 'alice', before.reserved + 5);
         const refused = await reserve(alice, 10);
         expect(refused.statusCode, `reserve 10 over a quota of 5: ${refused.body}`).toBe(403);
+        // The refusal is the quota's (services/creditservice postReservation), not any other 403
+        // (no directory entry, no quota attribute, not an operator): its exact reason, from creditservice through the gateway.
+        expect(errorOf(refused.body), 'the reason of the 403').toBe(`quota exceeded: reserved ${before.reserved} + amount 10 > quota ${before.reserved + 5}`);
         await iam.setQuota(iamNode, 'alice', before.reserved + 100);
         const allowed = await reserve(alice, 10);
         expect(allowed.statusCode, `reserve 10 under a quota of 100: ${allowed.body}`).toBe(201);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type FailedCase, ReportError, namePattern, parseFailures, projectOf, rerunArgs, withOperatorPattern } from '../../harness/rerun.js';
+import { type FailedCase, ReportError, SCENARIO_PROJECTS, isScenario, namePattern, parseFailures, projectOf, rerunArgs, withOperatorPattern } from '../../harness/rerun.js';
 
 /**
  * The shape Vitest 4.1's JUnit reporter writes (taken from a real run of
@@ -157,7 +157,7 @@ describe('parseFailures', () => {
 
   it('finds the failed tests by file, full name and classname, in report order', () => {
     expect(byFile('tests/unit/u.test.ts')).toEqual([
-      { file: 'tests/unit/u.test.ts', name: 'u > fails', classname: 'tests/unit/u.test.ts', kind: 'test', rerun: ['u > fails'] },
+      { file: 'tests/unit/u.test.ts', name: 'u > fails', classname: 'tests/unit/u.test.ts', kind: 'test', rerun: ['u > fails'], fileTests: ['u > fails', 'u > ok'] },
     ]);
     expect(byFile('tests/smoke/a.test.ts').map((f) => f.name)).toEqual([
       'node02 > fails on node02 (x.y) [node02]*',
@@ -179,13 +179,13 @@ describe('parseFailures', () => {
 
   it('takes a file that did not load as the whole file (no test of it is known)', () => {
     expect(byFile('tests/smoke/b.test.ts')).toEqual([
-      { file: 'tests/smoke/b.test.ts', name: 'tests/smoke/b.test.ts', classname: 'tests/smoke/b.test.ts', kind: 'file', rerun: [] },
+      { file: 'tests/smoke/b.test.ts', name: 'tests/smoke/b.test.ts', classname: 'tests/smoke/b.test.ts', kind: 'file', rerun: [], fileTests: [] },
     ]);
   });
 
   it('takes a file-level hook failure (the health check) as all the tests of that file', () => {
     expect(byFile('tests/smoke/d.test.ts')).toEqual([
-      { file: 'tests/smoke/d.test.ts', name: 'tests/smoke/d.test.ts', classname: 'tests/smoke/d.test.ts', kind: 'file', rerun: ['passes'] },
+      { file: 'tests/smoke/d.test.ts', name: 'tests/smoke/d.test.ts', classname: 'tests/smoke/d.test.ts', kind: 'file', rerun: ['passes'], fileTests: ['passes'] },
     ]);
   });
 
@@ -205,7 +205,7 @@ describe('parseFailures', () => {
 
   it('takes a <testsuite> counted as failed with no failed <testcase> as the whole file', () => {
     const xml = `<testsuites><testsuite name="tests/smoke/y.test.ts" tests="1" failures="0" errors="1"><testcase classname="tests/smoke/y.test.ts" name="ok"/></testsuite></testsuites>`;
-    expect(parseFailures(xml)).toEqual([{ file: 'tests/smoke/y.test.ts', name: 'tests/smoke/y.test.ts', classname: 'tests/smoke/y.test.ts', kind: 'file', rerun: [] }]);
+    expect(parseFailures(xml)).toEqual([{ file: 'tests/smoke/y.test.ts', name: 'tests/smoke/y.test.ts', classname: 'tests/smoke/y.test.ts', kind: 'file', rerun: [], fileTests: ['ok'] }]);
   });
 
   it('returns nothing for a run where nothing failed', () => {
@@ -286,7 +286,7 @@ describe('rerunArgs', () => {
   });
 
   it('anchors the pattern: a failed name does not admit a longer one', () => {
-    const r = rerunArgs([{ file: 'tests/smoke/a.test.ts', name: 'top level fails', classname: 'tests/smoke/a.test.ts', kind: 'test', rerun: ['top level fails'] }]);
+    const r = rerunArgs([{ file: 'tests/smoke/a.test.ts', name: 'top level fails', classname: 'tests/smoke/a.test.ts', kind: 'test', rerun: ['top level fails'], fileTests: ['top level fails', 'top level fails 2'] }]);
     const re = new RegExp(r.args[2]);
     expect(re.test('top level fails')).toBe(true);
     expect(re.test('top level fails 2')).toBe(false);
@@ -301,18 +301,131 @@ describe('rerunArgs', () => {
 
   it('names each test once, and passes the operator\'s arguments after its own', () => {
     const f: FailedCase[] = [
-      { file: 'tests/smoke/c.test.ts', name: 'x', classname: 'tests/smoke/c.test.ts', kind: 'suite', rerun: ['x', 'x > t'] },
-      { file: 'tests/smoke/c.test.ts', name: 'x > t', classname: 'tests/smoke/c.test.ts', kind: 'test', rerun: ['x > t'] },
+      { file: 'tests/smoke/c.test.ts', name: 'x', classname: 'tests/smoke/c.test.ts', kind: 'suite', rerun: ['x', 'x > t'], fileTests: ['x > t'] },
+      { file: 'tests/smoke/c.test.ts', name: 'x > t', classname: 'tests/smoke/c.test.ts', kind: 'test', rerun: ['x > t'], fileTests: ['x > t'] },
     ];
     expect(rerunArgs(f, ['--reporter', 'verbose'])).toEqual({
       args: ['tests/smoke/c.test.ts', '--testNamePattern', '^(?:x|x(?: | > )t)$', '--reporter', 'verbose'],
       files: ['tests/smoke/c.test.ts'],
       wholeFiles: [],
+      scenarios: [],
     });
   });
 
   it('gives no arguments of its own when nothing failed', () => {
-    expect(rerunArgs([])).toEqual({ args: [], files: [], wholeFiles: [] });
+    expect(rerunArgs([])).toEqual({ args: [], files: [], wholeFiles: [], scenarios: [] });
+  });
+});
+
+/**
+ * A sequential scenario whose third step failed (the fourth then skipped
+ * itself) beside a smoke file with one failed check: what Vitest 4.1.12's
+ * JUnit reporter wrote for such files (failure bodies shortened).
+ */
+const SCENARIO_REPORT = String.raw`<?xml version="1.0" encoding="UTF-8" ?>
+<testsuites name="vitest tests" tests="9" failures="2" errors="0" time="0.054523691">
+    <testsuite name="tests/matrix/flow.test.ts" timestamp="2026-12-06T08:48:37.960Z" hostname="vm" tests="5" failures="1" errors="0" skipped="1" time="0.012240215">
+        <testcase classname="tests/matrix/flow.test.ts" name="flow: a + b &gt; step one sets up" time="0.002278618">
+        </testcase>
+        <testcase classname="tests/matrix/flow.test.ts" name="flow: a + b &gt; step two makes x" time="0.00016928">
+        </testcase>
+        <testcase classname="tests/matrix/flow.test.ts" name="flow: a + b &gt; step three uses x" time="0.007497738">
+            <failure message="expected 1 to be 2 // Object.is equality" type="AssertionError">
+AssertionError: expected 1 to be 2 // Object.is equality
+            </failure>
+        </testcase>
+        <testcase classname="tests/matrix/flow.test.ts" name="flow: a + b &gt; step four needs three" time="0.000387352">
+            <skipped/>
+        </testcase>
+        <testcase classname="tests/matrix/flow.test.ts" name="flow: a + b &gt; then &gt; step five" time="0.000308493">
+        </testcase>
+    </testsuite>
+    <testsuite name="tests/smoke/s.test.ts" timestamp="2026-12-06T08:48:37.996Z" hostname="vm" tests="4" failures="1" errors="0" skipped="0" time="0.042283476">
+        <testcase classname="tests/smoke/s.test.ts" name="node01 &gt; pings" time="0.009737342">
+        </testcase>
+        <testcase classname="tests/smoke/s.test.ts" name="node01 &gt; answers" time="0.02419946">
+            <failure message="expected 1 to be 2 // Object.is equality" type="AssertionError">
+AssertionError: expected 1 to be 2 // Object.is equality
+            </failure>
+        </testcase>
+        <testcase classname="tests/smoke/s.test.ts" name="node02 &gt; pings" time="0.000254411">
+        </testcase>
+        <testcase classname="tests/smoke/s.test.ts" name="node02 &gt; answers" time="0.000234353">
+        </testcase>
+    </testsuite>
+</testsuites>
+`;
+
+describe('rerunArgs: a scenario re-runs whole, a check alone', () => {
+  const SCENARIO = 'tests/matrix/flow.test.ts';
+  const SMOKE = 'tests/smoke/s.test.ts';
+  const failures = parseFailures(SCENARIO_REPORT);
+  const of = (file: string) => failures.filter((f) => f.file === file);
+  /** Every test of the two files by the name Vitest matches, and whether a re-run of both must run it. */
+  const SCENARIO_TESTS = ['flow: a + b step one sets up', 'flow: a + b step two makes x', 'flow: a + b step three uses x', 'flow: a + b step four needs three', 'flow: a + b then step five'];
+  const SMOKE_TESTS = { 'node01 pings': false, 'node01 answers': true, 'node02 pings': false, 'node02 answers': false };
+
+  it('reads the failed third step as one failed test, and every test of its file, passed and skipped', () => {
+    expect(of(SCENARIO)).toEqual([
+      {
+        file: SCENARIO,
+        name: 'flow: a + b > step three uses x',
+        classname: SCENARIO,
+        kind: 'test',
+        rerun: ['flow: a + b > step three uses x'],
+        fileTests: ['flow: a + b > step one sets up', 'flow: a + b > step two makes x', 'flow: a + b > step three uses x', 'flow: a + b > step four needs three', 'flow: a + b > then > step five'],
+      },
+    ]);
+  });
+
+  it('re-runs the scenario whose third step failed whole: its file, no name pattern', () => {
+    expect(rerunArgs(of(SCENARIO))).toEqual({ args: [SCENARIO], files: [SCENARIO], wholeFiles: [], scenarios: [SCENARIO] });
+  });
+
+  it("passes the operator's -t through as it is when only scenarios re-run (a step it picks alone then fails: needs step X)", () => {
+    expect(rerunArgs(of(SCENARIO), ['-t', 'step four']).args).toEqual([SCENARIO, '-t', 'step four']);
+  });
+
+  it('still narrows a smoke file to its one failed check', () => {
+    const r = rerunArgs(of(SMOKE));
+    expect(r).toMatchObject({ files: [SMOKE], wholeFiles: [], scenarios: [] });
+    expect(r.args.slice(0, 2)).toEqual([SMOKE, '--testNamePattern']);
+    const re = new RegExp(r.args[2]);
+    for (const [name, runs] of Object.entries(SMOKE_TESTS)) expect({ name, runs: re.test(name) }).toEqual({ name, runs });
+  });
+
+  it('mixed: one run of both files whose pattern admits every step of the scenario and only the failed smoke check', () => {
+    const r = rerunArgs(failures);
+    expect(r).toMatchObject({ files: [SCENARIO, SMOKE], wholeFiles: [], scenarios: [SCENARIO] });
+    expect(r.args.slice(0, 3)).toEqual([SCENARIO, SMOKE, '--testNamePattern']);
+    expect(r.args).toHaveLength(4);
+    const re = new RegExp(r.args[3]);
+    for (const name of SCENARIO_TESTS) expect({ name, runs: re.test(name) }).toEqual({ name, runs: true });
+    // A step added since that run sits under the same top-level block: in too.
+    expect(re.test('flow: a + b step six, new')).toBe(true);
+    for (const [name, runs] of Object.entries(SMOKE_TESTS)) expect({ name, runs: re.test(name) }).toEqual({ name, runs });
+    // A prefix of the block's name is not the block.
+    expect(re.test('flow: a + bc step one sets up')).toBe(false);
+  });
+
+  it("mixed: the operator's -t narrows the scenario too", () => {
+    const r = rerunArgs(failures, ['-t', 'step (one|two)|node01']);
+    const re = new RegExp(r.args[3]);
+    expect([...SCENARIO_TESTS, ...Object.keys(SMOKE_TESTS)].filter((n) => re.test(n))).toEqual(['flow: a + b step one sets up', 'flow: a + b step two makes x', 'node01 answers']);
+  });
+
+  it('mixed with a scenario the report knows no test of: every failed file runs whole', () => {
+    const noTests: FailedCase = { file: 'tests/demo/d.test.ts', name: 'd > hook', classname: 'tests/demo/d.test.ts', kind: 'suite', rerun: ['d > hook'], fileTests: [] };
+    const r = rerunArgs([...failures, noTests]);
+    expect(r).toMatchObject({ args: [SCENARIO, SMOKE, 'tests/demo/d.test.ts'], wholeFiles: ['tests/demo/d.test.ts'], scenarios: [SCENARIO, 'tests/demo/d.test.ts'] });
+  });
+
+  it('takes every file of matrix, demo, scheduling, baremetal and bench for a scenario, of unit and smoke for checks', () => {
+    expect(SCENARIO_PROJECTS).toEqual(['matrix', 'demo', 'scheduling', 'baremetal', 'bench']);
+    for (const file of ['tests/matrix/gateway-flows.test.ts', 'tests/demo/vm-webapp.test.ts', 'tests/scheduling/rollout.test.ts', 'tests/baremetal/iso.test.ts', 'tests/bench/storage.test.ts']) {
+      expect({ file, scenario: isScenario(file) }).toEqual({ file, scenario: true });
+    }
+    for (const file of ['tests/unit/rerun.test.ts', 'tests/smoke/boot.test.ts', 'elsewhere/x.test.ts']) expect({ file, scenario: isScenario(file) }).toEqual({ file, scenario: false });
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Remote commands die with their wait: the killOnClose wrapper on a local
- * shell (always), then SshPool and Node against a real OpenSSH server on
- * 127.0.0.1 (skipped, with the reason, where /usr/sbin/sshd is missing).
+ * shell, then SshPool and Node against a real OpenSSH server on 127.0.0.1
+ * (openssh-server, which `make deps` installs with its service off: where
+ * /usr/sbin/sshd is missing these cases fail, naming the package).
  * The "remote" processes are local, so /proc shows whether any is left.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -84,6 +85,10 @@ const SSHD = '/usr/sbin/sshd';
 
 describe('SshPool and Node against a local OpenSSH server', () => {
   let unavailable: string | undefined;
+  /** A missing sshd is a broken `make deps`, not a reason to pass: each case fails with it. */
+  const needSshd = () => {
+    if (unavailable) throw new Error(unavailable);
+  };
   let dir = '';
   let sshd: ChildProcess | undefined;
   let pool: SshPool;
@@ -98,8 +103,7 @@ describe('SshPool and Node against a local OpenSSH server', () => {
 
   beforeAll(async () => {
     if (!fs.existsSync(SSHD)) {
-      unavailable = `${SSHD} not installed (apt-get install openssh-server runs these against a real server)`;
-      console.log(`ssh-exec: skipping the OpenSSH cases: ${unavailable}`);
+      unavailable = `${SSHD} not installed: these cases need the openssh-server package, which \`make deps\` (scripts/install-deps.sh) installs with its service off`;
       return;
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uc-sshd-'));
@@ -161,8 +165,8 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('exec: stdout exactly as sent (no pty: no CRLF, split UTF-8 joined), stderr apart, exit code, empty stdin', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('exec: stdout exactly as sent (no pty: no CRLF, split UTF-8 joined), stderr apart, exit code, empty stdin', async () => {
+    needSshd();
     // 3-byte characters across SSH packets of 32 KiB: a chunk-wise decode would break some.
     const r = await pool.exec('node01', `printf 'a\\nb\\n'; printf 'x%.0s' $(seq 1 2); printf '€%.0s' $(seq 1 20000); printf 'oops\\n' >&2; cat; exit 3`);
     expect(r.stdout).toBe(`a\nb\nxx${'€'.repeat(20000)}`);
@@ -170,8 +174,8 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     expect(r).toMatchObject({ code: 3, timedOut: false });
   }, 60_000);
 
-  it('exec: commands share a pooled shell, which survives exit, exec, set -e and cd; overlapping commands each get their own', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('exec: commands share a pooled shell, which survives exit, exec, set -e and cd; overlapping commands each get their own', async () => {
+    needSshd();
     const shellPid = async () => (await pool.exec('node01', 'echo $$')).stdout.trim();
     const first = await shellPid();
     expect(await shellPid(), 'the second command runs in the same shell').toBe(first);
@@ -186,16 +190,16 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     expect(many.map((m) => `${m.stdout}${m.stderr}${m.code}`)).toEqual(Array.from({ length: 6 }, (_, i) => `${i}\ne${i}\n0`));
   }, 60_000);
 
-  it('exec: a command longer than a shell takes, and output that looks like the framing, come back as sent', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('exec: a command longer than a shell takes, and output that looks like the framing, come back as sent', async () => {
+    needSshd();
     const big = `: ${'x'.repeat(40_000)}; echo big`;
     expect(await pool.exec('node01', big)).toMatchObject({ stdout: 'big\n', code: 0 });
     const r = await pool.exec('node01', `printf 'a\\0UC0:1:0\\0b\\n'; printf '\\0\\0' >&2; exit 2`);
     expect(r).toMatchObject({ stdout: 'a\0UC0:1:0\0b\n', stderr: '\0\0', code: 2 });
   }, 60_000);
 
-  it('exec: the per-command timeout kills the remote command and all it started', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('exec: the per-command timeout kills the remote command and all it started', async () => {
+    needSshd();
     const tag = slowTag();
     const r = await pool.exec('node01', slowCommand(tag), 2000);
     expect(r).toMatchObject({ code: null, timedOut: true });
@@ -203,8 +207,8 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     expect(await eventually(() => living(tag).length === 0), `left running: ${living(tag).join(' ')}`).toBe(true);
   }, 60_000);
 
-  it('exec: an abort kills the remote command and all it started, and says what it interrupted', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('exec: an abort kills the remote command and all it started, and says what it interrupted', async () => {
+    needSshd();
     const tag = slowTag();
     const test = new AbortController();
     const running = pool.exec('node01', slowCommand(tag), 600_000, test.signal);
@@ -217,8 +221,8 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     expect(await eventually(() => living(tag).length === 0), `left running: ${living(tag).join(' ')}`).toBe(true);
   }, 60_000);
 
-  it('a wait that outlives its deadline fails with the harness evidence, and leaves no remote process', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('a wait that outlives its deadline fails with the harness evidence, and leaves no remote process', async () => {
+    needSshd();
     const tag = slowTag();
     const tries = path.join(dir, `tries-${tag}`);
     // First try: a quick "not yet"; then a try that would run for 15 minutes.
@@ -236,8 +240,8 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     expect(await eventually(() => living(tag).length === 0), `left running: ${living(tag).join(' ')}`).toBe(true);
   }, 60_000);
 
-  it("Vitest's abort stops a wait promptly with the harness evidence, and leaves no remote process", async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it("Vitest's abort stops a wait promptly with the harness evidence, and leaves no remote process", async () => {
+    needSshd();
     const tag = slowTag();
     const test = new AbortController();
     const wait = node().withSignal(test.signal).waitUntilSucceeds(slowCommand(tag), 600_000);
@@ -253,8 +257,8 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     expect(await eventually(() => living(tag).length === 0), `left running: ${living(tag).join(' ')}`).toBe(true);
   }, 60_000);
 
-  it('waitForUnit returns once the unit is active', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('waitForUnit returns once the unit is active', async () => {
+    needSshd();
     setUnit('loaded', 'activating', 'start', 'success', '42 etcd.service start running\n');
     const n = node();
     const wait = n.waitForUnit('etcd.service', 60_000);
@@ -263,8 +267,8 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     await wait;
   }, 60_000);
 
-  it('waitForUnit fails at once, with the journal, when the unit fails, is not found, or sits inactive with no job', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('waitForUnit fails at once, with the journal, when the unit fails, is not found, or sits inactive with no job', async () => {
+    needSshd();
     for (const st of [
       ['loaded', 'failed', 'failed', 'exit-code'],
       ['not-found', 'inactive', 'dead', 'success'],
@@ -282,8 +286,8 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     }
   }, 60_000);
 
-  it('waitForUnit runs out with a WaitTimeoutError carrying the last state, the journal and the console', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('waitForUnit runs out with a WaitTimeoutError carrying the last state, the journal and the console', async () => {
+    needSshd();
     setUnit('loaded', 'activating', 'start', 'success', '42 etcd.service start running\n');
     const err = await node()
       .waitForUnit('etcd.service', 3000)
@@ -296,8 +300,8 @@ describe('SshPool and Node against a local OpenSSH server', () => {
     expect(ev.consoleTail).toBe(consoleTail);
   }, 60_000);
 
-  it('waitForSsh counts refused connections as not yet, then fails with the expected login; a fail-fast error ends it as is', async ({ skip }) => {
-    if (unavailable) skip(unavailable);
+  it('waitForSsh counts refused connections as not yet, then fails with the expected login; a fail-fast error ends it as is', async () => {
+    needSshd();
     const err = await pool.waitForSsh('node09', 3000, undefined, () => consoleTail).catch((e: Error) => e);
     expect(err).toBeInstanceOf(WaitTimeoutError);
     expect((err as WaitTimeoutError).evidence).toMatchObject({ expected: `root login with the cluster key on 127.0.0.1:${closedPort}`, consoleTail });

@@ -173,8 +173,9 @@ export const coronafsOps: CoronafsOps = {
       .filter((n): n is string => n !== undefined);
   },
   async exportAnswers(via, exp) {
-    const r = await via.execute(`qemu-nbd -L -b ${exp.host} -p ${exp.port}`);
-    return r.code === 0 && r.stdout.includes(`export: '${exp.name}'`);
+    // timeout: a node that drops the SYN must not hold the check for the TCP connect timeout (minutes).
+    const r = await via.execute(`timeout ${EXPORT_ASK_S} qemu-nbd -L -b ${exp.host} -p ${exp.port}`, (EXPORT_ASK_S + 30) * 1000);
+    return exportListed(via.name, exp, r);
   },
   async readVolume(via, exp, offset, length) {
     const out = await via.succeed(`qemu-io -r -f raw '${nbdUrl(exp)}' -c 'read -v ${offset} ${length}'`);
@@ -203,6 +204,29 @@ export const coronafsOps: CoronafsOps = {
   deleteVolume,
   bench: coronafsBench,
 };
+
+/** How long `exportAnswers` waits for an NBD server's list of exports. */
+const EXPORT_ASK_S = 30;
+
+/**
+ * `qemu-nbd -L` (asked from `via`) → whether `exp` is served: true when the
+ * server lists it, false when the server answered without it or the node
+ * refused the connection (nothing listens on the export's port: a volume's
+ * own server is gone). Anything else (a timeout, an unreachable node, a
+ * broken handshake, no qemu-nbd) is no answer: it throws with the output,
+ * never reads as "gone".
+ */
+export function exportListed(via: string, exp: NbdExport, r: { code: number | null; stdout: string; stderr: string; timedOut?: boolean }): boolean {
+  const out = `${r.stdout}${r.stderr}`.trim();
+  // The server's answer: "exports available: N", then " export: '<name>'" for each.
+  if (r.code === 0 && /^exports available: \d+$/m.test(r.stdout)) return r.stdout.split('\n').some((l) => l.trimEnd() === ` export: '${exp.name}'`);
+  // qemu-nbd 7.2: "Failed to connect to '10.100.0.21:10810': Connection refused" (the node's RST: nobody listens).
+  if (out.includes(`Failed to connect to '${exp.host}:${exp.port}': Connection refused`)) return false;
+  throw new NodeError(via, `coronafs: no answer from the NBD server of ${exp.name} at ${exp.host}:${exp.port}`, {
+    expected: "qemu-nbd -L: the server's list of exports, or the connection refused (nothing listens there)",
+    lastSeen: `${r.timedOut || r.code === 124 ? `no answer within ${EXPORT_ASK_S} s; ` : ''}exit ${r.code ?? 'none'}: ${out || '(no output)'}`,
+  });
+}
 
 /** qemu-io's `read -v` dump ("00000000:  55 4c ...  ULTRA...") back to bytes. */
 export function parseHexDump(out: string, what = 'read'): Buffer {

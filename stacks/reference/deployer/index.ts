@@ -111,17 +111,12 @@ export const deployerOps: DeployerOps = {
   },
   async startSampler(node) {
     await node.execute(`systemctl stop ${SAMPLER}.service 2>/dev/null; rm -f ${SAMPLES}`);
-    // Each sample in the background, so a slow answer (TCG) does not stretch the interval; lines are sorted by time
-    // when read. The deployers on the control nodes are asked in turn (the next when one does not answer), so that
-    // no one control node answers every second.
-    const loop =
-      `addrs=$(awk '$3 == "control" { print $2 }' /usr/lib/ultracloud/roles/deployer.nodes); ` +
-      `while :; do ( t=$(date +%s%3N); s=''; for a in $addrs; do s=$(curl -s -m 3 http://$a:${PORT}/v1/summary) && break; done; ` +
-      `echo "$t $s" >> ${SAMPLES} ) & set -- $addrs; first=$1; shift; addrs="$* $first"; sleep 1; done`;
-    await node.succeed(`systemd-run --unit=${SAMPLER} --collect --description='deployer health sampler (tests)' /bin/sh -c ${shellQuote(loop)}`);
+    const addrs = `$(awk '$3 == "control" { print $2 }' /usr/lib/ultracloud/roles/deployer.nodes)`;
+    await node.succeed(`systemd-run --unit=${SAMPLER} --collect --description='deployer health sampler (tests)' /bin/bash -c ${shellQuote(samplerLoop(addrs, PORT, SAMPLES))}`);
   },
   async samples(node) {
-    const out = await node.succeed(`cat ${SAMPLES} 2>/dev/null || true`);
+    // No file is an error, not "no samples": the sampler never wrote one (it died at once, or was stopped).
+    const out = await node.succeed(`test -e ${SAMPLES} || { echo "no ${SAMPLES}: the sampler wrote no sample (not running, or stopped)" >&2; exit 1; }; cat ${SAMPLES}`);
     return parseSamples(out);
   },
   async stopSampler(node) {
@@ -129,6 +124,29 @@ export const deployerOps: DeployerOps = {
   },
   baremetal: baremetalOps,
 };
+
+/**
+ * The sampler's bash loop: one sample on every whole second of the node's
+ * clock (tests/scheduling judge a window by how many samples its length
+ * implies at one a second, fixtures/rollout-sampler.ts). Each sample runs in
+ * the background, so a slow answer (TCG) does not stretch the interval, and
+ * the loop sleeps to the next whole second rather than `sleep 1`, so its own
+ * fork and exec do not either (with `sleep 1` the measured drain phases, 45-85 s
+ * long, held only 39-60 samples: README.md). A turn that overruns its second skips it (a missing sample, not a
+ * late one). The deployers in `addrs` are asked in turn (the next when one
+ * does not answer), so that no one control node answers every second. Lines
+ * are `<ms> <answer>`, appended as each answer comes (parseSamples sorts them).
+ * Exported for tests/unit/rollout-sampler.test.ts, which runs it against a
+ * local server.
+ */
+export function samplerLoop(addrs: string, port: number, file: string): string {
+  return (
+    `addrs=${addrs}; ` +
+    `while :; do ( t=\${EPOCHREALTIME//[!0-9]/}; s=''; for a in $addrs; do s=$(curl -s -m 3 http://$a:${port}/v1/summary) && break; done; ` +
+    `echo "\${t:0:13} $s" >> ${file} ) & set -- $addrs; first=$1; shift; addrs="$* $first"; ` +
+    `us=\${EPOCHREALTIME//[!0-9]/}; rest=$(( 1000000 - us % 1000000 )); printf -v pause '%d.%06d' $(( rest / 1000000 )) $(( rest % 1000000 )); sleep "$pause"; done`
+  );
+}
 
 /** Sampler lines (`<ms> <summary JSON>`) to samples; a line without an answer is a failed sample. Pure: unit-tested. */
 export function parseSamples(text: string): DeployerSample[] {

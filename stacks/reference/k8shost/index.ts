@@ -312,7 +312,8 @@ export const k8shost: Role = {
       async run(node) {
         const name = `probe-${node.name}`;
         const marker = `ULTRACLOUD_POD_RUNNING_${node.name}`;
-        await k8shostOps.down(node, name).catch(() => undefined); // a failed run's leftover
+        // A failed run's leftover: take down the pod if it is there (and that must work).
+        if ((await k8shostOps.pods(node)).includes(name)) await k8shostOps.down(node, name);
         await k8shostOps.play(node, name, marker);
         try {
           await waitFor({ node: node.name, what: `pod ${name} to log its marker`, timeoutMs: 120_000, intervalMs: 2000 }, async () => {

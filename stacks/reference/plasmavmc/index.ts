@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
 import type { Node } from '../../../harness/node.js';
-import type { GuestSpec, InnerBoot, NbdExport, PlasmavmcOps } from '../../contracts.js';
+import type { GuestSpec, InnerBoot, KvmAvailability, NbdExport, PlasmavmcOps } from '../../contracts.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -169,13 +169,22 @@ export function stampImage(initrd: Buffer, id: string): Buffer {
   return Buffer.concat([initrd, Buffer.alloc((4 - (initrd.length % 4)) % 4), newcArchive({ 'etc/ultracloud-image': `${id}\n` })]);
 }
 
-async function kvmAvailability(node: Node): Promise<{ usable: boolean; reason: string }> {
+/** The KVM facts a node shows an inner guest, each named when missing. */
+async function kvmAvailability(node: Node): Promise<KvmAvailability> {
   const r = await node.execute(
     "printf 'cpu=%s module=%s dev=%s' \"$(grep -owm1 -E 'svm|vmx' /proc/cpuinfo || echo none)\" \"$(lsmod | grep -owm1 -E 'kvm_amd|kvm_intel' || echo none)\" \"$([ -c /dev/kvm ] && echo yes || echo no)\"",
   );
   const facts = r.stdout.trim();
-  const usable = !/cpu=none|module=none|dev=no/.test(facts);
-  return { usable, reason: usable ? `KVM usable (${facts})` : `no usable KVM on ${node.name}: ${facts}` };
+  if (r.code !== 0 || !/^cpu=\S+ module=\S+ dev=\S+$/.test(facts)) {
+    throw new NodeError(node.name, 'plasmavmc: could not read the KVM facts (CPU flag, module, /dev/kvm)', { lastSeen: `${r.stdout}${r.stderr}`.trim() });
+  }
+  const missing = [
+    ...(/cpu=none/.test(facts) ? ['the CPU offers no svm/vmx flag'] : []),
+    ...(/module=none/.test(facts) ? ['no kvm_amd/kvm_intel module is loaded'] : []),
+    ...(/dev=no/.test(facts) ? ['/dev/kvm does not exist'] : []),
+  ];
+  const usable = missing.length === 0;
+  return { usable, facts, missing, reason: usable ? `KVM usable (${facts})` : `no usable KVM on ${node.name}: ${missing.join(', ')} (${facts})` };
 }
 
 async function bootInnerGuest(node: Node, accel: 'kvm' | 'tcg', timeoutS: number): Promise<InnerBoot> {
@@ -206,12 +215,21 @@ async function bootInnerGuest(node: Node, accel: 'kvm' | 'tcg', timeoutS: number
   };
 }
 
+/** libvirt's refusal of a kvm domain where /dev/kvm does not work (libvirt 9: "KVM is not supported by '...' on this host"). */
+const KVM_REFUSED = /KVM is not supported|does not support virt type 'kvm'|virttype kvm.*not supported/i;
+
 export const plasmavmcOps: PlasmavmcOps = {
   timing: TIMING,
   async domainType(node) {
-    // libvirt's own verdict: domain capabilities for kvm exist only where /dev/kvm works.
+    // libvirt's own verdict: domain capabilities for kvm exist only where /dev/kvm works. Its refusal
+    // says so ("KVM is not supported ..."); any other failure (libvirtd down, no answer) is an error, not TCG.
     const r = await node.execute(`${VIRSH} domcapabilities --virttype kvm >/dev/null`, 240_000);
-    return r.code === 0 ? 'kvm' : 'qemu';
+    if (r.code === 0) return 'kvm';
+    if (KVM_REFUSED.test(r.stderr)) return 'qemu';
+    throw new NodeError(node.name, 'plasmavmc: libvirt did not answer which domain type it can give guests', {
+      expected: "virsh domcapabilities --virttype kvm: capabilities, or libvirt's refusal that KVM is not supported",
+      lastSeen: `exit ${r.code}: ${`${r.stdout}${r.stderr}`.trim()}`,
+    });
   },
   async startGuest(node, g) {
     const type = await plasmavmcOps.domainType(node);
@@ -300,6 +318,11 @@ export const plasmavmc: Role = {
         const out = await node.succeed(`${VIRSH} version`, TIMING.answerS * 1000);
         if (!/Running hypervisor: QEMU/.test(out)) {
           throw new NodeError(node.name, 'plasmavmc: libvirtd did not report its QEMU hypervisor', { lastSeen: out.trim() });
+        }
+        // The host capabilities: an x86_64 guest arch with QEMU's emulator, which every domain here needs.
+        const caps = await node.succeed(`${VIRSH} capabilities`, TIMING.answerS * 1000);
+        if (!/<arch name=['"]x86_64['"]>[\s\S]*?<emulator>[^<]*qemu-system-x86_64<\/emulator>/.test(caps)) {
+          throw new NodeError(node.name, 'plasmavmc: libvirtd capabilities list no x86_64 guest with qemu-system-x86_64', { lastSeen: caps.trim().slice(-800) });
         }
       },
     },

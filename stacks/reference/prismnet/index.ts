@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Node } from '../../../harness/node.js';
 import type { Role } from '../../../harness/stack.js';
-import type { PrismnetOps, RaftStatus, TenantGateway } from '../../contracts.js';
+import type { PrismnetOps, RaftStatus, TenantGateway, Tunnel } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -202,7 +202,7 @@ export const prismnetOps: PrismnetOps = {
     return out.trim().split('\n')[0] || undefined;
   },
   async tunnels(node) {
-    return parseGeneveInterfaces(await node.succeed('ovs-vsctl --timeout=30 --format=json --columns=name,options,ofport,error find Interface type=geneve'));
+    return parseGeneveInterfaces(await node.succeed('ovs-vsctl --timeout=30 --format=json --columns=name,options,ofport,error,statistics find Interface type=geneve'));
   },
   async ensureRouter(node, router) {
     const cmds = [`--may-exist lr-add ${q(router.name)}`];
@@ -385,16 +385,19 @@ export function metadataPlan(sw: string) {
  * the switch could not make the port; ["set", []] before it tried), error a
  * string or ["set", []].
  */
-export function parseGeneveInterfaces(json: string): { remoteIp: string; up: boolean }[] {
+export function parseGeneveInterfaces(json: string): Tunnel[] {
   const { headings, data } = JSON.parse(json) as { headings: string[]; data: unknown[][] };
-  const col = (row: unknown[], name: string) => row[headings.indexOf(name)];
+  const col = (row: unknown[], name: string) => (headings.includes(name) ? row[headings.indexOf(name)] : undefined);
   return data.map((row) => {
     const options = col(row, 'options') as ['map', [string, string][]];
     const ofport = col(row, 'ofport');
     const error = col(row, 'error');
+    const stats = col(row, 'statistics') as ['map', [string, number][]] | undefined;
+    const counters = stats ? Object.fromEntries(stats[1]) : undefined;
     return {
       remoteIp: Object.fromEntries(options[1]).remote_ip ?? '',
       up: typeof ofport === 'number' && ofport > 0 && typeof error !== 'string',
+      ...(counters ? { packets: { rx: Number(counters.rx_packets ?? 0), tx: Number(counters.tx_packets ?? 0) } } : {}),
     };
   });
 }

@@ -1,0 +1,147 @@
+/**
+ * `cluster prove`: applies each fault of the table to the running cluster,
+ * runs the checks that claim to catch it, and says per row whether they
+ * went red naming the fault (caught) or not (missed). See harness/prove.ts.
+ *
+ * A fault is never left behind: the row being proven is written to
+ * `<state dir>/prove-pending.json` before its fault is applied and removed
+ * after its restore. Ctrl-C restores before exiting; a run killed outright
+ * leaves the file, and the next `cluster prove` (or `--restore`) undoes the
+ * fault first, while test runs refuse to attach until then.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { execaSync } from 'execa';
+import type { Cluster } from '../harness/cluster.js';
+import { PROJECT_ROOT } from '../harness/config.js';
+import { HostError, UsageError } from '../harness/errors.js';
+import { progress } from '../harness/log.js';
+import { type ProveRow, type RowVerdict, proveSummary, selectRows, tableProblems } from '../harness/prove.js';
+import { type RowControl, proveRow, restoreLeftover } from '../harness/prove-runner.js';
+import type { StackOps } from '../stacks/contracts.js';
+
+type Row = ProveRow<StackOps>;
+
+const OPTIONS = {
+  suite: { type: 'string' },
+  only: { type: 'string' },
+  quick: { type: 'boolean' },
+  list: { type: 'boolean' },
+  restore: { type: 'boolean' },
+  out: { type: 'string' },
+} as const;
+
+export const proveCommand = {
+  args: '[--suite S] [--only ROW[,ROW...]] [--quick] [--list] [--restore] [--out FILE]',
+  summary: 'prove the checks can fail: apply each fault of the table, expect its checks red naming it, restore',
+  details: `For each row of the fault table (each role's stacks/reference/<role>/faults.ts, each scenario's
+tests/<suite>/<name>.faults.ts): applies the fault to the running cluster, runs just the named checks
+(a scenario: its whole file, stopping at the first failure), expects each to FAIL with a message
+naming the fault, restores it, and waits until every node is ready again (and, for independent
+checks, until they pass again). Prints caught/missed per row and a summary line; exits 1 on any
+missed row. Never boots a cluster. Each row's vitest output is in reports/prove/<row>.log.
+
+  --suite S       only the rows of one suite (smoke, matrix, demo, scheduling, baremetal, bench)
+  --only ROWS     only these rows (comma-separated ids)
+  --quick         only the quick subset (what \`make test\` runs)
+  --list          print the table and exit
+  --restore       undo a fault a killed run left applied, and exit
+  --out FILE      also write the results as a markdown table (e.g. docs/prove.md)`,
+  async run(args: string[]): Promise<number> {
+    let values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+    try {
+      ({ values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }));
+    } catch (e) {
+      throw new UsageError((e as Error).message.split('\n')[0]);
+    }
+    const stacks = await import('../stacks/index.js');
+    const cluster = stacks.openCluster();
+    const { proveTable } = await import('../tests/prove-table.js');
+    const table = proveTable(cluster.stack.name);
+    const problems = tableProblems(table);
+    if (problems.length > 0) throw new HostError(`the prove table is not sound:\n${problems.join('\n')}`);
+    let rows: Row[];
+    try {
+      rows = selectRows(table, { suite: values.suite, only: values.only?.split(',').filter(Boolean), quick: values.quick });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (values.list) {
+      for (const r of rows) console.log(`${r.id.padEnd(34)} ${r.suite.padEnd(10)} ${r.fault} -> ${r.checks.join('; ')}${r.quick ? '  [quick]' : ''}`);
+      console.log(`${rows.length} rows`);
+      return 0;
+    }
+    if (cluster.runningNodes().length === 0) throw new HostError('no cluster is running; `cluster prove` never boots one (use `cluster start`)');
+    const refusal = cluster.attachRefusal();
+    if (refusal) throw new HostError(refusal);
+    const lock = cluster.lock('cluster prove');
+    try {
+      await restoreLeftover(cluster, table);
+      if (values.restore) return 0;
+      return await proveRows(cluster, rows, values.out);
+    } finally {
+      await cluster.close();
+      lock.release();
+    }
+  },
+};
+
+async function proveRows(cluster: Cluster<StackOps>, rows: Row[], out?: string): Promise<number> {
+  const results: { row: Row; verdict: RowVerdict; seconds: number }[] = [];
+  const control: RowControl = {};
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (control.interrupted) {
+      process.stderr.write(`cluster: ${sig} again: leaving now; the fault stays applied until \`cluster prove --restore\`\n`);
+      process.exit(130);
+    }
+    control.interrupted = sig;
+    progress('prove', `${sig}: restoring the current fault, then stopping (again to leave at once)`);
+    control.child?.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const t0 = Date.now();
+  try {
+    for (const [i, row] of rows.entries()) {
+      if (control.interrupted) break;
+      progress('prove', `[${i + 1}/${rows.length}] ${row.id}: ${row.fault} -> ${row.checks.join('; ')}`);
+      const { verdict, seconds } = await proveRow(cluster, row, control);
+      results.push({ row, verdict, seconds });
+      progress('prove', `${row.id}: ${verdict.verdict.toUpperCase()} (${verdict.why}) in ${seconds.toFixed(0)} s`);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const summary = proveSummary(results);
+  console.log(summary.table);
+  console.log(summary.line);
+  if (out && !control.interrupted) writeReport(path.resolve(PROJECT_ROOT, out), summary, rows.length, Date.now() - t0, cluster);
+  if (control.interrupted) return 130;
+  return summary.missed > 0 ? 1 : 0;
+}
+
+function writeReport(file: string, summary: { table: string; line: string }, rows: number, ms: number, cluster: Cluster<StackOps>): void {
+  let rev = 'unknown';
+  try {
+    rev = execaSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT }).stdout.trim();
+  } catch {
+    /* not a git checkout: the report says unknown */
+  }
+  const rt = cluster.runtime();
+  const text = [
+    '# `cluster prove`: each fault of the table, and whether its checks caught it',
+    '',
+    `Run ${new Date().toISOString()} at ${rev}, stack ${cluster.stack.name}, accel ${rt?.accel ?? 'unknown'}: ${rows} rows in ${(ms / 60_000).toFixed(1)} min. ` +
+      'Written by `npx cluster prove --out docs/prove.md`. "caught": every named check failed with a message naming the fault, and passed again after the restore.',
+    '',
+    summary.table,
+    '',
+    summary.line,
+    '',
+  ].join('\n');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  progress('prove', `written ${path.relative(PROJECT_ROOT, file)}`);
+}

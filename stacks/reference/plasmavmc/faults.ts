@@ -1,0 +1,24 @@
+import type { ProveRow } from '../../../harness/prove.js';
+import type { StackOps } from '../../contracts.js';
+import { modulesUnloaded, protocolChecks, unitsStopped } from '../../faults.js';
+
+/** Faults plasmavmc claims to catch (`cluster prove`), with the checks that must go red. */
+export const faults: ProveRow<StackOps>[] = [
+  {
+    id: 'plasmavmc-libvirtd-stopped',
+    owner: 'plasmavmc',
+    ...unitsStopped('node05', ['libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket', 'libvirtd-tcp.socket', 'libvirtd.service']),
+    ...protocolChecks('plasmavmc', 'node05', ['libvirtd answers (version, capabilities) over its socket']),
+    names: /libvirtd|libvirt-sock|failed to connect/i,
+  },
+  {
+    // The worker lost KVM (kvm_amd failed to load): the harness expects it (TCG, -cpu max), so the check fails, never skips.
+    id: 'plasmavmc-kvm-lost',
+    owner: 'plasmavmc',
+    ...modulesUnloaded('node04', ['kvm_amd', 'kvm']),
+    suite: 'smoke',
+    file: 'tests/smoke/nested-kvm.test.ts',
+    checks: ['node04 > boots an inner guest with -accel kvm to userspace, and the guest sees KVM and runs on kvm-clock'],
+    names: /lost it: .*no kvm_amd\/kvm_intel module is loaded/,
+  },
+];
