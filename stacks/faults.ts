@@ -93,3 +93,18 @@ export function protocolChecks(role: string, node: string, probes: string[], uni
     checks: [...(units ? [`${role} > on ${node} > units are active`] : []), ...probes.map((p) => `${role} > on ${node} > ${p}`)],
   };
 }
+
+/** Several faults as one (e.g. a unit stopped on every node that runs it); restored in reverse, each attempted. */
+export function allOf(fault: string, parts: Fault[]): Fault {
+  return {
+    fault,
+    async apply(c: FaultTarget) {
+      for (const p of parts) await p.apply(c);
+    },
+    async restore(c: FaultTarget) {
+      const errors: Error[] = [];
+      for (const p of [...parts].reverse()) await p.restore(c).catch((e: Error) => errors.push(e)); // swallow-ok: each part is restored, then the first error is thrown
+      if (errors.length > 0) throw errors[0];
+    },
+  };
+}

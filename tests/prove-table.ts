@@ -21,6 +21,15 @@ import { faults as nightlight } from '../stacks/reference/nightlight/faults.js';
 import { faults as plasmavmc } from '../stacks/reference/plasmavmc/faults.js';
 import { faults as prismnet } from '../stacks/reference/prismnet/faults.js';
 
+import { faults as gatewayFlows } from './matrix/gateway-flows.faults.js';
+import { faults as dnsLbNet } from './matrix/dns-lb-net.faults.js';
+import { faults as k8sBundle } from './matrix/k8s-bundle.faults.js';
+import { faults as vmHosting } from './matrix/vm-hosting.faults.js';
+import { faults as vmWebapp } from './demo/vm-webapp.faults.js';
+import { faults as baremetal } from './baremetal/iso.faults.js';
+import { faults as rollout } from './scheduling/rollout.faults.js';
+import { faults as bench } from './bench/storage.faults.js';
+
 const REFERENCE: ProveRow<StackOps>[] = [
   ...base,
   ...chainfire,
@@ -37,6 +46,14 @@ const REFERENCE: ProveRow<StackOps>[] = [
   ...apigateway,
   ...nightlight,
   ...deployer,
+  ...gatewayFlows,
+  ...dnsLbNet,
+  ...k8sBundle,
+  ...vmHosting,
+  ...vmWebapp,
+  ...baremetal,
+  ...rollout,
+  ...bench,
 ];
 
 /** The table for a stack: its faults name its own units and files, so another stack has none yet. */

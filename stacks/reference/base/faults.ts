@@ -1,6 +1,6 @@
 import type { ProveRow } from '../../../harness/prove.js';
 import type { StackOps } from '../../contracts.js';
-import { commands, protocolChecks, unitsStopped } from '../../faults.js';
+import { commands, fileMovedAside, protocolChecks, unitsStopped } from '../../faults.js';
 
 /** Faults base claims to catch (`cluster prove`), with the checks that must go red. */
 export const faults: ProveRow<StackOps>[] = [
@@ -31,5 +31,14 @@ export const faults: ProveRow<StackOps>[] = [
     file: 'tests/smoke/boot.test.ts',
     checks: ['node02 > is running, not degraded'],
     names: /ultracloud-prove-fail/,
+  },
+  {
+    id: 'base-sftp-server-gone',
+    owner: 'base',
+    ...fileMovedAside('node04', '/usr/lib/openssh/sftp-server'),
+    suite: 'smoke',
+    file: 'tests/smoke/boot.test.ts',
+    checks: ['node04 > takes a file over SFTP and hands it back'],
+    names: /sftp|subsystem|channel/i,
   },
 ];

@@ -18,4 +18,13 @@ export const faults: ProveRow<StackOps>[] = [
     ...protocolChecks('chainfire', 'node03', ['etcd endpoint health and a member list of three started members'], false),
     names: /2379|connection refused/i,
   },
+  {
+    id: 'chainfire-replica-refused',
+    owner: 'chainfire',
+    ...portRefused('node03', 2379),
+    suite: 'smoke',
+    file: 'tests/smoke/replication.test.ts',
+    checks: ['chainfire > a key written through node01 is read linearizably through node02 and node03'],
+    names: /node03|2379/,
+  },
 ];

@@ -11,4 +11,11 @@ export const faults: ProveRow<StackOps>[] = [
     ...protocolChecks('coronafs', 'node01', ['the NBD export answers a real read of its label']),
     names: /coronafs-nbd|nbd|10809/i,
   },
+  {
+    id: 'coronafs-worker-nbd-stopped',
+    owner: 'coronafs',
+    ...unitsStopped('node04', ['coronafs-nbd.service']),
+    ...protocolChecks('coronafs', 'node04', ['the NBD export answers a real read of its label']),
+    names: /coronafs-nbd|nbd|108\d\d/i,
+  },
 ];

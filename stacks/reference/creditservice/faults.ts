@@ -11,4 +11,13 @@ export const faults: ProveRow<StackOps>[] = [
     ...protocolChecks('creditservice', 'node06', ['healthy: reached flaredb and iam']),
     names: /creditservice/,
   },
+  {
+    id: 'gateway-creditservice-stopped',
+    owner: 'creditservice',
+    ...unitsStopped('node06', ['creditservice.service']),
+    suite: 'smoke',
+    file: 'tests/smoke/gateway.test.ts',
+    checks: ['node06 > apigateway, nightlight and creditservice units are active; creditservice is healthy and never restarted'],
+    names: /creditservice/,
+  },
 ];

@@ -11,4 +11,11 @@ export const faults: ProveRow<StackOps>[] = [
     ...protocolChecks('deployer', 'node01', ['deployer answers /healthz on the control plane; the agent is registered and alive on a worker']),
     names: /deployer/,
   },
+  {
+    id: 'deployer-agent-stopped',
+    owner: 'deployer',
+    ...unitsStopped('node05', ['deployer-agent.service']),
+    ...protocolChecks('deployer', 'node05', ['deployer answers /healthz on the control plane; the agent is registered and alive on a worker']),
+    names: /deployer-agent|node05/,
+  },
 ];

@@ -18,4 +18,13 @@ export const faults: ProveRow<StackOps>[] = [
     ...protocolChecks('iam', 'node02', ['OIDC discovery names the issuer and a JWKS with an EC signing key']),
     names: /glewlwyd|4593|openid|refused/i,
   },
+  {
+    id: 'iam-replica-stopped',
+    owner: 'iam',
+    ...unitsStopped('node03', ['slapd.service']),
+    suite: 'smoke',
+    file: 'tests/smoke/replication.test.ts',
+    checks: ['iam > an entry added through node02 appears on node01 and node03'],
+    names: /node03/,
+  },
 ];

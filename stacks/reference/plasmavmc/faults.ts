@@ -21,4 +21,15 @@ export const faults: ProveRow<StackOps>[] = [
     checks: ['node04 > boots an inner guest with -accel kvm to userspace, and the guest sees KVM and runs on kvm-clock'],
     names: /lost it: .*no kvm_amd\/kvm_intel module is loaded/,
   },
+  {
+    // libvirt on a worker that lost KVM gives TCG domains; the harness expects kvm there, so the port step fails naming the type.
+    id: 'prismnet-ports-kvm-lost',
+    owner: 'plasmavmc',
+    ...modulesUnloaded('node04', ['kvm_amd', 'kvm']),
+    suite: 'smoke',
+    file: 'tests/smoke/prismnet-ports.test.ts',
+    scenario: true,
+    checks: ['prismnet ports > a libvirt guest on node04 starts with its NIC bound to the port (OVS iface-id), as domain type kvm where the harness expects KVM'],
+    names: /domain type on node04: nested KVM expected/,
+  },
 ];

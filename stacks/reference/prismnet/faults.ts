@@ -14,8 +14,18 @@ export const faults: ProveRow<StackOps>[] = [
   {
     id: 'prismnet-ovn-central-stopped',
     owner: 'prismnet',
-    ...unitsStopped('node03', ['ovn-central.service', 'ovn-northd.service', 'ovn-ovsdb-server-nb.service', 'ovn-ovsdb-server-sb.service']),
+    ...unitsStopped('node03', ['ovn-northd.service', 'ovn-ovsdb-server-nb.service', 'ovn-ovsdb-server-sb.service']),
     ...protocolChecks('prismnet', 'node03', ['OVN answers (control: NB/SB raft clusters of 3 with a leader; worker: chassis connected)']),
     names: /ovsdb|ovn|raft/i,
+  },
+  {
+    id: 'prismnet-ports-chassis-down',
+    owner: 'prismnet',
+    ...unitsStopped('node05', ['ovn-controller.service']),
+    suite: 'smoke',
+    file: 'tests/smoke/prismnet-ports.test.ts',
+    scenario: true,
+    checks: ['prismnet ports > a second guest on node05, same switch, is bound there and answered by the first; each worker has a working Geneve tunnel to the other'],
+    names: /node05/,
   },
 ];
