@@ -109,6 +109,8 @@ async function proveRows(cluster: Cluster<StackOps>, rows: Row[], out?: string):
       const { verdict, seconds } = await proveRow(cluster, row, control);
       results.push({ row, verdict, seconds });
       progress('prove', `${row.id}: ${verdict.verdict.toUpperCase()} (${verdict.why}) in ${seconds.toFixed(0)} s`);
+      // Written after every row: a long run cut short still leaves what it proved.
+      if (out) writeReport(path.resolve(PROJECT_ROOT, out), proveSummary(results), rows.length, Date.now() - t0, cluster, results.length < rows.length);
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -117,12 +119,11 @@ async function proveRows(cluster: Cluster<StackOps>, rows: Row[], out?: string):
   const summary = proveSummary(results);
   console.log(summary.table);
   console.log(summary.line);
-  if (out && !control.interrupted) writeReport(path.resolve(PROJECT_ROOT, out), summary, rows.length, Date.now() - t0, cluster);
   if (control.interrupted) return 130;
   return summary.missed > 0 ? 1 : 0;
 }
 
-function writeReport(file: string, summary: { table: string; line: string }, rows: number, ms: number, cluster: Cluster<StackOps>): void {
+function writeReport(file: string, summary: { table: string; line: string }, rows: number, ms: number, cluster: Cluster<StackOps>, partial: boolean): void {
   let rev = 'unknown';
   try {
     rev = execaSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT }).stdout.trim();
@@ -133,7 +134,7 @@ function writeReport(file: string, summary: { table: string; line: string }, row
   const text = [
     '# `cluster prove`: each fault of the table, and whether its checks caught it',
     '',
-    `Run ${new Date().toISOString()} at ${rev}, stack ${cluster.stack.name}, accel ${rt?.accel ?? 'unknown'}: ${rows} rows in ${(ms / 60_000).toFixed(1)} min. ` +
+    `Run ${new Date().toISOString()} at ${rev}, stack ${cluster.stack.name}, accel ${rt?.accel ?? 'unknown'}: ${rows} rows selected, ${(ms / 60_000).toFixed(1)} min so far${partial ? ' (**run in progress or cut short**: the rows below are those done)' : ''}. ` +
       'Written by `npx cluster prove --out docs/prove.md`. "caught": every named check failed with a message naming the fault, and passed again after the restore.',
     '',
     summary.table,
@@ -143,5 +144,4 @@ function writeReport(file: string, summary: { table: string; line: string }, row
   ].join('\n');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
-  progress('prove', `written ${path.relative(PROJECT_ROOT, file)}`);
 }

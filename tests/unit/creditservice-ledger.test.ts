@@ -21,6 +21,7 @@ import {
 import { MemoryLedger } from '../../services/creditservice/src/memory-ledger.js';
 import { RedisLedger, redisOptions } from '../../services/creditservice/src/redis-ledger.js';
 import { loadConfig } from '../../services/creditservice/src/config.js';
+import { LocalRedis, check, findBinary, missingPackageError, once } from './helpers/local-redis.js';
 
 const req = { id: 'r1', account: 'acct-a', amount: 5, user: 'alice', now: 1000 };
 
@@ -144,19 +145,22 @@ describe('creditservice Lua scripts', () => {
 });
 
 /**
- * The ledger contract: MemoryLedger always; RedisLedger (the Lua scripts on
- * a real Redis 7) too when CREDIT_TEST_REDIS_URL names one, e.g.
- * CREDIT_TEST_REDIS_URL=redis://:secret@127.0.0.1:6379/15 (keys credit:*
- * with random account and reservation ids; nothing is flushed).
+ * The ledger contract: MemoryLedger, and RedisLedger (the Lua scripts on a
+ * real Redis 7). RedisLedger runs on the Redis CREDIT_TEST_REDIS_URL names,
+ * e.g. CREDIT_TEST_REDIS_URL=redis://:secret@127.0.0.1:6379/15 (keys credit:*
+ * with random account and reservation ids; nothing is flushed), or else on
+ * a throwaway local redis-server (helpers/local-redis.ts: 127.0.0.1, a free
+ * port, a temp dir, no persistence), stopped after the suite. Where the
+ * redis-server package is missing (`make deps` installs it) the case fails.
  */
-function ledgerContract(name: string, make: () => Ledger, cleanup: () => Promise<void> = async () => {}) {
+function ledgerContract(name: string, make: () => Ledger | Promise<Ledger>, cleanup: () => Promise<void> = async () => {}) {
   describe(`creditservice ledger contract: ${name}`, () => {
     let l: Ledger;
     let a: string;
     const id = () => randomUUID();
-    beforeAll(() => {
-      l = make();
-    });
+    beforeAll(async () => {
+      l = await make();
+    }, 30_000);
     beforeEach(() => {
       a = `acct-test-${randomUUID().slice(0, 8)}`;
     });
@@ -281,11 +285,31 @@ if (redisUrl) {
     },
   );
 } else {
-  describe('creditservice ledger contract: RedisLedger', () => {
-    it('runs the Lua scripts on a real Redis 7', ({ skip }) => {
-      skip('CREDIT_TEST_REDIS_URL is not set: no Redis to run the Lua scripts on');
+  const server = findBinary('redis-server');
+  if (server === null) {
+    describe('creditservice ledger contract: RedisLedger', () => {
+      // A missing binary is a broken `make deps`, not a reason to skip.
+      it('runs the Lua scripts on a real Redis 7', () => {
+        throw missingPackageError('redis-server');
+      });
     });
-  });
+  } else {
+    const local = new LocalRedis(server);
+    let ledger: RedisLedger | undefined;
+    ledgerContract(
+      'RedisLedger on a local redis-server',
+      async () => {
+        await local.start();
+        const version = String(await once(local.port, undefined, 'info', 'server')).match(/redis_version:(\d+)/)?.[1];
+        check(Number(version) >= 7, `${server} is Redis ${version}: the Lua scripts need Redis 7`);
+        return (ledger = new RedisLedger(() => new Redis(local.url, { commandTimeout: 5000 })));
+      },
+      async () => {
+        ledger?.close();
+        await local.stop();
+      },
+    );
+  }
 }
 
 describe('creditservice Redis client options', () => {

@@ -14,11 +14,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/creditservice/src/config.js';
 import { createApp, type App, type AppResponse } from '../../services/creditservice/src/http.js';
@@ -26,74 +24,10 @@ import { RedisLedger, createRedis, watchFailovers } from '../../services/credits
 import { checkHealth } from '../../services/creditservice/src/service.js';
 import { FakeAuth, FakeDirectory, FakeNightlight } from '../../services/creditservice/src/testing.js';
 import { JwksCache } from '../../services/creditservice/src/token.js';
+import { check, findBinary, freePorts, missingPackageError, once, sleep, waitUntil } from './helpers/local-redis.js';
 
 const PASSWORD = 'cafe0123';
 const MASTER = 'flaredb';
-
-function findBinary(name: string): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/bin'];
-  for (const dir of dirs) {
-    try {
-      accessSync(path.join(dir, name), constants.X_OK);
-      return path.join(dir, name);
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-/**
- * `n` ports free now, below Linux's ephemeral range (32768-60999): a
- * restarted server must get its port back, and an outgoing connection
- * (this test makes many) could otherwise hold it meanwhile.
- */
-async function freePorts(n: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < n) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    if (ports.includes(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) ports.push(port);
-  }
-  return ports;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Retries `probe` (it throws why not yet) every 100 ms until it resolves; after `ms`, throws naming `what` and the last reason. */
-async function waitUntil<T>(what: string, ms: number, probe: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await probe();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms (last: ${err instanceof Error ? err.message : String(err)})`);
-    }
-    await sleep(100);
-  }
-}
-
-/** Throws `why` unless `ok`. */
-function check(ok: boolean, why: string): void {
-  if (!ok) throw new Error(why);
-}
-
-/** One command on a short-lived connection that never retries. */
-async function once(port: number, password: string | undefined, ...args: string[]): Promise<unknown> {
-  const c = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 0 });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    return await c.call(args[0]!, ...args.slice(1));
-  } finally {
-    c.disconnect();
-  }
-}
 
 /** Primary, two replicas, three Sentinels on 127.0.0.1 in a temp dir. */
 class LocalFlaredb {
@@ -257,7 +191,7 @@ describe('creditservice through real Sentinel failovers', () => {
     // A missing binary is a broken `make deps`, not a reason to pass.
     const missing = [bins.server === null && 'redis-server', bins.sentinel === null && 'redis-sentinel'].filter(Boolean).join(' and ');
     it('rides through repeated failovers on local redis-server and redis-sentinel', () => {
-      throw new Error(`no ${missing} on this host: this case needs the ${missing} package(s), which \`make deps\` (scripts/install-deps.sh) installs with their services off`);
+      throw missingPackageError(missing);
     });
     return;
   }
