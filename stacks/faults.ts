@@ -59,15 +59,15 @@ export function fileMovedAside(node: string, file: string, then = ''): Fault {
   };
 }
 
-/** A kernel module unloaded on a node (and what uses it): restored by loading it again. */
-export function modulesUnloaded(node: string, modules: string[]): Fault {
+/** A kernel module unloaded on a node (and what uses it): restored by loading it again, then `then` (e.g. a restart of what cached its absence). */
+export function modulesUnloaded(node: string, modules: string[], then = ''): Fault {
   return {
     fault: `${modules.join(' + ')} unloaded on ${node}`,
     async apply(c: FaultTarget) {
       await c.node(node).succeed(`modprobe -r ${modules.map(shellQuote).join(' ')}`);
     },
     async restore(c: FaultTarget) {
-      await c.node(node).succeed(modules.map((m) => `modprobe ${shellQuote(m)}`).reverse().join(' && '));
+      await c.node(node).succeed(`${modules.map((m) => `modprobe ${shellQuote(m)}`).reverse().join(' && ')}${then ? ` && ${then}` : ''}`, 180_000);
     },
   };
 }

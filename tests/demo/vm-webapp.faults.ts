@@ -8,7 +8,7 @@ export const faults: ProveRow<StackOps>[] = [
     // node05 lost KVM: the harness expects it there, so the live migration fails naming it instead of moving cold.
     id: 'demo-kvm-lost-on-target',
     owner: 'vm-webapp',
-    ...modulesUnloaded('node05', ['kvm_amd', 'kvm']),
+    ...modulesUnloaded('node05', ['kvm_amd', 'kvm'], 'systemctl try-restart libvirtd.service'),
     suite: 'demo',
     file: 'tests/demo/vm-webapp.test.ts',
     scenario: true,

@@ -15,7 +15,7 @@ export const faults: ProveRow<StackOps>[] = [
     // The worker lost KVM (kvm_amd failed to load): the harness expects it (TCG, -cpu max), so the check fails, never skips.
     id: 'plasmavmc-kvm-lost',
     owner: 'plasmavmc',
-    ...modulesUnloaded('node04', ['kvm_amd', 'kvm']),
+    ...modulesUnloaded('node04', ['kvm_amd', 'kvm'], 'systemctl try-restart libvirtd.service'),
     suite: 'smoke',
     file: 'tests/smoke/nested-kvm.test.ts',
     checks: ['node04 > boots an inner guest with -accel kvm to userspace, and the guest sees KVM and runs on kvm-clock'],
@@ -25,7 +25,7 @@ export const faults: ProveRow<StackOps>[] = [
     // libvirt on a worker that lost KVM gives TCG domains; the harness expects kvm there, so the port step fails naming the type.
     id: 'prismnet-ports-kvm-lost',
     owner: 'plasmavmc',
-    ...modulesUnloaded('node04', ['kvm_amd', 'kvm']),
+    ...modulesUnloaded('node04', ['kvm_amd', 'kvm'], 'systemctl try-restart libvirtd.service'),
     suite: 'smoke',
     file: 'tests/smoke/prismnet-ports.test.ts',
     scenario: true,
