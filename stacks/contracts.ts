@@ -212,9 +212,11 @@ export interface PrismnetOps {
   /**
    * Geneve tunnels of a worker's chassis to the other chassis: the remote
    * cluster address of each, and whether the switch made it a working port
-   * (an OpenFlow port number, no error), with its packet counters.
+   * (an OpenFlow port number, no error).
    */
   tunnels(node: Node): Promise<Tunnel[]>;
+  /** Geneve packets (UDP 6081) this worker sent to and received from `peerIp` so far (host firewall counters). */
+  genevePackets(node: Node, peerIp: string): Promise<{ tx: number; rx: number }>;
   /**
    * Makes logical router `router.name` (idempotent) with a port on each of
    * its tenant switches, holding the given address: the guests' gateway.
@@ -359,8 +361,6 @@ export interface Tunnel {
   remoteIp: string;
   /** The switch made it a working port: an OpenFlow port number, no error. */
   up: boolean;
-  /** OVS's interface statistics (rx_packets, tx_packets), where the switch reports them. */
-  packets?: { rx: number; tx: number };
 }
 
 export interface KvmAvailability {

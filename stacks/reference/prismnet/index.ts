@@ -201,8 +201,23 @@ export const prismnetOps: PrismnetOps = {
     const out = await node.succeed(`ovs-vsctl --timeout=30 --bare --columns=name find Interface external_ids:iface-id=${q(port)}`);
     return out.trim().split('\n')[0] || undefined;
   },
+  async genevePackets(node, peerIp) {
+    // OVS reports no per-tunnel counters for the kernel datapath: count Geneve (UDP 6081) to and from the
+    // peer with two verdict-less iptables rules (they count, nothing else), added once.
+    const rules = [`OUTPUT -p udp --dport 6081 -d ${peerIp}`, `INPUT -p udp --dport 6081 -s ${peerIp}`].map((r) => `${r} -m comment --comment ultracloud-geneve-count`);
+    const out = await node.succeed(
+      `${rules.map((r) => `iptables -C ${r} 2>/dev/null || iptables -A ${r}`).join('; ')}; ` +
+        "for c in OUTPUT INPUT; do echo \"$c $(iptables -L $c -v -x -n | grep ultracloud-geneve-count | grep -F " + `'${peerIp}'` + " | awk '{print $1}')\"; done",
+    );
+    const count = (chain: string) => {
+      const m = new RegExp(`^${chain} (\\d+)$`, 'm').exec(out);
+      if (!m) throw new NodeError(node.name, `prismnet: no Geneve packet counter (${chain}, peer ${peerIp})`, { lastSeen: out.trim() });
+      return Number(m[1]);
+    };
+    return { tx: count('OUTPUT'), rx: count('INPUT') };
+  },
   async tunnels(node) {
-    return parseGeneveInterfaces(await node.succeed('ovs-vsctl --timeout=30 --format=json --columns=name,options,ofport,error,statistics find Interface type=geneve'));
+    return parseGeneveInterfaces(await node.succeed('ovs-vsctl --timeout=30 --format=json --columns=name,options,ofport,error find Interface type=geneve'));
   },
   async ensureRouter(node, router) {
     const cmds = [`--may-exist lr-add ${q(router.name)}`];
@@ -392,12 +407,9 @@ export function parseGeneveInterfaces(json: string): Tunnel[] {
     const options = col(row, 'options') as ['map', [string, string][]];
     const ofport = col(row, 'ofport');
     const error = col(row, 'error');
-    const stats = col(row, 'statistics') as ['map', [string, number][]] | undefined;
-    const counters = stats ? Object.fromEntries(stats[1]) : undefined;
     return {
       remoteIp: Object.fromEntries(options[1]).remote_ip ?? '',
       up: typeof ofport === 'number' && ofport > 0 && typeof error !== 'string',
-      ...(counters ? { packets: { rx: Number(counters.rx_packets ?? 0), tx: Number(counters.tx_packets ?? 0) } } : {}),
     };
   });
 }
