@@ -92,6 +92,11 @@ describe.sequential('bare-metal bootstrap from the ISO', () => {
   test('builds the installer ISO and the install bundle (cached by recipe)', { timeout: budget(IMAGE_S + STAGE_S) }, async ({ cluster }) => {
     images = await cluster.buildBaremetal();
     expect(fs.statSync(images.iso).size).toBe(images.isoBytes);
+    // Cached by recipe: asked again, the cache answers with the same record (hash, build time) and rewrites nothing.
+    const isoMtime = fs.statSync(images.iso).mtimeMs;
+    const bundleMtime = fs.statSync(images.bundle).mtimeMs;
+    expect(await cluster.buildBaremetal(), 'a second build of the same recipe: a cache hit, not a rebuild').toEqual(images);
+    expect([fs.statSync(images.iso).mtimeMs, fs.statSync(images.bundle).mtimeMs], 'the ISO and the bundle untouched by the cache hit').toEqual([isoMtime, bundleMtime]);
     await DEP.stageBundle(cluster.node(DEPLOYER_NODE), images.bundle, images.bundleSha256);
   });
 

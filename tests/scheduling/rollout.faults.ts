@@ -1,6 +1,6 @@
 import type { ProveRow } from '../../harness/prove.js';
 import type { StackOps } from '../../stacks/contracts.js';
-import { unitsStopped } from '../../stacks/faults.js';
+import { commands, unitsStopped } from '../../stacks/faults.js';
 
 /** Faults the rollout scenario claims to catch (`cluster prove`): the step named must be the first to go red. */
 export const faults: ProveRow<StackOps>[] = [
@@ -13,5 +13,21 @@ export const faults: ProveRow<StackOps>[] = [
     scenario: true,
     checks: ['rollout: deployer-seeded native services on the workers > seeded from services.nix: every service at its replica count, healthy, spread over the workers'],
     names: /node05/,
+  },
+  {
+    // The health sampler dies 10 s into the first sampled phase (the drain): its hold must fail for want of samples.
+    id: 'rollout-sampler-dies-in-hold',
+    owner: 'rollout',
+    ...commands(
+      'the health sampler on node06 stopped 10 s after it starts',
+      'node06',
+      "systemd-run --unit=ultracloud-prove-sampler --collect --quiet bash -c 'until systemctl is-active -q deployer-sampler.service; do sleep 0.5; done; sleep 10; systemctl stop deployer-sampler.service'",
+      'systemctl stop ultracloud-prove-sampler 2>/dev/null; true',
+    ),
+    suite: 'scheduling',
+    file: 'tests/scheduling/rollout.test.ts',
+    scenario: true,
+    checks: ['rollout: deployer-seeded native services on the workers > drain node04: its replicas run on node05, never zero healthy; held 30 s'],
+    names: /known sample|needed at least/,
   },
 ];
