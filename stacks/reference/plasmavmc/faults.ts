@@ -7,7 +7,7 @@ export const faults: ProveRow<StackOps>[] = [
   {
     id: 'plasmavmc-libvirtd-stopped',
     owner: 'plasmavmc',
-    ...unitsStopped('node05', ['libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket', 'libvirtd-tcp.socket', 'libvirtd.service']),
+    ...unitsStopped('node05', ['libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-tcp.socket', 'libvirtd.service']),
     ...protocolChecks('plasmavmc', 'node05', ['libvirtd answers (version, capabilities) over its socket']),
     names: /libvirtd|libvirt-sock|failed to connect/i,
   },
