@@ -2,7 +2,11 @@
  * CI's closing line, from Vitest's own results rather than a reading of
  * the JUnit file: `N passed, N failed, N skipped` alone on a line (CI
  * tooling matches it), then what failed by name and the unhandled errors,
- * so the end of a long log says what to look at.
+ * so the end of a long log says what to look at. Just above it, each
+ * project's wall time (`project smoke: 10m02s (229 tests)`, issue 26): from
+ * its first test module starting to its last one ending, by this process's
+ * clock as Vitest reports the events (the global setup's cluster boot and
+ * the first module's import come before that and are not counted).
  */
 import type { Reporter, SerializedError, TestModule, TestRunEndReason, Vitest } from 'vitest/node';
 
@@ -19,7 +23,24 @@ export interface SuiteLike extends ErrorsLike {
 }
 export interface ModuleLike extends ErrorsLike {
   relativeModuleId: string;
+  /** The Vitest project it ran in (TestModule has it); a module without one is left out of the wall times. */
+  project?: { name: string };
   children: { allTests(): Iterable<CaseLike>; allSuites(): Iterable<SuiteLike> };
+}
+
+/** When a project's first test module started and its last one ended (ms, one clock). */
+export interface ProjectSpan {
+  start: number;
+  end?: number;
+}
+
+export interface ProjectWall {
+  name: string;
+  /** First module's start to last module's end; undefined when a module started and none ended (a run cut short). */
+  ms?: number;
+  /** false: no module of it started (a run cut short before it). */
+  started: boolean;
+  tests: number;
 }
 
 export interface RunSummary {
@@ -31,12 +52,41 @@ export interface RunSummary {
   /** First line of each error Vitest could not attach to a test. */
   unhandled: string[];
   reason: TestRunEndReason;
+  /** Each project's wall time, in the order the projects started. */
+  projects: ProjectWall[];
 }
 
 const firstLine = (e: { message: string; name?: string }) => `${e.name ?? 'Error'}: ${(e.message ?? '').split('\n')[0]}`;
 
-export function summarize(modules: ReadonlyArray<ModuleLike>, unhandledErrors: ReadonlyArray<{ message: string; name?: string }>, reason: TestRunEndReason): RunSummary {
-  const s: RunSummary = { passed: 0, failed: 0, skipped: 0, failures: [], unhandled: unhandledErrors.map(firstLine), reason };
+/** Per project: its tests (every state) and its span's length; projects in the order they started, those that never did last. */
+export function projectWalls(modules: ReadonlyArray<ModuleLike>, spans: ReadonlyMap<string, ProjectSpan>): ProjectWall[] {
+  const tests = new Map<string, number>();
+  for (const m of modules) {
+    if (!m.project) continue;
+    tests.set(m.project.name, (tests.get(m.project.name) ?? 0) + [...m.children.allTests()].length);
+  }
+  const started = (name: string) => spans.get(name)?.start ?? Infinity;
+  return [...tests.keys()]
+    .sort((a, b) => started(a) - started(b))
+    .map((name) => {
+      const span = spans.get(name);
+      return { name, ms: span?.end === undefined ? undefined : span.end - span.start, started: span !== undefined, tests: tests.get(name) ?? 0 };
+    });
+}
+
+/** 602_400 ms: `10m02s` (whole seconds, rounded). */
+export function formatWall(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+export function summarize(
+  modules: ReadonlyArray<ModuleLike>,
+  unhandledErrors: ReadonlyArray<{ message: string; name?: string }>,
+  reason: TestRunEndReason,
+  spans: ReadonlyMap<string, ProjectSpan> = new Map(),
+): RunSummary {
+  const s: RunSummary = { passed: 0, failed: 0, skipped: 0, failures: [], unhandled: unhandledErrors.map(firstLine), reason, projects: projectWalls(modules, spans) };
   for (const m of modules) {
     for (const t of m.children.allTests()) {
       const state = t.result().state;
@@ -60,7 +110,11 @@ export function summarize(modules: ReadonlyArray<ModuleLike>, unhandledErrors: R
 }
 
 export function formatSummary(s: RunSummary): string {
-  const lines = [`${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`];
+  const lines = [
+    // Above the counts line: CI reads that one as the summary's first line.
+    ...s.projects.map((p) => `project ${p.name}: ${p.ms !== undefined ? formatWall(p.ms) : p.started ? 'cut short' : 'not run'} (${p.tests} tests)`),
+    `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`,
+  ];
   if (s.reason === 'interrupted') lines.push('run interrupted: tests not run are counted as skipped');
   if (s.failures.length > 0) lines.push('failed:', ...s.failures.map((f) => `  ${f}`));
   if (s.unhandled.length > 0) lines.push(`unhandled errors: ${s.unhandled.length}`, ...s.unhandled.map((u) => `  ${u}`));
@@ -70,6 +124,10 @@ export function formatSummary(s: RunSummary): string {
 /** List it after the other reporters: its lines come after theirs. */
 export class SummaryReporter implements Reporter {
   private others: Promise<unknown>[] = [];
+  private spans = new Map<string, ProjectSpan>();
+
+  /** `now` is for the tests; Vitest constructs it with none. */
+  constructor(private readonly now: () => number = Date.now) {}
 
   onInit(vitest: Vitest): void {
     // Vitest runs the reporters' onTestRunEnd side by side, and JUnit logs
@@ -88,8 +146,23 @@ export class SummaryReporter implements Reporter {
     }
   }
 
+  onTestRunStart(): void {
+    // A watch-mode rerun starts its own clock.
+    this.spans = new Map();
+  }
+
+  onTestModuleStart(m: TestModule): void {
+    if (this.spans.has(m.project.name)) return;
+    this.spans.set(m.project.name, { start: this.now() });
+  }
+
+  onTestModuleEnd(m: TestModule): void {
+    const span = this.spans.get(m.project.name);
+    if (span) span.end = this.now();
+  }
+
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>, reason: TestRunEndReason): Promise<void> {
     await Promise.allSettled(this.others.splice(0));
-    process.stdout.write(`\n${formatSummary(summarize(testModules, unhandledErrors, reason))}`);
+    process.stdout.write(`\n${formatSummary(summarize(testModules, unhandledErrors, reason, this.spans))}`);
   }
 }

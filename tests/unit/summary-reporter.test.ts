@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { type CaseLike, type ModuleLike, formatSummary, summarize } from '../reporters/summary.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { TestModule } from 'vitest/node';
+import { type CaseLike, type ModuleLike, type ProjectSpan, SummaryReporter, formatSummary, formatWall, summarize } from '../reporters/summary.js';
 
 const tcase = (fullName: string, state: ReturnType<CaseLike['result']>['state']): CaseLike => ({ fullName, result: () => ({ state }) });
-const mod = (relativeModuleId: string, tests: CaseLike[], opts: { errors?: string[]; suites?: { fullName: string; errors: string[] }[] } = {}): ModuleLike => ({
+const mod = (relativeModuleId: string, tests: CaseLike[], opts: { errors?: string[]; suites?: { fullName: string; errors: string[] }[]; project?: string } = {}): ModuleLike => ({
   relativeModuleId,
+  project: opts.project === undefined ? undefined : { name: opts.project },
   errors: () => (opts.errors ?? []).map((message) => ({ message, name: 'Error' })),
   children: {
     allTests: () => tests,
@@ -66,5 +68,104 @@ describe('summary reporter', () => {
   it('puts the counts on a line of their own in the exact format CI reads', () => {
     const first = formatSummary(summarize([], [], 'passed')).split('\n')[0];
     expect(first).toMatch(/^\d+ passed, \d+ failed, \d+ skipped$/);
+  });
+});
+
+describe('summary reporter: wall time per project', () => {
+  const passed = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => tcase(`${prefix} ${i}`, 'passed'));
+  const MIN = 60_000;
+
+  it('formats a wall time as minutes and zero-padded whole seconds', () => {
+    expect([0, 499, 500, 59_400, 59_600, 10 * MIN + 2_000, 75 * MIN].map(formatWall)).toEqual(['0m00s', '0m00s', '0m01s', '0m59s', '1m00s', '10m02s', '75m00s']);
+  });
+
+  it('puts one line per project, in the order they started, above the counts line', () => {
+    const modules = [
+      mod('tests/unit/a.test.ts', passed(3, 'a'), { project: 'unit' }),
+      mod('tests/smoke/boot.test.ts', [...passed(2, 'boot'), tcase('boot > x', 'skipped')], { project: 'smoke' }),
+      mod('tests/smoke/gateway.test.ts', [tcase('gw > y', 'failed')], { project: 'smoke' }),
+      mod('tests/unit/b.test.ts', passed(2, 'b'), { project: 'unit' }),
+    ];
+    const spans = new Map<string, ProjectSpan>([
+      ['smoke', { start: 20_000, end: 20_000 + 10 * MIN + 2_000 }],
+      ['unit', { start: 1_000, end: 5_400 }],
+    ]);
+    expect(formatSummary(summarize(modules, [], 'failed', spans)).split('\n')).toEqual([
+      'project unit: 0m04s (5 tests)',
+      'project smoke: 10m02s (4 tests)',
+      '7 passed, 1 failed, 1 skipped',
+      'failed:',
+      '  tests/smoke/gateway.test.ts > gw > y',
+      '',
+    ]);
+  });
+
+  it('in a run cut short: a project that started and never ended is cut short, one that never started is not run', () => {
+    const modules = [mod('tests/smoke/boot.test.ts', passed(1, 'boot'), { project: 'smoke' }), mod('tests/prove/quick.test.ts', [tcase('q', 'pending')], { project: 'prove' })];
+    const spans = new Map<string, ProjectSpan>([['smoke', { start: 0 }]]);
+    expect(formatSummary(summarize(modules, [], 'interrupted', spans)).split('\n').slice(0, 3)).toEqual([
+      'project smoke: cut short (1 tests)',
+      'project prove: not run (1 tests)',
+      '1 passed, 0 failed, 1 skipped',
+    ]);
+  });
+
+  describe('driven through the reporter hooks', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it('times each project from its first module starting to its last one ending; the counts come after the project lines', async () => {
+      let now = 0;
+      const r = new SummaryReporter(() => now);
+      const unitA = mod('tests/unit/a.test.ts', passed(2, 'a'), { project: 'unit' }) as unknown as TestModule;
+      const unitB = mod('tests/unit/b.test.ts', passed(1, 'b'), { project: 'unit' }) as unknown as TestModule;
+      const smoke = mod('tests/smoke/boot.test.ts', passed(4, 'boot'), { project: 'smoke' }) as unknown as TestModule;
+      r.onTestRunStart();
+      // unit's files side by side, B ends last; then smoke's one file.
+      now = 1_000;
+      r.onTestModuleStart(unitA);
+      now = 1_200;
+      r.onTestModuleStart(unitB);
+      now = 2_000;
+      r.onTestModuleEnd(unitA);
+      now = 3_600;
+      r.onTestModuleEnd(unitB);
+      now = 65_000;
+      r.onTestModuleStart(smoke);
+      now = 65_000 + 10 * MIN + 2_400;
+      r.onTestModuleEnd(smoke);
+      const out: string[] = [];
+      vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        out.push(String(chunk));
+        return true;
+      });
+      await r.onTestRunEnd([unitA, unitB, smoke], [], 'passed');
+      vi.restoreAllMocks();
+      const lines = out.join('').split('\n');
+      expect(lines).toEqual(['', 'project unit: 0m03s (3 tests)', 'project smoke: 10m02s (4 tests)', '7 passed, 0 failed, 0 skipped', '']);
+      // CI's line is the last line printed.
+      expect(lines.filter(Boolean).at(-1)).toMatch(/^\d+ passed, \d+ failed, \d+ skipped$/);
+    });
+
+    it('starts a fresh clock for each run (watch mode)', async () => {
+      let now = 0;
+      const r = new SummaryReporter(() => now);
+      const m = mod('tests/unit/a.test.ts', passed(1, 'a'), { project: 'unit' }) as unknown as TestModule;
+      r.onTestModuleStart(m);
+      now = 100 * MIN;
+      r.onTestModuleEnd(m);
+      r.onTestRunStart();
+      now = 100 * MIN + 1_000;
+      r.onTestModuleStart(m);
+      now += 7_000;
+      r.onTestModuleEnd(m);
+      const out: string[] = [];
+      vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        out.push(String(chunk));
+        return true;
+      });
+      await r.onTestRunEnd([m], [], 'passed');
+      vi.restoreAllMocks();
+      expect(out.join('')).toBe('\nproject unit: 0m07s (1 tests)\n1 passed, 0 failed, 0 skipped\n');
+    });
   });
 });
