@@ -112,7 +112,12 @@ export const deployerOps: DeployerOps = {
   async startSampler(node) {
     await node.execute(`systemctl stop ${SAMPLER}.service 2>/dev/null; rm -f ${SAMPLES}`);
     const addrs = `$(awk '$3 == "control" { print $2 }' /usr/lib/ultracloud/roles/deployer.nodes)`;
-    await node.succeed(`systemd-run --unit=${SAMPLER} --collect --description='deployer health sampler (tests)' /bin/bash -c ${shellQuote(samplerLoop(addrs, PORT, SAMPLES))}`);
+    // From a file, not `bash -c`: systemd expands `${...}` in a unit's command line (it ate EPOCHREALTIME).
+    const script = `/run/${SAMPLER}.sh`;
+    await node.succeed(
+      `cat > ${script} <<'SH'\n${samplerLoop(addrs, PORT, SAMPLES)}\nSH\n` +
+        `systemd-run --unit=${SAMPLER} --collect --description='deployer health sampler (tests)' /bin/bash ${script}`,
+    );
   },
   async samples(node) {
     // No file is an error, not "no samples": the sampler never wrote one (it died at once, or was stopped).
