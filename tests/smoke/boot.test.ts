@@ -36,7 +36,9 @@ describe.concurrent.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as c
     const node = cluster.node(name);
     const units = cluster.expectedUnits(name);
     expect(units.length, `${name}: the stack names units for this node`).toBeGreaterThan(0);
-    expect(await node.inactiveUnits(units), `${name}: units not active`).toEqual([]);
+    const inactive = await node.inactiveUnits(units);
+    // The names in the message itself: a report shows the message, and Vitest shortens long array entries.
+    expect(inactive, `${name}: units not active: ${inactive.map((u) => u.split('\n')[0]).join('; ')}`).toEqual([]);
   });
 
   test('is running, not degraded', async ({ cluster, expect }) => {
@@ -57,7 +59,7 @@ describe.concurrent.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as c
       .map((block) => Object.fromEntries(block.trim().split('\n').map((l) => l.split('=', 2))))
       .filter((u) => Number(u.NRestarts ?? 0) > 0)
       .map((u) => `${u.Id} restarted ${u.NRestarts}x`);
-    expect(restarted, `${name}: restarted services`).toEqual([]);
+    expect(restarted, `${name}: restarted services: ${restarted.join('; ')}`).toEqual([]);
   });
 
   test('reaches every other node over the cluster network', async ({ cluster, expect }) => {
@@ -65,7 +67,8 @@ describe.concurrent.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as c
     const others = clusterInfo.nodes.filter((n) => n.name !== name);
     const script = others.map((o) => `ping -c 1 -W 5 -I cluster0 ${o.clusterIp} >/dev/null 2>&1 && echo "${o.name} ok" || echo "${o.name} unreachable"`).join('; ');
     const lines = (await node.succeed(script)).trim().split('\n');
-    expect(lines.filter((l) => !l.endsWith(' ok')), `${name}: cluster peers over cluster0`).toEqual([]);
+    const unreachable = lines.filter((l) => !l.endsWith(' ok'));
+    expect(unreachable, `${name}: cluster peers over cluster0: ${unreachable.join('; ')}`).toEqual([]);
     expect(lines).toHaveLength(others.length);
   });
 

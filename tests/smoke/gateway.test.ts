@@ -36,7 +36,8 @@ const QUERYABLE_S = 60;
 describe.sequential(GATEWAY.name, () => {
   test('apigateway, nightlight and creditservice units are active; creditservice is healthy and never restarted', async ({ cluster, expect }) => {
     const node = cluster.node(GATEWAY.name);
-    expect(await node.inactiveUnits(cluster.expectedUnits(GATEWAY.name))).toEqual([]);
+    const inactive = await node.inactiveUnits(cluster.expectedUnits(GATEWAY.name));
+    expect(inactive, `${GATEWAY.name}: inactive units: ${inactive.map((u) => u.split('\n')[0]).join('; ')}`).toEqual([]);
     const health = await cluster.ops.creditservice.get(node, '/healthz');
     expect(health.status, `creditservice /healthz: ${health.body}`).toBe(200);
     expect(JSON.parse(health.body), 'creditservice /healthz').toMatchObject({ status: 'ok' });

@@ -37,7 +37,8 @@ describe.each(layout.map((l) => [l.role.name, l] as const))('%s', (_name, { role
     test('units are active', async ({ cluster, expect }) => {
       const node = cluster.node(nodeName);
       const inactive = await node.inactiveUnits(unitsOn(role, node.spec));
-      expect(inactive, `${role.name} on ${nodeName}: inactive units`).toEqual([]);
+      // The names in the message itself: a report shows the message, and Vitest shortens long array entries.
+      expect(inactive, `${role.name} on ${nodeName}: inactive units: ${inactive.map((u) => u.split('\n')[0]).join('; ')}`).toEqual([]);
     });
 
     for (const probe of role.probes ?? []) {
