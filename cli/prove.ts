@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../harness/config.js';
 import { HostError, UsageError } from '../harness/errors.js';
 import { progress } from '../harness/log.js';
 import { type ProveRow, type RowVerdict, proveSummary, selectRows, tableProblems } from '../harness/prove.js';
-import { type RowControl, proveRow, restoreLeftover } from '../harness/prove-runner.js';
+import { type RowControl, proveRow, rejudge, restoreLeftover } from '../harness/prove-runner.js';
 import type { StackOps } from '../stacks/contracts.js';
 
 type Row = ProveRow<StackOps>;
@@ -29,11 +29,12 @@ const OPTIONS = {
   quick: { type: 'boolean' },
   list: { type: 'boolean' },
   restore: { type: 'boolean' },
+  rejudge: { type: 'boolean' },
   out: { type: 'string' },
 } as const;
 
 export const proveCommand = {
-  args: '[--suite S] [--only ROW[,ROW...]] [--quick] [--list] [--restore] [--out FILE]',
+  args: '[--suite S] [--only ROW[,ROW...]] [--quick] [--list] [--restore] [--rejudge] [--out FILE]',
   summary: 'prove the checks can fail: apply each fault of the table, expect its checks red naming it, restore',
   details: `For each row of the fault table (each role's stacks/reference/<role>/faults.ts, each scenario's
 tests/<suite>/<name>.faults.ts): applies the fault to the running cluster, runs just the named checks
@@ -47,6 +48,7 @@ missed row. Never boots a cluster. Each row's vitest output is in reports/prove/
   --quick         only the quick subset (what \`make test\` runs)
   --list          print the table and exit
   --restore       undo a fault a killed run left applied, and exit
+  --rejudge       judge the rows already run again from their saved reports (reports/prove/), no cluster
   --out FILE      also write the results as a markdown table (e.g. docs/prove.md)`,
   async run(args: string[]): Promise<number> {
     let values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -71,6 +73,15 @@ missed row. Never boots a cluster. Each row's vitest output is in reports/prove/
       for (const r of rows) console.log(`${r.id.padEnd(34)} ${r.suite.padEnd(10)} ${r.fault} -> ${r.checks.join('; ')}${r.quick ? '  [quick]' : ''}`);
       console.log(`${rows.length} rows`);
       return 0;
+    }
+    if (values.rejudge) {
+      const results = rejudge(rows);
+      if (results.length === 0) throw new HostError('no saved report of these rows in reports/prove/: run them first');
+      const summary = proveSummary(results);
+      console.log(summary.table);
+      console.log(`${summary.line} (judged again from the saved reports)`);
+      if (values.out) writeReport(path.resolve(PROJECT_ROOT, values.out), summary, rows.length, results.reduce((a, r) => a + (r.seconds || 0), 0) * 1000, cluster, results.length < rows.length, true);
+      return summary.missed > 0 ? 1 : 0;
     }
     if (cluster.runningNodes().length === 0) throw new HostError('no cluster is running; `cluster prove` never boots one (use `cluster start`)');
     const refusal = cluster.attachRefusal();
@@ -123,7 +134,7 @@ async function proveRows(cluster: Cluster<StackOps>, rows: Row[], out?: string):
   return summary.missed > 0 ? 1 : 0;
 }
 
-function writeReport(file: string, summary: { table: string; line: string }, rows: number, ms: number, cluster: Cluster<StackOps>, partial: boolean): void {
+function writeReport(file: string, summary: { table: string; line: string }, rows: number, ms: number, cluster: Cluster<StackOps>, partial: boolean, rejudged = false): void {
   let rev = 'unknown';
   try {
     rev = execaSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT }).stdout.trim();
@@ -135,7 +146,9 @@ function writeReport(file: string, summary: { table: string; line: string }, row
     '# `cluster prove`: each fault of the table, and whether its checks caught it',
     '',
     `Run ${new Date().toISOString()} at ${rev}, stack ${cluster.stack.name}, accel ${rt?.accel ?? 'unknown'}: ${rows} rows selected, ${(ms / 60_000).toFixed(1)} min so far${partial ? ' (**run in progress or cut short**: the rows below are those done)' : ''}. ` +
-      'Written by `npx cluster prove --out docs/prove.md`. "caught": every named check failed with a message naming the fault, and passed again after the restore.',
+      'Written by `npx cluster prove --out docs/prove.md`' +
+      (rejudged ? ', then judged again from the same run\'s saved reports (`cluster prove --rejudge --out docs/prove.md`: the judge changed, the runs did not)' : '') +
+      '. "caught": every named check failed with a message (its stack left out) naming the fault; independent checks also passed again after the restore.',
     '',
     summary.table,
     '',

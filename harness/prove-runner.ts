@@ -78,7 +78,25 @@ export async function proveRow<Ops>(cluster: Cluster<Ops>, row: ProveRow<Ops>, c
     fs.rmSync(pendingFile, { force: true });
   }
   if (!control.interrupted) await waitHealthy(cluster, row, true);
-  return { verdict, seconds: (Date.now() - started) / 1000 };
+  const seconds = (Date.now() - started) / 1000;
+  fs.writeFileSync(path.join(PROVE_REPORTS, `${row.id}.result.json`), `${JSON.stringify({ id: row.id, seconds, verdict: verdict.verdict, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+  return { verdict, seconds };
+}
+
+/**
+ * The verdicts of rows already run, judged again from their saved reports
+ * (`reports/prove/<row>.json`) with the current table and judge: no
+ * cluster. Rows without a report are left out.
+ */
+export function rejudge<Ops>(rows: ProveRow<Ops>[]): { row: ProveRow<Ops>; verdict: RowVerdict; seconds: number }[] {
+  return rows
+    .filter((row) => fs.existsSync(path.join(PROVE_REPORTS, `${row.id}.json`)))
+    .map((row) => {
+      const report = JSON.parse(fs.readFileSync(path.join(PROVE_REPORTS, `${row.id}.json`), 'utf8')) as VitestJson;
+      const result = path.join(PROVE_REPORTS, `${row.id}.result.json`);
+      const seconds = fs.existsSync(result) ? (JSON.parse(fs.readFileSync(result, 'utf8')) as { seconds: number }).seconds : Number.NaN;
+      return { row, verdict: judge(row, report), seconds };
+    });
 }
 
 function runVitest(args: string[], logFile: string, rowId: string): { child: ChildProcess; done: Promise<number> } {

@@ -124,7 +124,8 @@ export function judge(row: Pick<ProveRow, 'checks' | 'names' | 'fault'>, report:
     if (t.status !== 'failed') {
       return { check, status: t.status === 'passed' ? 'passed' : 'skipped', message: t.status === 'passed' ? 'passed under the fault' : `${t.status} (did not run to a verdict)`, namesFault: false };
     }
-    const message = (t.failureMessages ?? []).join('\n');
+    // The message, not its stack: a stack names the role's files, which would "name" any fault of that role.
+    const message = withoutStack((t.failureMessages ?? []).join('\n'));
     return { check, status: 'failed', message: firstLines(message, 6), namesFault: row.names.test(message) };
   });
   const bad = checks.filter((c) => !c.namesFault);
@@ -135,6 +136,14 @@ export function judge(row: Pick<ProveRow, 'checks' | 'names' | 'fault'>, report:
       ? `"${c.check}" failed, but not naming the fault (${row.names}): ${firstLines(c.message, 1)}`
       : `"${c.check}" ${c.message}`;
   return { verdict: 'missed', checks, why };
+}
+
+/** A failure message without its stack frames (`    at ...`) and source excerpts (`❯ file:line`, numbered lines). */
+export function withoutStack(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => !/^\s+at\s/.test(l) && !/^\s*❯\s/.test(l) && !/^\s*\d+\|/.test(l))
+    .join('\n');
 }
 
 function firstLines(text: string, n: number): string {

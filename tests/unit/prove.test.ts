@@ -48,6 +48,13 @@ describe('judge', () => {
     expect(v).toMatchObject({ verdict: 'missed', why: expect.stringContaining('not naming the fault') });
   });
 
+  it("missed: a stack frame naming the role's file is not the message naming the fault", () => {
+    const failure = 'CommandError: node06: command failed (exit 7): curl http://127.0.0.1:8085/healthz\n    at Object.run (/work/main/stacks/reference/creditservice/index.ts:50:9)';
+    const v = judge(row({ names: /creditservice/ }), report([{ name: 'chainfire > on node02 > units are active', status: 'failed', failure }]));
+    expect(v.verdict).toBe('missed');
+    expect(judge(row({ names: /8085/ }), report([{ name: 'chainfire > on node02 > units are active', status: 'failed', failure }])).verdict).toBe('caught');
+  });
+
   it('missed: a skipped check (a scenario stopped before it) is no catch', () => {
     const v = judge(row(), report([{ name: 'chainfire > on node02 > units are active', status: 'skipped' }]));
     expect(v.verdict).toBe('missed');
