@@ -16,7 +16,7 @@ export const faults: ProveRow<StackOps>[] = [
     owner: 'prismnet',
     ...unitsStopped('node03', ['ovn-northd.service', 'ovn-ovsdb-server-nb.service', 'ovn-ovsdb-server-sb.service']),
     ...protocolChecks('prismnet', 'node03', ['OVN answers (control: NB/SB raft clusters of 3 with a leader; worker: chassis connected)']),
-    names: /ovsdb|ovn|raft/i,
+    names: /ovn-ovsdb-server|ovn-northd|tcp\/664[1-4]/,
   },
   {
     id: 'prismnet-ports-chassis-down',
