@@ -10,11 +10,12 @@ export type Fault = Pick<ProveRow, 'fault' | 'apply' | 'restore'>;
 
 /**
  * Units stopped on a node (a socket-activated service: name the socket too,
- * or a connection starts it again). Restored by starting them in reverse.
+ * or a connection starts it again). Restored by starting the sockets, then the rest in reverse.
  */
 export function unitsStopped(node: string, units: string[]): Fault {
   const list = units.map(shellQuote).join(' ');
-  const back = [...units].reverse().map(shellQuote).join(' ');
+  // Sockets first: a socket-activated service started before its sockets fails ("Job failed").
+  const back = [...units.filter((u) => u.endsWith('.socket')), ...units.filter((u) => !u.endsWith('.socket')).reverse()].map(shellQuote).join(' ');
   return {
     fault: `${units.join(' + ')} stopped on ${node}`,
     async apply(c: FaultTarget) {
