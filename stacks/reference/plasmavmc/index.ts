@@ -215,8 +215,8 @@ async function bootInnerGuest(node: Node, accel: 'kvm' | 'tcg', timeoutS: number
   };
 }
 
-/** libvirt's refusal of a kvm domain where /dev/kvm does not work (libvirt 9: "KVM is not supported by '...' on this host"). */
-const KVM_REFUSED = /KVM is not supported|does not support virt type 'kvm'|virttype kvm.*not supported/i;
+/** libvirt's refusal of a kvm domain where /dev/kvm does not work (libvirt 9 on Debian 12: "the accel 'kvm' is not supported by '/usr/bin/qemu-system-x86_64' on this host", as `cluster prove` saw). */
+const KVM_REFUSED = /KVM is not supported|accel 'kvm' is not supported|does not support virt type 'kvm'|virttype kvm.*not supported/i;
 
 export const plasmavmcOps: PlasmavmcOps = {
   timing: TIMING,
