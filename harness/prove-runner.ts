@@ -64,6 +64,10 @@ export async function proveRow<Ops>(cluster: Cluster<Ops>, row: ProveRow<Ops>, c
   let verdict: RowVerdict;
   try {
     await row.apply(target);
+    if (row.settleS) {
+      progress('prove', `${row.id}: waiting ${row.settleS} s for the fault to show where the checks look`);
+      await new Promise((r) => setTimeout(r, row.settleS! * 1000));
+    }
     const run = runVitest(vitestArgs(row, json), log, row.id);
     control.child = run.child;
     await run.done;

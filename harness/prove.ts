@@ -45,6 +45,11 @@ export interface ProveRow<Ops = unknown> {
    * failed. Independent checks (smoke) run alone.
    */
   scenario?: boolean;
+  /**
+   * Seconds to wait after `apply` before the checks run, where what they read
+   * lags the fault by design (a lease's TTL: a stopped agent stays "alive" until it runs out).
+   */
+  settleS?: number;
   /** Seconds the cluster may take to be healthy again after `restore` (default 300). */
   recoverS?: number;
   /** In the quick subset `make test` runs (a few rows, minutes in all). */

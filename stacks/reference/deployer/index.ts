@@ -187,8 +187,10 @@ export const deployer: Role = {
       name: 'deployer answers /healthz on the control plane; the agent is registered and alive on a worker',
       async run(node) {
         if (node.spec.kind === 'control') {
-          const out = await node.succeed(`curl -s -m 10 -w '\\n%{http_code}' http://127.0.0.1:${PORT}/healthz`);
-          if (!out.trim().endsWith('200')) throw new NodeError(node.name, 'deployer is not healthy', { expected: '200 from /healthz', lastSeen: out });
+          const r = await node.execute(`curl -s -m 10 -w '\\n%{http_code}' http://127.0.0.1:${PORT}/healthz`);
+          // Nothing answering is named as such (curl exit 7: refused; 28: no answer in time), not as a bare command failure.
+          if (r.code !== 0) throw new NodeError(node.name, `deployer did not answer /healthz on 127.0.0.1:${PORT} (curl exit ${r.code}${r.code === 7 ? ': connection refused' : r.code === 28 ? ': no answer in time' : ''})`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
+          if (!r.stdout.trim().endsWith('200')) throw new NodeError(node.name, 'deployer is not healthy', { expected: '200 from /healthz', lastSeen: r.stdout });
           return;
         }
         const v = await deployerOps.status(node);
