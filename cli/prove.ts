@@ -80,7 +80,9 @@ missed row. Never boots a cluster. Each row's vitest output is in reports/prove/
       const summary = proveSummary(results);
       console.log(summary.table);
       console.log(`${summary.line} (judged again from the saved reports)`);
-      if (values.out) writeReport(path.resolve(PROJECT_ROOT, values.out), summary, rows.length, results.reduce((a, r) => a + (r.seconds || 0), 0) * 1000, cluster, results.length < rows.length, true);
+      const notRun = rows.filter((r) => !results.some((x) => x.row.id === r.id));
+      if (notRun.length > 0) console.log(`not run (no saved report): ${notRun.map((r) => r.id).join(', ')}`);
+      if (values.out) writeReport(path.resolve(PROJECT_ROOT, values.out), summary, rows.length, results.reduce((a, r) => a + (r.seconds || 0), 0) * 1000, cluster, false, true, notRun);
       return summary.missed > 0 ? 1 : 0;
     }
     if (cluster.runningNodes().length === 0) throw new HostError('no cluster is running; `cluster prove` never boots one (use `cluster start`)');
@@ -134,7 +136,7 @@ async function proveRows(cluster: Cluster<StackOps>, rows: Row[], out?: string):
   return summary.missed > 0 ? 1 : 0;
 }
 
-function writeReport(file: string, summary: { table: string; line: string }, rows: number, ms: number, cluster: Cluster<StackOps>, partial: boolean, rejudged = false): void {
+function writeReport(file: string, summary: { table: string; line: string }, rows: number, ms: number, cluster: Cluster<StackOps>, partial: boolean, rejudged = false, notRun: Row[] = []): void {
   let rev = 'unknown';
   try {
     rev = execaSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT }).stdout.trim();
@@ -145,7 +147,7 @@ function writeReport(file: string, summary: { table: string; line: string }, row
   const text = [
     '# `cluster prove`: each fault of the table, and whether its checks caught it',
     '',
-    `Run ${new Date().toISOString()} at ${rev}, stack ${cluster.stack.name}, accel ${rt?.accel ?? 'unknown'}: ${rows} rows selected, ${(ms / 60_000).toFixed(1)} min so far${partial ? ' (**run in progress or cut short**: the rows below are those done)' : ''}. ` +
+    `Run ${new Date().toISOString()} at ${rev}, stack ${cluster.stack.name}, accel ${rt?.accel ?? 'unknown'}: ${rows} rows selected, ${(ms / 60_000).toFixed(1)} min of rows${partial ? ' (**run in progress or cut short**: the rows below are those done)' : ''}. ` +
       'Written by `npx cluster prove --out docs/prove.md`' +
       (rejudged ? ', then judged again from the same run\'s saved reports (`cluster prove --rejudge --out docs/prove.md`: the judge changed, the runs did not)' : '') +
       '. "caught": every named check failed with a message (its stack left out) naming the fault; independent checks also passed again after the restore.',
@@ -154,6 +156,7 @@ function writeReport(file: string, summary: { table: string; line: string }, row
     '',
     summary.line,
     '',
+    ...(notRun.length > 0 ? [`Not run (no saved report): ${notRun.map((r) => `${r.id} (${r.fault})`).join('; ')}.`, ''] : []),
   ].join('\n');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
