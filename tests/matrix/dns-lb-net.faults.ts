@@ -16,11 +16,12 @@ export const faults: ProveRow<StackOps>[] = [
   },
   {
     // The zone breaks on a secondary while the record is being removed (a watcher on node02: once the primary
-    // no longer has the record, node02's backend table is renamed away): "record gone" must see SERVFAIL there, not pass.
+    // no longer has the record, node02's backend table is renamed away): "record gone" must fail naming node02's
+    // broken answer, where `dig +short` (empty for NXDOMAIN, SERVFAIL and no reply alike) read it as gone.
     id: 'dns-lb-net-secondary-broken-on-delete',
     owner: 'dns-lb-net',
     ...commands(
-      'node02 answers SERVFAIL (its zone database broken) from the moment the record leaves the primary',
+      'node02 broken (its records table renamed away) from the moment the record leaves the primary',
       'node02',
       `cat > /run/ultracloud-prove-dns.sh <<'SH'
 q() { dig +short +time=1 +tries=1 @10.100.0.11 matrix-lb.ultracloud.test A; }
@@ -36,6 +37,7 @@ systemd-run --unit=ultracloud-prove-dns --collect --quiet bash /run/ultracloud-p
     file: 'tests/matrix/dns-lb-net.test.ts',
     scenario: true,
     checks: ['dns-lb-net > removing the service removes the DNS record and the LB frontend'],
-    names: /node02.*SERVFAIL/,
+    // PowerDNS 4.7 with its records table gone sends no reply at all (seen here) rather than SERVFAIL: either is "broken, not gone".
+    names: /node02: answered (SERVFAIL|NO_REPLY)/,
   },
 ];

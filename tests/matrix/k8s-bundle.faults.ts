@@ -11,7 +11,8 @@ export const faults: ProveRow<StackOps>[] = [
     suite: 'matrix',
     file: 'tests/matrix/k8s-bundle.test.ts',
     scenario: true,
-    checks: ['k8s-bundle > a Pod and a Service (Kubernetes YAML) played by k8shost on node04, the Pod on a PrismNet port bound to node04'],
+    // The first step already asks podman (its leftover check: `podman ps`), so that is where the missing runtime shows first.
+    checks: ['k8s-bundle > a PrismNet tenant switch with a router, and a gateway on node04 that routes it to the control plane'],
     names: /crun|OCI runtime|kube play/i,
   },
 ];
