@@ -12,6 +12,6 @@ export const faults: ProveRow<StackOps>[] = [
     file: 'tests/baremetal/iso.test.ts',
     scenario: true,
     checks: ['bare-metal bootstrap from the ISO > deployer takes the node classes, desired systems and node records'],
-    names: /deployer|refused|8088/i,
+    names: /deployer did not answer|127\.0\.0\.1:8070|port 8070/,
   },
 ];

@@ -1,17 +1,19 @@
 import type { ProveRow } from '../../harness/prove.js';
 import type { StackOps } from '../../stacks/contracts.js';
-import { unitsStopped } from '../../stacks/faults.js';
+import { commands } from '../../stacks/faults.js';
 
 /** Faults the vm-hosting scenario claims to catch (`cluster prove`): the step named must be the first to go red. */
 export const faults: ProveRow<StackOps>[] = [
   {
-    id: 'vm-hosting-worker-nbd-stopped',
+    id: 'vm-hosting-volume-exports-refused',
     owner: 'vm-hosting',
-    ...unitsStopped('node04', ['coronafs-nbd.service']),
+    // Not coronafs-nbd.service: each volume has its own export (ports 10810-10899), which that unit does not serve:
+    // the first run of this row stopped it and the check rightly passed.
+    ...commands('NBD exports of volumes (TCP 10810-10899) refused on node04', 'node04', 'iptables -I INPUT -p tcp --dport 10810:10899 -m comment --comment ultracloud-prove -j REJECT --reject-with tcp-reset', 'while iptables -D INPUT -p tcp --dport 10810:10899 -m comment --comment ultracloud-prove -j REJECT --reject-with tcp-reset 2>/dev/null; do :; done'),
     suite: 'matrix',
     file: 'tests/matrix/vm-hosting.test.ts',
     scenario: true,
     checks: ['vm hosting > a CoronaFS volume is created on node04 and exported over NBD'],
-    names: /coronafs|nbd/i,
+    names: /108[1-9]\d|nbd|refused/i,
   },
 ];

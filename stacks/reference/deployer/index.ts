@@ -59,8 +59,9 @@ export const baremetalOps: BaremetalOps = {
     await node.succeed(`printf '%s' ${shellQuote(JSON.stringify(defs))} | ${CTL} bm-seed -`, 120_000);
   },
   async nodes(node) {
-    const out = await node.succeed(`curl -sS -f -m 20 http://127.0.0.1:${PORT}/v1/bm/nodes`, 60_000);
-    return JSON.parse(out) as BaremetalNodeStatus[];
+    const r = await node.execute(`curl -sS -f -m 20 http://127.0.0.1:${PORT}/v1/bm/nodes`, 60_000);
+    if (r.code !== 0) throw new NodeError(node.name, `deployer did not answer GET /v1/bm/nodes on 127.0.0.1:${PORT} (curl exit ${r.code})`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
+    return JSON.parse(r.stdout) as BaremetalNodeStatus[];
   },
   url(node) {
     return `http://${node.spec.clusterIp}:${PORT}`;
