@@ -103,12 +103,16 @@ missed row. Never boots a cluster. Each row's vitest output is in reports/prove/
 async function proveRows(cluster: Cluster<StackOps>, rows: Row[], out?: string): Promise<number> {
   const results: { row: Row; verdict: RowVerdict; seconds: number }[] = [];
   const control: RowControl = {};
+  let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
+    // One Ctrl-C can arrive twice (from the terminal, and relayed by the tsx/npx parent): a repeat within 2 s is the same one.
+    if (control.interrupted && Date.now() - firstSignalAt < 2000) return;
     if (control.interrupted) {
       process.stderr.write(`cluster: ${sig} again: leaving now; the fault stays applied until \`cluster prove --restore\`\n`);
       process.exit(130);
     }
     control.interrupted = sig;
+    firstSignalAt = Date.now();
     progress('prove', `${sig}: restoring the current fault, then stopping (again to leave at once)`);
     control.child?.kill('SIGTERM');
   };
