@@ -153,7 +153,7 @@ function writeReport(file: string, summary: { table: string; line: string }, row
     '',
     `Run ${new Date().toISOString()} at ${rev}, stack ${cluster.stack.name}, accel ${rt?.accel ?? 'unknown'}: ${rows} rows selected, ${(ms / 60_000).toFixed(1)} min of rows${partial ? ' (**run in progress or cut short**: the rows below are those done)' : ''}. ` +
       'Written by `npx cluster prove --out docs/prove.md`' +
-      (rejudged ? ', then judged again from the same run\'s saved reports (`cluster prove --rejudge --out docs/prove.md`: the judge changed, the runs did not)' : '') +
+      (rejudged ? ', then judged again from the saved reports of the runs that made them (`cluster prove --rejudge --out docs/prove.md`: rows may come from several runs on one cluster; the judge may have changed, the runs did not)' : '') +
       '. "caught": every named check failed with a message (its stack left out) naming the fault; independent checks also passed again after the restore.',
     '',
     summary.table,
