@@ -52,3 +52,9 @@ export function udpBoundOn(ssOut: string, ip: string, port: number): boolean {
     return host === ip || host === '0.0.0.0' || host === '::' || host === '*';
   });
 }
+
+/** What curl's exit code means when nothing answered (curl(1), EXIT CODES): for messages naming the server that did not answer. */
+export function curlFailure(code: number | null | undefined): string {
+  const why: Record<number, string> = { 7: 'connection refused', 28: 'no answer in time', 52: 'empty reply', 56: 'connection reset' };
+  return `curl exit ${code}${code != null && why[code] ? `: ${why[code]}` : ''}`;
+}

@@ -5,6 +5,7 @@
  * and reservations live in flaredb; callers are IAM tokens, their account
  * and quota come from the IAM directory. Ready only once it reached both.
  */
+import { curlFailure } from '../probes.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
@@ -16,17 +17,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** Bound to 127.0.0.1 on node06: reached through the gateway, or on the node itself. */
 const PORT = 8085;
 
-/** What curl's exit codes mean when nothing answered (curl(1), EXIT CODES). */
-const CURL_EXIT: Record<number, string> = { 7: 'connection refused (curl exit 7)', 28: 'no answer in time (curl exit 28)', 52: 'empty reply (curl exit 52)', 56: 'connection reset (curl exit 56)' };
-
 export const creditserviceOps: CreditserviceOps = {
   async get(node, urlPath, token) {
     const auth = token ? `-H 'Authorization: Bearer ${token.replace(/'/g, '')}' ` : '';
     // curl exits non-zero only when nothing answered: that throws (with its output), an HTTP error status does not.
     const r = await node.execute(`curl -s -m 30 -w '\\n%{http_code}' ${auth}'http://127.0.0.1:${PORT}${urlPath.replace(/'/g, '')}'`);
     if (r.code !== 0) {
-      const why = CURL_EXIT[r.code ?? -1] ?? `curl exit ${r.code}`;
-      throw new NodeError(node.name, `creditservice did not answer GET ${urlPath} on 127.0.0.1:${PORT}: ${why}`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
+      throw new NodeError(node.name, `creditservice did not answer GET ${urlPath} on 127.0.0.1:${PORT} (${curlFailure(r.code)})`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
     }
     const out = r.stdout;
     const nl = out.lastIndexOf('\n');

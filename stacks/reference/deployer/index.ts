@@ -7,6 +7,7 @@
  * health under its chainfire lease). Definitions come from services.nix,
  * evaluated on the host with nix-instantiate. Design and figures: README.md.
  */
+import { curlFailure } from '../probes.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
@@ -60,7 +61,7 @@ export const baremetalOps: BaremetalOps = {
   },
   async nodes(node) {
     const r = await node.execute(`curl -sS -f -m 20 http://127.0.0.1:${PORT}/v1/bm/nodes`, 60_000);
-    if (r.code !== 0) throw new NodeError(node.name, `deployer did not answer GET /v1/bm/nodes on 127.0.0.1:${PORT} (curl exit ${r.code})`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
+    if (r.code !== 0) throw new NodeError(node.name, `deployer did not answer GET /v1/bm/nodes on 127.0.0.1:${PORT} (${curlFailure(r.code)})`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
     return JSON.parse(r.stdout) as BaremetalNodeStatus[];
   },
   url(node) {
@@ -190,7 +191,7 @@ export const deployer: Role = {
         if (node.spec.kind === 'control') {
           const r = await node.execute(`curl -s -m 10 -w '\\n%{http_code}' http://127.0.0.1:${PORT}/healthz`);
           // Nothing answering is named as such (curl exit 7: refused; 28: no answer in time), not as a bare command failure.
-          if (r.code !== 0) throw new NodeError(node.name, `deployer did not answer /healthz on 127.0.0.1:${PORT} (curl exit ${r.code}${r.code === 7 ? ': connection refused' : r.code === 28 ? ': no answer in time' : ''})`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
+          if (r.code !== 0) throw new NodeError(node.name, `deployer did not answer /healthz on 127.0.0.1:${PORT} (${curlFailure(r.code)})`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
           if (!r.stdout.trim().endsWith('200')) throw new NodeError(node.name, 'deployer is not healthy', { expected: '200 from /healthz', lastSeen: r.stdout });
           return;
         }
