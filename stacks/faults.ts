@@ -28,14 +28,18 @@ export function unitsStopped(node: string, units: string[]): Fault {
 }
 
 /**
- * New TCP connections to `port` on a node refused (a REJECT rule with a
- * TCP reset in front of everything, loopback included); SSH is never blocked.
+ * New TCP connections to a port (or an inclusive range) on a node refused: a
+ * REJECT rule with a TCP reset in front of everything, loopback included
+ * unless `peersOnly` (then the node still reaches itself: its own health
+ * checks pass while every peer is refused). SSH is never blocked.
  */
-export function portRefused(node: string, port: number): Fault {
-  if (port === 22) throw new Error('portRefused: the harness reaches nodes over SSH (22): never block it');
-  const rule = `-p tcp --dport ${port} -m comment --comment ultracloud-prove -j REJECT --reject-with tcp-reset`;
+export function portRefused(node: string, port: number | readonly [number, number], opts: { peersOnly?: boolean } = {}): Fault {
+  const [from, to] = typeof port === 'number' ? [port, port] : port;
+  if (from <= 22 && 22 <= to) throw new Error('portRefused: the harness reaches nodes over SSH (22): never block it');
+  const ports = from === to ? `${from}` : `${from}-${to}`;
+  const rule = `${opts.peersOnly ? '! -i lo ' : ''}-p tcp --dport ${from === to ? from : `${from}:${to}`} -m comment --comment ultracloud-prove -j REJECT --reject-with tcp-reset`;
   return {
-    fault: `TCP port ${port} refused on ${node} (iptables REJECT)`,
+    fault: `TCP ${from === to ? 'port' : 'ports'} ${ports} refused on ${node}${opts.peersOnly ? ' to every peer (loopback still served)' : ''} (iptables REJECT)`,
     async apply(c: FaultTarget) {
       await c.node(node).succeed(`iptables -I INPUT ${rule}`);
     },

@@ -1,6 +1,6 @@
 import type { ProveRow } from '../../harness/prove.js';
 import type { StackOps } from '../../stacks/contracts.js';
-import { commands } from '../../stacks/faults.js';
+import { portRefused } from '../../stacks/faults.js';
 
 /** Faults the vm-hosting scenario claims to catch (`cluster prove`): the step named must be the first to go red. */
 export const faults: ProveRow<StackOps>[] = [
@@ -9,7 +9,7 @@ export const faults: ProveRow<StackOps>[] = [
     owner: 'vm-hosting',
     // Not coronafs-nbd.service: each volume has its own export (ports 10810-10899), which that unit does not serve:
     // the first run of this row stopped it and the check rightly passed.
-    ...commands('NBD exports of volumes (TCP 10810-10899) refused on node04', 'node04', 'iptables -I INPUT -p tcp --dport 10810:10899 -m comment --comment ultracloud-prove -j REJECT --reject-with tcp-reset', 'while iptables -D INPUT -p tcp --dport 10810:10899 -m comment --comment ultracloud-prove -j REJECT --reject-with tcp-reset 2>/dev/null; do :; done'),
+    ...portRefused('node04', [10810, 10899]),
     suite: 'matrix',
     file: 'tests/matrix/vm-hosting.test.ts',
     scenario: true,

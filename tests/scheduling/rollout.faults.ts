@@ -1,18 +1,22 @@
 import type { ProveRow } from '../../harness/prove.js';
 import type { StackOps } from '../../stacks/contracts.js';
-import { commands, unitsStopped } from '../../stacks/faults.js';
+import { commands, portRefused } from '../../stacks/faults.js';
+
 
 /** Faults the rollout scenario claims to catch (`cluster prove`): the step named must be the first to go red. */
 export const faults: ProveRow<StackOps>[] = [
   {
-    id: 'rollout-agent-down-before-seed',
+    // node05's replicas answer their own health check (over loopback) but not the control plane:
+    // the deployer counts them healthy, and only the seed step's "the replicas really serve" fetch can see it.
+    // (A stopped agent is no row: the scenario's cleanup starts whatever agent a failed run left stopped.)
+    id: 'rollout-replicas-unreachable-from-control-plane',
     owner: 'rollout',
-    ...unitsStopped('node05', ['deployer-agent.service']),
+    ...portRefused('node05', [8180, 8181], { peersOnly: true }),
     suite: 'scheduling',
     file: 'tests/scheduling/rollout.test.ts',
     scenario: true,
     checks: ['rollout: deployer-seeded native services on the workers > seeded from services.nix: every service at its replica count, healthy, spread over the workers'],
-    names: /node05/,
+    names: /on node05 did not answer from node01/,
   },
   {
     // The health sampler dies 10 s into the first sampled phase (the drain): its hold must fail for want of samples.

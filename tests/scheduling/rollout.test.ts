@@ -144,7 +144,13 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
       for (const n of v.nodes) {
         for (const i of n.instances.filter((x) => x.instance.startsWith(`${d.name}-`))) {
           const replica = Number(i.instance.slice(d.name.length + 1));
-          expect(await deployer.fetch(op(cluster), n.addr, d.port! + replica), `${i.instance} on ${n.name}`).toBe(i.instance);
+          let page: string;
+          try {
+            page = await deployer.fetch(op(cluster), n.addr, d.port! + replica);
+          } catch (e) {
+            throw new Error(`${i.instance} on ${n.name} did not answer from ${OPERATOR} (the deployer counts it healthy): ${(e as Error).message}`);
+          }
+          expect(page, `${i.instance} on ${n.name}`).toBe(i.instance);
         }
       }
     }
