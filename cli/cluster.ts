@@ -477,25 +477,27 @@ image build tools and a few GiB free in the image cache.
     args: '[--json]',
     summary: "print this checkout's image recipe hash and warm-snapshot cache key (CI cache keys); builds and boots nothing",
     details: `Prints \`image=<hash>\` (the node image recipe hash: the cache folder images/<stack>-<hash>) and
-\`snapshot=<hash>\` (a key over what the warm snapshot's key covers that is known before a boot:
-stack, profile, image recipe, QEMU version, host CPU model and the harness boot code; a snapshot
-whose key differs is never loaded, so a CI cache keyed by it carries only usable ones), one per
-line, for \`>> "$GITHUB_OUTPUT"\`. Exit 1 when the recipe cannot be computed here (no apt sources,
-or the ultracloud stack without nix or its flake).
+\`snapshot=<hash>\`: the warm snapshot's own key (the same function a start uses: image recipe,
+QEMU version, accel, host CPU, each node's QEMU command line and ready units, stack, profile and
+SNAPSHOT_FORMAT), one per line, for \`>> "$GITHUB_OUTPUT"\`; a CI cache keyed by it carries only
+snapshots a start loads. The accel is the override or this host boot's cached probe; before any
+probe it is \`unprobed\` (then the key is only a cache key, stable from run to run). Exit 1 when
+the recipe cannot be computed here (no apt sources, or the ultracloud stack without nix or its flake).
 
-  --json   the same as one JSON object`,
+  --json   the same as one JSON object, with the key's parts`,
     async run(args) {
       const { values } = opts(args, { json: { type: 'boolean' } });
       const cluster = await openCluster();
       cluster.preflightImage();
-      const image = cluster.currentRecipeHash();
+      const image = cluster.plannedImage();
       if (!image) throw new HostError(`cannot compute the ${cluster.stack.name} image recipe here (the reference stack reads the host's apt sources or ULTRACLOUD_DEBIAN_SOURCES)`);
-      const { harnessCodeHash, hostCpuModel, qemuVersion } = await import('../harness/snapshot.js');
-      const { createHash } = await import('node:crypto');
-      const parts = { stack: cluster.stack.name, profile: cluster.cfg.profile, image, qemu: qemuVersion(), hostCpu: hostCpuModel(), harness: harnessCodeHash() };
-      const snapshot = createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
-      if (values.json) console.log(JSON.stringify({ ...parts, snapshot }, null, 2));
-      else console.log(`stack=${parts.stack}\nprofile=${parts.profile}\nimage=${image}\nsnapshot=${snapshot}`);
+      const { knownAccel } = await import('../harness/accel.js');
+      const { snapshotKey } = await import('../harness/snapshot.js');
+      const accel = knownAccel(cluster.cfg.accel, cluster.cfg.cacheDir);
+      const parts = cluster.keyParts({ image, accel: accel?.accel ?? 'unprobed' });
+      const snapshot = snapshotKey(parts);
+      if (values.json) console.log(JSON.stringify({ stack: parts.stack, profile: parts.profile, image: image.hash, accel: parts.accel, snapshot, parts }, null, 2));
+      else console.log(`stack=${parts.stack}\nprofile=${parts.profile}\nimage=${image.hash}\naccel=${parts.accel}\nsnapshot=${snapshot}`);
       return 0;
     },
   },

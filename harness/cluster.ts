@@ -12,7 +12,8 @@ import { type NodeExpectations, nodeExpectations, readHostVirt } from './expecta
 import type { HarnessConfig } from './config.js';
 import { cpuShare, readSamples, recordSample, startSampler, stopSampler } from './cpu.js';
 import { HostError, NodeError, UsageError, WaitTimeoutError } from './errors.js';
-import { type BuiltImage, ensureImage, imageRecipe } from './image/debian.js';
+import { type BuiltImage, ensureImage, imageDir, imageFiles, imageRecipe } from './image/debian.js';
+import { readBuilt } from './image/cache.js';
 import { type BuiltGuestImage, ensureGuestImage } from './image/guest.js';
 import { hostSourcesFor } from './image/apt-sources.js';
 import { BOOT_BYTES_PER_NODE, formatBytes, freeBytes, requireFreeSpace, requirePortsFree, requireTools } from './host.js';
@@ -23,7 +24,7 @@ import { findClusterProcesses, isAlive, procStat, terminate, ticksToSeconds } fr
 import { waitFor } from './wait.js';
 import { type Accel, type BootSpec, QemuVm, type VmState } from './qemu.js';
 import { SshPool } from './ssh.js';
-import { type SnapshotKeyParts, type SnapshotMeta, SnapshotStore, harnessCodeHash, hostCpuModel, normaliseArgs, qemuVersion, snapshotKey } from './snapshot.js';
+import { SNAPSHOT_FORMAT, type SnapshotKeyParts, type SnapshotMeta, SnapshotStore, hostCpuModel, normaliseArgs, qemuVersion, snapshotKey } from './snapshot.js';
 import { type Stack, readyUnits, rolesFor, secretsFor } from './stack.js';
 import { type NodeSpec, PROFILES, hostPort, tiers } from './topology.js';
 import { VdeSwitch } from './vde.js';
@@ -302,8 +303,12 @@ export class Cluster<Ops = unknown> {
     return ensureGuestImage(webappGuest, { cacheDir: this.cfg.cacheDir, suite: this.stack.suite, debianSources: this.cfg.debianSources, rebuild, verbose: this.cfg.verbose });
   }
 
-  kernelCmdline(s: NodeSpec): string {
-    const key = fs.readFileSync(`${this.keyPath}.pub`, 'utf8').trim();
+  /** The public half of the cluster's SSH key, as the nodes get it on their kernel command line. */
+  authKey(): string {
+    return fs.readFileSync(`${this.keyPath}.pub`, 'utf8').trim();
+  }
+
+  kernelCmdline(s: NodeSpec, key = this.authKey()): string {
     return [
       'console=ttyS0,115200',
       'root=/dev/vda',
@@ -476,18 +481,46 @@ export class Cluster<Ops = unknown> {
     return new SnapshotStore(this.cfg.cacheDir, this.stack.name, this.cfg.profile);
   }
 
-  /** What a snapshot of this cluster, booted as `rt` says, is keyed by. Needs the SSH key (its public half is on the kernel command line, replaced by a placeholder). */
+  /** What a snapshot of this cluster, booted as `rt` says, is keyed by. */
   snapshotParts(rt: ClusterRuntime): SnapshotKeyParts {
+    return this.keyParts(rt);
+  }
+
+  /**
+   * The warm snapshot's key as data, for an image and accel, booted or only
+   * planned (`cluster keys` asks before any build): each node's QEMU command
+   * line with placeholders for the state dir, the image folder and the SSH
+   * key, and the units each node waits for. No harness code is hashed: how
+   * snapshots are taken and restored is SNAPSHOT_FORMAT.
+   */
+  keyParts(plan: { accel: Accel | 'unprobed'; image: BuiltImage }): SnapshotKeyParts {
+    const img = plan.image;
+    // Before any probe (`cluster keys` on a fresh host) the command lines are written as TCG's; `accel` says it was not probed.
+    const boot = { image: img, accel: plan.accel === 'unprobed' ? ('tcg' as const) : plan.accel };
+    const imageDirs = [img.dir, ...Object.values(img.nodes ?? {}).flatMap((n) => [n.disk, n.kernel, n.initrd].map((f) => path.dirname(f)))];
     return {
+      format: SNAPSHOT_FORMAT,
       stack: this.stack.name,
       profile: this.cfg.profile,
-      recipe: rt.image.hash,
+      recipe: img.hash,
       qemu: qemuVersion(),
-      accel: rt.accel,
+      accel: plan.accel,
       hostCpu: hostCpuModel(),
-      harness: harnessCodeHash(),
-      nodes: Object.fromEntries(this.specs.map((s) => [s.name, normaliseArgs(this.vm(s.name).args(this.bootSpec(s, rt)), this.stateDir)])),
+      nodes: Object.fromEntries(this.specs.map((s) => [s.name, normaliseArgs(this.vm(s.name).args(this.bootSpec(s, boot, '$KEY')), this.stateDir, imageDirs)])),
+      readiness: Object.fromEntries(this.specs.map((s) => [s.name, readyUnits(this.stack, s)])),
     };
+  }
+
+  /**
+   * The image this checkout boots, built or not: its cached build, else the
+   * folder and files a build fills (the snapshot key replaces the folder with
+   * a placeholder). Undefined when the recipe cannot be computed here.
+   */
+  plannedImage(): BuiltImage | undefined {
+    const hash = this.currentRecipeHash();
+    if (!hash) return undefined;
+    const dir = imageDir(this.cfg.cacheDir, this.stack.name, hash);
+    return readBuilt<BuiltImage>(dir) ?? { ...imageFiles(dir), stack: this.stack.name, hash, builtAt: '', buildSeconds: 0 };
   }
 
   /** The disk a node's overlay sits on: the snapshot's disk of that node when restored from one, else the image. */
@@ -500,7 +533,7 @@ export class Cluster<Ops = unknown> {
   }
 
   /** The disk, kernel and initrd `s` boots: its own where the image has one per node (nix), else the one image. */
-  nodeImage(s: NodeSpec, rt: ClusterRuntime): { disk: string; kernel: string; initrd: string; append: string[] } {
+  nodeImage(s: NodeSpec, rt: Pick<ClusterRuntime, 'image'>): { disk: string; kernel: string; initrd: string; append: string[] } {
     return rt.image.nodes?.[s.name] ?? { disk: rt.image.disk, kernel: rt.image.kernel, initrd: rt.image.initrd, append: [] };
   }
 
@@ -724,14 +757,15 @@ export class Cluster<Ops = unknown> {
     progress('boot', `still waiting after ${elapsed(since)}: ${what.join(', ')}`);
   }
 
-  bootSpec(s: NodeSpec, rt: ClusterRuntime): BootSpec {
+  /** How `s` boots: `key` is the SSH public key its command line carries (a placeholder when only the snapshot key is wanted). */
+  bootSpec(s: NodeSpec, rt: Pick<ClusterRuntime, 'accel' | 'image'>, key = this.authKey()): BootSpec {
     const img = this.nodeImage(s, rt);
     return {
       accel: rt.accel,
       memoryMiB: s.memoryMiB,
       kernel: img.kernel,
       initrd: img.initrd,
-      append: [this.kernelCmdline(s), ...img.append].join(' '),
+      append: [this.kernelCmdline(s, key), ...img.append].join(' '),
       fwCfgFiles: this.secretFiles(s),
       baseDisk: img.disk,
       vdeSocket: this.vde.socket,
