@@ -21,10 +21,10 @@ import { isAlive } from './proc.js';
  */
 export const SNAPSHOT_FORMAT = 2;
 /** The hash of SNAPSHOT_CODE that SNAPSHOT_FORMAT was set for (tests/unit/snapshot-format.test.ts prints the new one). */
-export const SNAPSHOT_FORMAT_CODE = '513f273ed9a8569b';
+export const SNAPSHOT_FORMAT_CODE = 'bb9e783d41c1fbc6';
 /** The functions that capture and restore snapshots, by file (`Class.method`, `Class` or a function's name). */
 export const SNAPSHOT_CODE: Record<string, string[]> = {
-  'harness/cluster.ts': ['Cluster.tryRestore', 'Cluster.captureSnapshot', 'Cluster.afterResume', 'Cluster.waitQuiet', 'Cluster.baseDisk'],
+  'harness/cluster/snapshots.ts': ['tryRestore', 'captureSnapshot', 'afterResume', 'waitQuiet', 'baseDisk'],
   'harness/snapshot.ts': ['SnapshotStore', 'verify', 'fsyncFile'],
   'harness/qemu.ts': ['QemuVm.prepareDisk', 'QemuVm.pause', 'QemuVm.resume', 'QemuVm.saveState', 'QemuVm.loadState'],
 };

@@ -117,11 +117,6 @@ export function imageDir(cacheDir: string, stack: string, hash: string): string 
   return path.join(cacheDir, 'images', `${stack}-${hash}`);
 }
 
-/** The files of a built node image in its folder. */
-export function imageFiles(dir: string): Pick<BuiltImage, 'dir' | 'disk' | 'kernel' | 'initrd' | 'probeInitrd'> {
-  return { dir, disk: path.join(dir, 'disk.qcow2'), kernel: path.join(dir, 'vmlinuz'), initrd: path.join(dir, 'initrd.img'), probeInitrd: path.join(dir, 'probe-initrd.img') };
-}
-
 export async function ensureImage(stack: Stack, nodes: NodeSpec[], opts: EnsureOptions): Promise<BuiltImage> {
   const recipe = imageRecipe(stack, nodes, hostSourcesFor(stack.suite, opts.debianSources));
   return cachedBuild<BuiltImage>({
@@ -189,7 +184,11 @@ async function build(stack: Stack, nodes: NodeSpec[], recipe: Recipe, finalDir: 
   const image: BuiltImage = {
     stack: stack.name,
     hash: recipe.hash,
-    ...imageFiles(finalDir),
+    dir: finalDir,
+    disk: path.join(finalDir, 'disk.qcow2'),
+    kernel: path.join(finalDir, 'vmlinuz'),
+    initrd: path.join(finalDir, 'initrd.img'),
+    probeInitrd: path.join(finalDir, 'probe-initrd.img'),
     builtAt: new Date().toISOString(),
     buildSeconds: Math.round((Date.now() - started) / 1000),
   };
