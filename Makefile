@@ -23,7 +23,7 @@ typecheck: deps
 # parses (nix-instantiate --parse: no nixpkgs needed). actionlint is not in
 # Debian bookworm; the flake's dev shell has it (run it there by hand).
 # lint-swallow: no `.catch(() => [])`, `.catch(() => false)`, empty `catch {}`
-# and the like in tests, fixtures and stacks, but in ...ForCleanup helpers,
+# and the like in tests, bench, fixtures and stacks, but in ...ForCleanup helpers,
 # afterAll/afterEach, or under `// swallow-ok: <reason>`.
 NIX_FILES = $(shell git ls-files --cached --others --exclude-standard '*.nix')
 lint: deps

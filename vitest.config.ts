@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import { budget } from './harness/budget.js';
-import { loadConfig, profileServes } from './harness/config.js';
+import { loadConfig } from './harness/config.js';
+import { profileServes } from './fixtures/projects.js';
 import { LayerSequencer } from './tests/layer-order.js';
 import { SummaryReporter } from './tests/reporters/summary.js';
 

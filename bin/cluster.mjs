@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npx cluster <command>`: runs cli/cluster.ts with this project's own tsx,
+// `npx cluster <command>`: runs cli/main.ts with this project's own tsx,
 // wherever it is invoked from (the project is found from this file's real
 // path, so a symlink in node_modules/.bin or the npx cache works too).
 import fs from 'node:fs';
@@ -9,4 +9,5 @@ import { register } from 'tsx/esm/api';
 
 const root = path.resolve(path.dirname(fs.realpathSync(fileURLToPath(import.meta.url))), '..');
 register();
-await import(pathToFileURL(path.join(root, 'cli', 'cluster.ts')).href);
+const { runProgram } = await import(pathToFileURL(path.join(root, 'cli', 'main.ts')).href);
+void runProgram(process.argv.slice(2));

@@ -46,15 +46,32 @@ export async function resolveAccel(choice: AccelChoice, cacheDir: string, probe:
     : { accel: 'tcg', reason: `falling back to TCG: ${result.reason}` };
 }
 
+/**
+ * The accel a start would pick, known without probing: the override, or this
+ * host boot's cached probe; undefined when only a probe (a boot) can say.
+ */
+export function knownAccel(choice: AccelChoice, cacheDir: string): AccelVerdict | undefined {
+  if (choice === 'tcg') return { accel: 'tcg', reason: 'ULTRACLOUD_ACCEL=tcg' };
+  const cached = readCachedProbe(cacheDir);
+  if (!cached) return choice === 'kvm' ? { accel: 'kvm', reason: 'ULTRACLOUD_ACCEL=kvm (not probed yet)' } : undefined;
+  if (choice === 'kvm' || cached.kvmWorks) return { accel: 'kvm', reason: cached.reason };
+  return { accel: 'tcg', reason: `falling back to TCG: ${cached.reason}` };
+}
+
+function readCachedProbe(cacheDir: string): ProbeResult | undefined {
+  try {
+    const cached = JSON.parse(fs.readFileSync(path.join(cacheDir, 'accel-probe.json'), 'utf8')) as ProbeResult;
+    return cached.bootId === hostBootId() ? cached : undefined;
+  } catch {
+    return undefined; // none yet
+  }
+}
+
 async function cachedProbe(cacheDir: string, probe: ProbeKernel): Promise<ProbeResult> {
   const file = path.join(cacheDir, 'accel-probe.json');
   const bootId = hostBootId();
-  try {
-    const cached = JSON.parse(fs.readFileSync(file, 'utf8')) as ProbeResult;
-    if (cached.bootId === bootId) return cached;
-  } catch {
-    /* none yet */
-  }
+  const cached = readCachedProbe(cacheDir);
+  if (cached) return cached;
   progress('accel', `probing KVM with a real boot (at most ${PROBE_DEADLINE_MS / 1000}s, once per host boot)`);
   const { kvmWorks, reason } = await probeKvm(probe);
   const result: ProbeResult = { bootId, kvmWorks, reason, probedAt: new Date().toISOString() };

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HostError, NodeError, tail } from './errors.js';
-import { cmdline, isAlive, readPidFile, sleep, terminate } from './proc.js';
+import { QemuProcess } from './qemu-process.js';
 import { qmp } from './qmp.js';
 import { type ProbeResult, waitFor } from './wait.js';
 
@@ -75,23 +75,16 @@ export function parseMarkers(text: string): Omit<Marker, 'at'>[] {
   });
 }
 
-export class Chassis {
-  readonly logFile: string;
-  readonly pidFile: string;
-  readonly qmpSocket: string;
-  readonly consoleSocket: string;
+export class Chassis extends QemuProcess {
   private readonly seen: Marker[] = [];
   private consumed = 0;
 
   constructor(
     readonly spec: ChassisSpec,
     /** This chassis's folder (in the cluster's state dir). */
-    readonly dir: string,
+    dir: string,
   ) {
-    this.logFile = path.join(dir, 'vm.log');
-    this.pidFile = path.join(dir, 'qemu.pid');
-    this.qmpSocket = path.join(dir, 'qmp.sock');
-    this.consoleSocket = path.join(dir, 'console.sock');
+    super(dir);
   }
 
   diskFile(i: number): string {
@@ -115,35 +108,17 @@ export class Chassis {
       '-drive', `id=disk${i},if=none,file=${this.diskFile(i)},format=qcow2,cache=unsafe,discard=unmap`,
       '-device', `virtio-blk-pci,drive=disk${i},serial=${d.serial}${d.boot ? ',bootindex=1' : ''}`,
     ]);
-    return [
-      '-name', s.name,
-      '-machine', 'pc,accel=tcg',
-      '-cpu', 'max',
-      '-smp', '1',
-      '-m', String(s.memoryMiB),
-      '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
-      ...fw,
-      ...disks,
-      '-drive', `id=cd,if=none,media=cdrom,readonly=on,file=${s.iso}`,
-      '-device', 'ide-cd,drive=cd,bus=ide.1,bootindex=2',
-      '-netdev', `vde,id=cluster,sock=${s.vdeSocket}`,
-      '-device', `virtio-net-pci,netdev=cluster,mac=${s.clusterMac}`,
-      '-netdev', `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
-      '-device', `virtio-net-pci,netdev=mgmt,mac=${s.mgmtMac}`,
-      '-device', 'virtio-rng-pci',
-      '-rtc', 'base=utc',
-      '-chardev', `socket,id=serial0,path=${this.consoleSocket},server=on,wait=off,logfile=${this.logFile},logappend=on`,
-      '-serial', 'chardev:serial0',
-      '-qmp', `unix:${this.qmpSocket},server=on,wait=off`,
-      '-pidfile', this.pidFile,
-      '-daemonize',
-    ];
-  }
-
-  pid(): number | undefined {
-    const pid = readPidFile(this.pidFile);
-    if (pid === undefined || !isAlive(pid)) return undefined;
-    return cmdline(pid)?.includes(this.pidFile) ? pid : undefined;
+    return this.qemuArgs(
+      { ...s, accel: 'tcg', hostForwards: [{ hostPort: s.sshPort, guestPort: 22 }] },
+      {
+        boot: [
+          ...fw,
+          ...disks,
+          '-drive', `id=cd,if=none,media=cdrom,readonly=on,file=${s.iso}`,
+          '-device', 'ide-cd,drive=cd,bus=ide.1,bootindex=2',
+        ],
+      },
+    );
   }
 
   /** Blank disks and firmware variables: a machine fresh from the crate. */
@@ -162,27 +137,12 @@ export class Chassis {
 
   /** Powers on (again, with the disks as they are). */
   async start(): Promise<number> {
-    if (this.pid()) throw new HostError(`${this.spec.name}: QEMU already running (pid ${this.pid()})`);
-    fs.rmSync(this.qmpSocket, { force: true });
-    fs.rmSync(this.consoleSocket, { force: true });
-    const r = await execa('qemu-system-x86_64', this.args(), { reject: false, all: true, timeout: 60_000 });
-    const pid = this.pid();
-    if (r.exitCode !== 0 || !pid) throw new HostError(`${this.spec.name}: QEMU failed to start (exit ${r.exitCode}): ${r.all?.trim() || 'no output'}`);
-    return pid;
+    return this.launch(this.spec.name, this.args());
   }
 
   /** The reset button: the guest gets no warning. */
   async reset(): Promise<void> {
     await qmp(this.qmpSocket, 'system_reset', undefined, 5000);
-  }
-
-  async stop(): Promise<void> {
-    const pid = this.pid();
-    if (!pid) return;
-    await qmp(this.qmpSocket, 'quit', undefined, 3000).catch(() => undefined);
-    const deadline = Date.now() + 5000;
-    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-    if (isAlive(pid)) await terminate([pid], 2000);
   }
 
   /** Every marker so far, each with when the harness first saw it. */

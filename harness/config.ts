@@ -84,12 +84,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HarnessConfig 
   };
 }
 
-/** Whether a profile's cluster serves a Vitest project (the storage profile: unit and bench only). */
-export function profileServes(profile: ProfileName, project: string): boolean {
-  const projects = PROFILES[profile].projects;
-  return !projects || projects.includes(project);
-}
-
 /**
  * A boolean knob, parsed strictly: 1/0, true/false, yes/no in any case, or
  * unset/empty (false). Anything else (`on`, `2`, `ture`) is a UsageError

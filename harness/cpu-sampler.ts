@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { recordSample } from './cpu.js';
-import { cmdline, isAlive, readPidFile, sleep } from './proc.js';
+import { daemonPid, sleep } from './proc.js';
 
 const stateDir = process.argv[2];
 let idleRounds = 0;
@@ -10,8 +10,8 @@ while (idleRounds < 3) {
   let live = 0;
   for (const entry of fs.existsSync(stateDir) ? fs.readdirSync(stateDir) : []) {
     const pidFile = path.join(stateDir, entry, 'qemu.pid');
-    const pid = readPidFile(pidFile);
-    if (pid && isAlive(pid) && cmdline(pid)?.includes(pidFile)) {
+    const pid = daemonPid(pidFile);
+    if (pid) {
       live++;
       recordSample(path.join(stateDir, entry), pid);
     }

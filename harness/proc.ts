@@ -91,6 +91,17 @@ export function readPidFile(file: string): number | undefined {
   }
 }
 
+/**
+ * The live pid a daemon wrote to `pidFile`, verified against its command line
+ * (QEMU's -pidfile and vde_switch's --pidfile name the file there): a stale
+ * pid file, or its pid reused by another process, counts as none.
+ */
+export function daemonPid(pidFile: string): number | undefined {
+  const pid = readPidFile(pidFile);
+  if (pid === undefined || !isAlive(pid)) return undefined;
+  return cmdline(pid)?.includes(pidFile) ? pid : undefined;
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when all are gone. */
 export async function terminate(pids: number[], graceMs = 5000): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {

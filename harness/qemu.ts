@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HostError, NodeError, tail } from './errors.js';
-import { cmdline, isAlive, procStat, readPidFile, sleep, terminate } from './proc.js';
+import { procStat } from './proc.js';
+import { type Accel, QemuProcess } from './qemu-process.js';
 import { qmp } from './qmp.js';
 import { waitFor } from './wait.js';
 
-export type Accel = 'kvm' | 'tcg';
+export type { Accel };
 
 /** How to boot a VM; runtime operations (state, stop) need only its folder. */
 export interface BootSpec {
@@ -35,38 +36,18 @@ export interface BootSpec {
 /** QMP's view; 'io-error': QEMU paused the guest on a disk I/O error (a full host disk, typically). */
 export type VmState = 'running' | 'paused' | 'io-error' | 'shutdown' | 'stopped' | 'unresponsive';
 
-const UNIX_PATH_MAX = 107;
-
-export class QemuVm {
-  readonly logFile: string;
-  readonly pidFile: string;
-  readonly qmpSocket: string;
-  /** The serial console as a unix socket (`cluster console`); vm.log keeps a copy of everything. */
-  readonly consoleSocket: string;
+export class QemuVm extends QemuProcess {
   readonly disk: string;
   private readonly diskBaseFile: string;
 
   constructor(
     readonly name: string,
     /** This VM's folder in the state dir. */
-    readonly dir: string,
+    dir: string,
   ) {
-    this.logFile = path.join(dir, 'vm.log');
-    this.pidFile = path.join(dir, 'qemu.pid');
-    this.qmpSocket = path.join(dir, 'qmp.sock');
-    this.consoleSocket = path.join(dir, 'console.sock');
+    super(dir);
     this.disk = path.join(dir, 'disk.qcow2');
     this.diskBaseFile = path.join(dir, 'disk.base');
-    if (this.consoleSocket.length > UNIX_PATH_MAX) {
-      throw new HostError(`state dir path too long for a unix socket (${this.consoleSocket}); set PHOTON_VM_DIR to a shorter path`);
-    }
-  }
-
-  /** The live QEMU pid, verified against its command line (pid files go stale). */
-  pid(): number | undefined {
-    const pid = readPidFile(this.pidFile);
-    if (pid === undefined || !isAlive(pid)) return undefined;
-    return cmdline(pid)?.includes(this.pidFile) ? pid : undefined;
   }
 
   /**
@@ -84,49 +65,26 @@ export class QemuVm {
   }
 
   args(s: BootSpec): string[] {
-    const fwds = s.hostForwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`).join('');
-    return [
-      '-name', this.name,
-      '-machine', `pc,accel=${s.accel}`,
-      // max under TCG exposes an emulated SVM, so KVM works inside the guest.
-      '-cpu', s.accel === 'kvm' ? 'host' : 'max',
-      '-smp', '1',
-      '-m', String(s.memoryMiB),
-      '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
-      '-kernel', s.kernel,
-      '-initrd', s.initrd,
-      '-append', s.append,
-      '-drive', `file=${this.disk},if=virtio,format=qcow2,cache=unsafe,discard=unmap`,
-      '-netdev', `vde,id=cluster,sock=${s.vdeSocket}`,
-      '-device', `virtio-net-pci,netdev=cluster,mac=${s.clusterMac}`,
-      '-netdev', `user,id=mgmt,restrict=on${fwds}`,
-      '-device', `virtio-net-pci,netdev=mgmt,mac=${s.mgmtMac}`,
-      '-device', 'virtio-rng-pci',
-      ...(s.fwCfgFiles ?? []).flatMap((f) => ['-fw_cfg', `name=${f.name},file=${f.file.replace(/,/g, ',,')}`]),
-      '-rtc', 'base=utc',
-      // A socket a client may attach to (`cluster console`), logging all output to vm.log whether or not one is attached.
-      '-chardev', `socket,id=serial0,path=${this.consoleSocket},server=on,wait=off,logfile=${this.logFile},logappend=on`,
-      '-serial', 'chardev:serial0',
-      '-qmp', `unix:${this.qmpSocket},server=on,wait=off`,
-      '-pidfile', this.pidFile,
-      '-daemonize',
-      ...(s.incoming ? ['-incoming', 'defer'] : []),
-    ];
+    return this.qemuArgs(
+      { ...s, name: this.name },
+      {
+        boot: [
+          '-kernel', s.kernel,
+          '-initrd', s.initrd,
+          '-append', s.append,
+          '-drive', `file=${this.disk},if=virtio,format=qcow2,cache=unsafe,discard=unmap`,
+        ],
+        devices: (s.fwCfgFiles ?? []).flatMap((f) => ['-fw_cfg', `name=${f.name},file=${f.file.replace(/,/g, ',,')}`]),
+        tail: s.incoming ? ['-incoming', 'defer'] : [],
+      },
+    );
   }
 
   async start(spec: BootSpec): Promise<number> {
-    if (this.pid()) throw new HostError(`${this.name}: QEMU already running (pid ${this.pid()})`);
-    if (fs.existsSync(this.logFile)) fs.renameSync(this.logFile, `${this.logFile}.prev`);
-    fs.rmSync(this.pidFile, { force: true });
-    fs.rmSync(this.qmpSocket, { force: true });
-    fs.rmSync(this.consoleSocket, { force: true });
-    fs.writeFileSync(path.join(this.dir, 'cmdline'), `${spec.append}\n`);
-    const r = await execa('qemu-system-x86_64', this.args(spec), { reject: false, all: true, timeout: 60_000 });
-    const pid = this.pid();
-    if (r.exitCode !== 0 || !pid) {
-      throw new HostError(`${this.name}: QEMU failed to start (exit ${r.exitCode}): ${r.all?.trim() || 'no output'}`);
-    }
-    return pid;
+    return this.launch(this.name, this.args(spec), () => {
+      if (fs.existsSync(this.logFile)) fs.renameSync(this.logFile, `${this.logFile}.prev`);
+      fs.writeFileSync(path.join(this.dir, 'cmdline'), `${spec.append}\n`);
+    });
   }
 
   async state(): Promise<VmState> {
@@ -206,29 +164,6 @@ export class QemuVm {
         return { ok: false, seen: `migration ${r.status ?? 'not started'}` };
       },
     );
-  }
-
-  /** ACPI power button, like pressing it on hardware. */
-  async powerdown(): Promise<void> {
-    await qmp(this.qmpSocket, 'system_powerdown');
-  }
-
-  /** Stops the VM: ACPI powerdown for up to `graceMs` (0: none), then QMP quit, then SIGKILL. */
-  async stop(graceMs: number): Promise<void> {
-    const pid = this.pid();
-    if (!pid) return;
-    if (graceMs > 0) {
-      await this.powerdown().catch(() => undefined);
-      const deadline = Date.now() + graceMs;
-      while (isAlive(pid) && Date.now() < deadline) await sleep(250);
-    }
-    if (isAlive(pid)) await qmp(this.qmpSocket, 'quit', undefined, 3000).catch(() => undefined);
-    const deadline = Date.now() + 5000;
-    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-    if (isAlive(pid)) await terminate([pid], 2000);
-    fs.rmSync(this.pidFile, { force: true });
-    fs.rmSync(this.qmpSocket, { force: true });
-    fs.rmSync(this.consoleSocket, { force: true });
   }
 
   /** Hard kill, as a fault: what `kill -9` of a hypervisor does to a node. */

@@ -18,9 +18,9 @@
  * space in the pattern. A test the pattern leaves out is in the next report
  * as skipped, so a report of a narrowed run still names every test.
  *
- * The unit of re-running depends on the project. A test of `unit` or
- * `smoke` is an independent check: exactly it re-runs. A file of a
- * scenario project (SCENARIO_PROJECTS) is one sequential scenario whose
+ * The unit of re-running depends on the file, and which files are what is
+ * the test side's (the caller's `isScenario`, fixtures/projects.ts): a test
+ * of a file of independent checks re-runs alone. A sequential scenario's
  * steps build on each other's state: any failed step re-runs the whole
  * file, since a later step run alone has nothing to work on (it fails with
  * "needs step X", fixtures/scenario.ts).
@@ -150,24 +150,6 @@ export function namePattern(reportName: string): string {
   return reportName.split(SEP).map(escapeRegExp).join(`(?: |${escapeRegExp(SEP)})`);
 }
 
-/** The Vitest project a test file belongs to: tests/<project>/... (unit, smoke, ...). */
-export function projectOf(file: string): string | undefined {
-  return /^tests\/([^/]+)\//.exec(file.replaceAll('\\', '/'))?.[1];
-}
-
-/**
- * The projects (vitest.config.ts) whose every file is one sequential
- * scenario: its steps hand state on, so it re-runs whole. The others
- * (unit, smoke) hold independent checks, re-run one by one.
- */
-export const SCENARIO_PROJECTS: readonly string[] = ['matrix', 'demo', 'scheduling', 'baremetal', 'bench'];
-
-/** Whether a test file is a sequential scenario (re-run whole, never step by step). */
-export function isScenario(file: string): boolean {
-  const project = projectOf(file);
-  return project !== undefined && SCENARIO_PROJECTS.includes(project);
-}
-
 /**
  * A regex source admitting every test of a scenario: its top-level
  * blocks (and top-level tests) as the report names them, each with
@@ -232,8 +214,11 @@ export interface RerunArgs {
  * none. A step it picks without the steps it builds on fails with "needs
  * step X of this scenario" (fixtures/scenario.ts), so narrowing can make a
  * re-run red, never falsely green.
+ *
+ * `isScenario` says which files are sequential scenarios (the test side
+ * knows: fixtures/projects.ts isScenario).
  */
-export function rerunArgs(failures: FailedCase[], extra: string[] = []): RerunArgs {
+export function rerunArgs(failures: FailedCase[], extra: string[], isScenario: (file: string) => boolean): RerunArgs {
   const files = [...new Set(failures.map((f) => f.file))];
   const scenarios = files.filter(isScenario);
   const wholeFiles = [

@@ -9,12 +9,30 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execaSync } from 'execa';
 import { isAlive } from './proc.js';
 
-/** What decides a booted cluster's state; any change means a cold boot. */
+/**
+ * How snapshots are taken and restored. Bump it with any change to that
+ * code (SNAPSHOT_CODE below): old snapshots are then never loaded. A unit
+ * test holds the code's hash to SNAPSHOT_FORMAT_CODE, so the bump is one
+ * conscious line, and an edit anywhere else (a comment, the status table)
+ * keeps the warm snapshot.
+ */
+export const SNAPSHOT_FORMAT = 2;
+/** The hash of SNAPSHOT_CODE that SNAPSHOT_FORMAT was set for (tests/unit/snapshot-format.test.ts prints the new one). */
+export const SNAPSHOT_FORMAT_CODE = 'bb9e783d41c1fbc6';
+/** The functions that capture and restore snapshots, by file (`Class.method`, `Class` or a function's name). */
+export const SNAPSHOT_CODE: Record<string, string[]> = {
+  'harness/cluster/snapshots.ts': ['tryRestore', 'captureSnapshot', 'afterResume', 'waitQuiet', 'baseDisk'],
+  'harness/snapshot.ts': ['SnapshotStore', 'verify', 'fsyncFile'],
+  'harness/qemu.ts': ['QemuVm.prepareDisk', 'QemuVm.pause', 'QemuVm.resume', 'QemuVm.saveState', 'QemuVm.loadState'],
+};
+
+/** What decides a booted cluster's state, as data; any change means a cold boot. */
 export interface SnapshotKeyParts {
+  /** SNAPSHOT_FORMAT: how snapshots are taken and restored. */
+  format: number;
   stack: string;
   profile: string;
   /** The image recipe hash. */
@@ -24,10 +42,10 @@ export interface SnapshotKeyParts {
   accel: string;
   /** The host CPU model: CPUID is not checked on load, so another CPU could load and crash later. */
   hostCpu: string;
-  /** Hash of the harness code that drives the boot. */
-  harness: string;
-  /** Each node's QEMU command line, with the state dir and the per-cluster SSH key replaced by placeholders. */
+  /** Each node's QEMU command line (kernel command line, fw_cfg names, memory, disks, NICs), with the state dir, the image folder and the per-cluster SSH key replaced by placeholders. */
   nodes: Record<string, string>;
+  /** Each node's readiness definition: the units it waits for before it counts as ready. */
+  readiness: Record<string, string[]>;
 }
 
 export function snapshotKey(parts: SnapshotKeyParts): string {
@@ -35,39 +53,44 @@ export function snapshotKey(parts: SnapshotKeyParts): string {
 }
 
 /** One line saying why a snapshot made with `old` does not fit `now` (undefined: it fits). */
-export function keyChange(old: SnapshotKeyParts, now: SnapshotKeyParts): string | undefined {
+export function keyChange(old: Partial<SnapshotKeyParts>, now: SnapshotKeyParts): string | undefined {
   const why: string[] = [];
+  if (old.format !== now.format) why.push(`snapshot format ${old.format ?? '1 (keyed by harness code)'} -> ${now.format}`);
   if (old.stack !== now.stack) why.push(`stack ${old.stack} -> ${now.stack}`);
   if (old.profile !== now.profile) why.push(`profile ${old.profile} -> ${now.profile}`);
   if (old.recipe !== now.recipe) why.push(`image recipe ${old.recipe} -> ${now.recipe}`);
   if (old.qemu !== now.qemu) why.push(`QEMU version '${old.qemu}' -> '${now.qemu}'`);
   if (old.accel !== now.accel) why.push(`accel ${old.accel} -> ${now.accel}`);
   if (old.hostCpu !== now.hostCpu) why.push(`host CPU '${old.hostCpu}' -> '${now.hostCpu}'`);
-  if (old.harness !== now.harness) why.push('harness boot code changed');
-  const names = [...new Set([...Object.keys(old.nodes), ...Object.keys(now.nodes)])].sort();
-  const added = names.filter((n) => !(n in old.nodes));
+  const oldNodes = old.nodes ?? {};
+  const names = [...new Set([...Object.keys(oldNodes), ...Object.keys(now.nodes)])].sort();
+  const added = names.filter((n) => !(n in oldNodes));
   const gone = names.filter((n) => !(n in now.nodes));
-  const changed = names.filter((n) => n in old.nodes && n in now.nodes && old.nodes[n] !== now.nodes[n]);
+  const changed = names.filter((n) => n in oldNodes && n in now.nodes && oldNodes[n] !== now.nodes[n]);
   if (added.length || gone.length) why.push(`topology changed (${[...added.map((n) => `+${n}`), ...gone.map((n) => `-${n}`)].join(' ')})`);
   if (changed.length) why.push(`QEMU command line of ${changed.join(', ')} changed`);
+  if (old.readiness) {
+    const ready = names.filter((n) => n in old.readiness! && n in now.readiness && old.readiness![n].join(' ') !== now.readiness[n].join(' '));
+    if (ready.length) why.push(`ready units of ${ready.join(', ')} changed`);
+  }
   return why.length ? why.join('; ') : undefined;
 }
 
-/** A node's QEMU argv as it enters the key: placeholders for what differs per state dir and per cluster. */
-export function normaliseArgs(args: string[], stateDir: string): string {
+/**
+ * A node's QEMU argv as it enters the key: placeholders for what differs per
+ * state dir, per image cache folder (the recipe hash stands for the image)
+ * and per cluster (the SSH key).
+ */
+export function normaliseArgs(args: string[], stateDir: string, imageDirs: string[] = []): string {
+  // Longest first: one image folder may sit inside another.
+  const dirs = [...new Set(imageDirs)].sort((a, b) => b.length - a.length);
   return args
-    .map((a) => a.split(stateDir).join('$STATE').replace(/ultracloud\.authkey=\S+/, 'ultracloud.authkey=$KEY'))
+    .map((a) => {
+      let out = a.split(stateDir).join('$STATE');
+      for (const d of dirs) out = out.split(d).join('$IMAGE');
+      return out.replace(/ultracloud\.authkey=\S+/, 'ultracloud.authkey=$KEY');
+    })
     .join(' ');
-}
-
-/** Files whose code decides how a cluster boots: an edit means the old snapshots are not trusted. */
-const BOOT_CODE = ['cluster.ts', 'qemu.ts', 'snapshot.ts', 'topology.ts', 'vde.ts'];
-
-export function harnessCodeHash(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const h = crypto.createHash('sha256');
-  for (const f of BOOT_CODE) h.update(f).update(fs.readFileSync(path.join(here, f)));
-  return h.digest('hex').slice(0, 16);
 }
 
 let qemuVersionCache: string | undefined;

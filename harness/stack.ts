@@ -2,9 +2,11 @@
  * The contract between the harness and a stack. The harness boots nodes and
  * waits for what a role says "ready" means; a role knows nothing of QEMU.
  */
-import type { ImageBackend } from './image/debian.js';
+import type { ImageBackend } from './image/backend.js';
+import type { BaremetalDef } from './image/baremetal.js';
+import type { GuestImageDef } from './image/guest.js';
 import type { Node } from './node.js';
-import type { NodeSpec } from './topology.js';
+import type { ForwardSpec, NodeKind, NodeSpec } from './topology.js';
 
 /**
  * A protocol-level check of a role on one node: throws (with evidence)
@@ -85,17 +87,41 @@ export interface Stack<Ops = unknown> {
   /** Kernel arguments that tell a node which roles it hosts (identity arguments are the harness's). */
   bootArgs(node: NodeSpec): string[];
   /**
-   * Where the node images come from when not from the harness's Debian
-   * builder out of the roles' `image` (the nix backend). Absent: Debian.
+   * Where the node images come from: the Debian builder out of the roles'
+   * `image` (debianImageBackend) or the nix backend. The harness has no
+   * default: a stack without one cannot build (or key) its images.
    */
   imageBackend?: ImageBackend;
+  /**
+   * Host forwards the stack's servers need, by node kind, after the
+   * harness's own SSH forward (a gateway's HTTP ports). Part of each node's
+   * QEMU command line, so of the warm snapshot's key.
+   */
+  forwards?: Partial<Record<NodeKind, ForwardSpec[]>>;
+  /** Tenant guest images the stack's tests boot in its VMs (Cluster.buildGuest; the first is the default). */
+  guests?: GuestImageDef[];
+  /** What the bare-metal installer ISO and install bundle hold (Cluster.buildBaremetal). */
+  baremetal?: BaremetalDef;
+}
+
+/** What defineStack takes: the stack's parts but its gathered ops and bootArgs. */
+export interface StackDef<Ops> {
+  name: string;
+  suite: string;
+  roles: Role[];
+  secrets: SecretSpec[];
+  opsKeys: (keyof Ops)[];
+  imageBackend?: ImageBackend;
+  forwards?: Partial<Record<NodeKind, ForwardSpec[]>>;
+  guests?: GuestImageDef[];
+  baremetal?: BaremetalDef;
 }
 
 /**
  * A stack from its role list: ops come from each role that declares them
  * (one place per role), and every role's named secrets must exist.
  */
-export function defineStack<Ops>(s: { name: string; suite: string; roles: Role[]; secrets: SecretSpec[]; opsKeys: (keyof Ops)[]; imageBackend?: ImageBackend }): Stack<Ops> {
+export function defineStack<Ops>(s: StackDef<Ops>): Stack<Ops> {
   const ops = Object.fromEntries(s.roles.filter((r) => r.ops !== undefined).map((r) => [r.name, r.ops]));
   const missing = s.opsKeys.filter((k) => !(String(k) in ops));
   if (missing.length > 0) throw new Error(`stack ${s.name}: no role declares ops for ${missing.join(', ')}`);
@@ -111,8 +137,35 @@ export function defineStack<Ops>(s: { name: string; suite: string; roles: Role[]
     secrets: s.secrets,
     bootArgs: (node) => rolesArgs(stack, node),
     ...(s.imageBackend ? { imageBackend: s.imageBackend } : {}),
+    ...(s.forwards ? { forwards: s.forwards } : {}),
+    ...(s.guests ? { guests: s.guests } : {}),
+    ...(s.baremetal ? { baremetal: s.baremetal } : {}),
   };
   return stack;
+}
+
+/**
+ * The profile's nodes as `stack` boots them: each with the stack's forwards
+ * for its kind after its own (SSH). Throws when two forwards would share a
+ * host port or a node two forwards of one name.
+ */
+export function nodesFor(stack: Stack, nodes: NodeSpec[]): NodeSpec[] {
+  const out = nodes.map((n) => {
+    const extra = stack.forwards?.[n.kind] ?? [];
+    return extra.length === 0 ? n : { ...n, forwards: [...n.forwards, ...extra] };
+  });
+  const offsets = new Map<number, string>();
+  for (const n of out) {
+    const names = new Set<string>();
+    for (const f of n.forwards) {
+      if (names.has(f.name)) throw new Error(`stack ${stack.name}: ${n.name} has two forwards named ${f.name}`);
+      names.add(f.name);
+      const other = offsets.get(f.offset);
+      if (other) throw new Error(`stack ${stack.name}: forwards ${other} and ${n.name} ${f.name} share the host port base + ${f.offset}`);
+      offsets.set(f.offset, `${n.name} ${f.name}`);
+    }
+  }
+  return out;
 }
 
 /**

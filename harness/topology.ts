@@ -1,11 +1,14 @@
 /**
- * Cluster topology: nodes, addresses, MACs, boot tiers and host forwards.
- * Knows nothing of roles; a stack maps node kinds to roles.
+ * Cluster topology: nodes, addresses, MACs, boot tiers and the SSH forward.
+ * Knows nothing of roles, servers or test suites: a stack maps node kinds to
+ * roles and adds its servers' forwards (Stack.forwards, harness/stack.ts
+ * nodesFor); which roles a profile boots is the stacks' (stacks/profiles.ts),
+ * which Vitest projects it serves the tests' (fixtures/projects.ts).
  */
 export type NodeKind = 'control' | 'worker' | 'gateway';
 
 export interface ForwardSpec {
-  /** Name shown by `cluster status` and used by tests (ssh, apigateway, nightlight). */
+  /** Name shown by `cluster status` and used by tests (ssh, and the stack's: Stack.forwards). */
   name: string;
   guestPort: number;
   /** Offset from the port base; the host port is base + offset. */
@@ -29,15 +32,11 @@ export interface NodeSpec {
 export interface Profile {
   defaultPortBase: number;
   nodes: NodeSpec[];
-  /** The stack's roles this profile boots, by name (all of them when absent). */
-  roles?: string[];
-  /** The Vitest projects whose tests this profile's cluster can serve (all when absent). */
-  projects?: string[];
   /** One line for `cluster status` and the help. */
   description: string;
 }
 
-function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB: number, extra: ForwardSpec[] = [], prefix = ''): NodeSpec {
+function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB: number, prefix = ''): NodeSpec {
   const nn = String(index).padStart(2, '0');
   return {
     name: `${prefix}node${nn}`,
@@ -50,7 +49,7 @@ function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB
     clusterMac: `52:54:00:12:34:${nn}`,
     mgmtMac: `52:54:00:aa:00:${nn}`,
     memoryMiB,
-    forwards: [{ name: 'ssh', guestPort: 22, offset: index }, ...extra],
+    forwards: [{ name: 'ssh', guestPort: 22, offset: index }],
   };
 }
 
@@ -65,29 +64,25 @@ const profiles = {
       node(4, 'worker', 2, '10.100.0.21', 1536),
       node(5, 'worker', 2, '10.100.0.22', 1536),
       // Gateway roles need only the control plane, so node06 boots with the workers (one tier fewer to wait out).
-      node(6, 'gateway', 2, '10.100.0.31', 1024, [
-        { name: 'apigateway', guestPort: 80, offset: 80 },
-        { name: 'nightlight', guestPort: 9090, offset: 90 },
-      ]),
+      // Its servers' forwards are the stack's (Stack.forwards.gateway).
+      node(6, 'gateway', 2, '10.100.0.31', 1024),
     ],
   },
   // Upstream's five-node storage profile, for the storage bench: only the
-  // roles it measures, so it boots in less time and memory and can run
+  // roles it measures (stacks/profiles.ts), so it boots in less time and memory and can run
   // beside the default cluster. Its own switch, state dir (<state dir>-storage)
   // and forwards (base 22300: the default's reach up to 22290), so the same
   // cluster addresses and MACs never meet the default's.
   storage: {
     description: 'five nodes for the storage bench: storage-node01-03 (CoronaFS controller, S3 proxies), storage-node04-05 (node-local exports, Swift storage); roles base, coronafs, lightningstor',
     defaultPortBase: 22300,
-    roles: ['base', 'coronafs', 'lightningstor'],
-    projects: ['unit', 'bench'],
     // One tier: no storage role waits on another node to start.
     nodes: [
-      node(1, 'control', 1, '10.100.0.11', 1024, [], 'storage-'),
-      node(2, 'control', 1, '10.100.0.12', 1024, [], 'storage-'),
-      node(3, 'control', 1, '10.100.0.13', 1024, [], 'storage-'),
-      node(4, 'worker', 1, '10.100.0.21', 1536, [], 'storage-'),
-      node(5, 'worker', 1, '10.100.0.22', 1536, [], 'storage-'),
+      node(1, 'control', 1, '10.100.0.11', 1024, 'storage-'),
+      node(2, 'control', 1, '10.100.0.12', 1024, 'storage-'),
+      node(3, 'control', 1, '10.100.0.13', 1024, 'storage-'),
+      node(4, 'worker', 1, '10.100.0.21', 1536, 'storage-'),
+      node(5, 'worker', 1, '10.100.0.22', 1536, 'storage-'),
     ],
   },
 } satisfies Record<string, Profile>;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HostError } from './errors.js';
-import { cmdline, isAlive, readPidFile, sleep, terminate } from './proc.js';
+import { daemonPid, sleep, terminate } from './proc.js';
 
 export class VdeSwitch {
   readonly dir: string;
@@ -22,9 +22,7 @@ export class VdeSwitch {
   }
 
   pid(): number | undefined {
-    const pid = readPidFile(this.pidFile);
-    if (pid === undefined || !isAlive(pid)) return undefined;
-    return cmdline(pid)?.includes(this.pidFile) ? pid : undefined;
+    return daemonPid(this.pidFile);
   }
 
   async start(): Promise<void> {

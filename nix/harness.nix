@@ -1,6 +1,6 @@
 # The harness as a package: the project's sources with a node_modules built
 # from package-lock.json (importNpmLock: one fixed-output fetch per locked
-# package, no hashes to keep here), and `bin/cluster` running cli/cluster.ts
+# package, no hashes to keep here), and `bin/cluster` running cli/main.ts
 # with the host tools on its PATH.
 #
 # The harness writes beside its sources (reports/, docs/, .env), so

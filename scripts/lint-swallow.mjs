@@ -10,7 +10,7 @@
  *     parameter makes no difference: `.catch((e) => [])` swallows as well);
  *   - an empty `catch {}` / `catch (e) {}` block (comments are no statement).
  *
- * In: tests/** (but tests/unit/**), fixtures/**, stacks/** (.ts files).
+ * In: tests/** (but tests/unit/**), bench/**, fixtures/**, stacks/** (.ts files).
  * Allowed only
  *   (a) inside a function whose name ends in `ForCleanup`, or inside an
  *       `afterAll` / `afterEach` callback: cleanup must not fail the run;
@@ -27,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const SCOPE = ['tests', 'fixtures', 'stacks'];
+const SCOPE = ['tests', 'bench', 'fixtures', 'stacks'];
 const EXCLUDED = ['tests/unit'];
 const CLEANUP_HOOKS = new Set(['afterAll', 'afterEach']);
 const SWALLOW_OK = /\/\/\s*swallow-ok:\s*\S/;
@@ -169,5 +169,5 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.error(`lint-swallow: ${findings.length} finding(s)`);
     process.exit(1);
   }
-  console.error('lint-swallow: no error swallowing in tests, fixtures or stacks');
+  console.error('lint-swallow: no error swallowing in tests, bench, fixtures or stacks');
 }

@@ -6,6 +6,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Node } from '../harness/node.js';
 import type { NodeSpec } from '../harness/topology.js';
+import type { BmCheck, BmClass, BmDisk, BmFile, BmPartition, BmSelector, BmSystem } from '../services/deployer/src/baremetal/schema.js';
+import type { BmNodeView, BmState } from '../services/deployer/src/baremetal/store.js';
 
 export interface ChainfireOps {
   timing: { newLeaderS: number; rejoinS: number };
@@ -175,6 +177,15 @@ export interface StackOps {
   creditservice: CreditserviceOps;
   deployer: DeployerOps;
 }
+
+/**
+ * Each role's deadlines (the `timing` of its ops), by role, for the roles
+ * that have them: static data a stack exports (stacks/index.ts `timingOf`),
+ * so a test's timeout is known at collection time without a cluster.
+ */
+export type StackTiming = {
+  [K in keyof StackOps as StackOps[K] extends { timing: object } ? K : never]: StackOps[K] extends { timing: infer T } ? T : never;
+};
 
 export interface RaftStatus {
   /** "cluster member" once joined. */
@@ -679,42 +690,23 @@ export interface DeployerOps {
 
 /*
  * Bare-metal bootstrap (docs/baremetal-iso.md): the definitions document
- * `deployerctl bm-seed` takes (services/deployer/src/baremetal/schema.ts
- * validates it) and the nodes' state deployer shows.
+ * `deployerctl bm-seed` takes and the nodes' state deployer shows. The
+ * deployer defines both (services/deployer/src/baremetal: schema.ts
+ * validates the document, store.ts makes the view); these are its types
+ * under the contract's names, and the document as a test may write it
+ * (BaremetalDefs: fields the deployer defaults may be left out).
  */
-export interface BaremetalFile {
-  path: string;
-  /** Octal string, "0644". */
-  mode: string;
-  content: string;
-}
+/** A file of a system; `mode` is an octal string, "0644". */
+export type BaremetalFile = BmFile;
 /** `unit`: `systemctl is-active`; `exec`: `sh -c` exits 0 (within timeoutS, default 20). */
-export type BaremetalCheck = { name: string; unit: string; timeoutS?: number } | { name: string; exec: string; timeoutS?: number };
-export interface BaremetalSystem {
-  units: string[];
-  files: BaremetalFile[];
-  checks: BaremetalCheck[];
-}
+export type BaremetalCheck = BmCheck;
+export type BaremetalSystem = BmSystem;
 /** A serial glob (`UCSYS-*`) or a size range; each must match exactly one reported disk. */
-export type BaremetalSelector = { serial: string } | { sizeGiB: { min: number; max: number } };
-export interface BaremetalPartition {
-  /** [a-z][a-z0-9-]{0,10}: also the filesystem label. */
-  name: string;
-  /** Absent: the rest of the disk (the last partition only). */
-  sizeMiB?: number;
-  type: 'bios' | 'esp' | 'linux';
-  format?: 'ext4' | 'vfat';
-  mount?: string;
-}
-export interface BaremetalDisk {
-  name: string;
-  select: BaremetalSelector;
-  partitions: BaremetalPartition[];
-}
-export interface BaremetalClass {
-  system: string;
-  disks: BaremetalDisk[];
-}
+export type BaremetalSelector = BmSelector;
+/** A partition; its name ([a-z][a-z0-9-]{0,10}) is also the filesystem label; no size: the rest of the disk (the last partition only). */
+export type BaremetalPartition = BmPartition;
+export type BaremetalDisk = BmDisk;
+export type BaremetalClass = BmClass;
 export interface BaremetalNodeRecord {
   class: string;
   hostname: string;
@@ -733,29 +725,14 @@ export interface BaremetalDefs {
   classes: Record<string, BaremetalClass>;
   nodes: Record<string, BaremetalNodeRecord>;
 }
-export type BaremetalState = 'registered' | 'installing' | 'installed' | 'converged' | 'failed';
-/** One node as `GET /v1/bm/nodes` shows it (no tokens). */
-export interface BaremetalNodeStatus {
-  id: string;
-  hostname: string;
-  class: string;
-  system: string;
-  state: BaremetalState;
-  installId: string | null;
-  /** Phone-homes so far (each starts a new install). */
-  attempts: number;
-  /** The last progress step ("disk-selector" when the plan did not fit the disks). */
-  step: string | null;
-  /** Why it failed. */
-  message?: string;
-  firmware?: string;
-  /** The desired system's current generation. */
-  generation: string;
-  /** The agent's last report for the current install. */
-  report: { installId: string; generation: string; healthy: boolean; checks: { name: string; ok: boolean; output: string }[]; at: number } | null;
-  convergedAt: number | null;
-  updatedAt: number;
-}
+export type BaremetalState = BmState;
+/**
+ * One node as `GET /v1/bm/nodes` shows it (no tokens): `attempts` counts its
+ * phone-homes (each starts a new install), `step` is the last progress step
+ * ("disk-selector" when the plan did not fit the disks), `report` the
+ * agent's last for the current install.
+ */
+export type BaremetalNodeStatus = BmNodeView;
 
 export interface BaremetalOps {
   /** Copies the install bundle onto a deployer node (unless a file with that sha256 is there) and verifies it. */

@@ -3,10 +3,10 @@ import { Cluster } from '../harness/cluster.js';
 import { type HarnessConfig, loadConfig } from '../harness/config.js';
 import { UsageError } from '../harness/errors.js';
 import { type Stack, withRoles } from '../harness/stack.js';
-import { PROFILES } from '../harness/topology.js';
-import type { StackOps } from './contracts.js';
-import { reference } from './reference/index.js';
-import { ultracloud } from './ultracloud/index.js';
+import type { StackOps, StackTiming } from './contracts.js';
+import { PROFILE_ROLES } from './profiles.js';
+import { reference, timing as referenceTiming } from './reference/index.js';
+import { ultracloud, timing as ultracloudTiming } from './ultracloud/index.js';
 
 export function loadStack(name: string): Stack<StackOps> {
   if (name === 'reference') return reference;
@@ -15,7 +15,18 @@ export function loadStack(name: string): Stack<StackOps> {
   throw new UsageError(`unknown stack '${name}'`);
 }
 
+/**
+ * The deadlines of stack `name`'s roles (the same objects as its ops'
+ * `timing`): static data of the stack, so a test's timeout is known at
+ * collection time without opening a cluster.
+ */
+export function timingOf(name: string): StackTiming {
+  if (name === 'reference') return referenceTiming;
+  if (name === 'ultracloud') return ultracloudTiming;
+  throw new UsageError(`unknown stack '${name}'`);
+}
+
 /** The cluster the environment (and .env) names, with its stack narrowed to the roles its profile boots. */
 export function openCluster(cfg: HarnessConfig = loadConfig()): Cluster<StackOps> {
-  return new Cluster(cfg, withRoles(loadStack(cfg.stack), PROFILES[cfg.profile].roles));
+  return new Cluster(cfg, withRoles(loadStack(cfg.stack), PROFILE_ROLES[cfg.profile]));
 }

@@ -1,18 +1,19 @@
 /**
- * The bare-metal bootstrap's two artifacts, built on the host from Debian
+ * A bare-metal bootstrap's two artifacts, built on the host from Debian
  * packages (mmdebstrap from the host's apt sources) and cached together by
- * one recipe hash, like the node image:
+ * one recipe hash, like the node image. What goes in them is the stack's
+ * (Stack.baremetal, a BaremetalDef); this builder knows only their shape:
  *
- * - the install bundle: the node system (Debian with systemd, the kernel,
- *   GRUB for BIOS and UEFI, sshd, Node and our deployer bundle whose
- *   `bm-agent` converges it, and the servers its desired systems run) as a
- *   zstd tar that deployer serves to the installer;
+ * - the install bundle: the node system (the def's packages, which must
+ *   bring a kernel and GRUB for BIOS and UEFI, its files, generated files
+ *   and customize script) as a zstd tar for an installer to fetch;
  * - the installer ISO: that kernel, an initramfs holding a small Debian
- *   userland (sfdisk, mkfs, curl, jq) with baremetal/installer/init as
- *   /init, and GRUB for BIOS and UEFI (grub-mkrescue, xorriso). Each
- *   chassis boots an ISO whose grub.cfg carries its kernel parameters
- *   (`chassisIso`, from the kernel and initramfs kept beside the generic
- *   ISO), as an operator would burn or mount one per machine.
+ *   userland (the def's installer packages) with the def's init as /init
+ *   and the modules it loads first, and GRUB for BIOS and UEFI
+ *   (grub-mkrescue, xorriso). Each chassis boots an ISO whose grub.cfg
+ *   carries its kernel parameters (`chassisIso`, from the kernel and
+ *   initramfs kept beside the generic ISO), as an operator would burn or
+ *   mount one per machine.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,39 +22,37 @@ import { execa } from 'execa';
 import { HostError } from '../errors.js';
 import { elapsed, progress } from '../log.js';
 import { requireRoot, requireTools } from '../host.js';
-import { bundledService } from '../../services/bundled.js';
 import { hostSourcesFor } from './apt-sources.js';
 import { cachedBuild } from './cache.js';
-import { sha256, treeDigest } from './debian.js';
+import { pathDigest, sha256, treeDigest } from './digest.js';
 import { DPKG_EXCLUDES, mmdebstrap } from './mmdebstrap.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BAREMETAL = path.resolve(here, '../../baremetal');
 const BUILDER_SOURCES = ['baremetal.ts', 'mmdebstrap.ts'].map((f) => path.join(here, f));
-const SYSTEM_FILES = path.join(BAREMETAL, 'system/files');
-const SYSTEM_CUSTOMIZE = path.join(BAREMETAL, 'system/customize.sh');
-const INSTALLER_INIT = path.join(BAREMETAL, 'installer/init');
 /** Two roots, the cpio, the ISO and the tar at once. */
 const BUILD_BYTES = 3 * 2 ** 30;
 
-/**
- * The installed node system. etcd-server and prometheus-node-exporter are
- * what the control-plane and worker desired systems run (disabled until the
- * agent enables them); grub-*-bin so the installer can install GRUB for
- * either firmware from inside the new root.
- */
-export const SYSTEM_PACKAGES = [
-  'systemd-sysv', 'udev', 'linux-image-amd64', 'initramfs-tools', 'zstd', 'kmod',
-  'grub2-common', 'grub-pc-bin', 'grub-efi-amd64-bin',
-  'openssh-server', 'iproute2', 'e2fsprogs', 'curl', 'nodejs',
-  'etcd-server', 'etcd-client', 'prometheus-node-exporter',
-];
-
-/** The installer's userland (the ISO's initramfs): partitioning, filesystems, HTTP, JSON. */
-export const LIVE_PACKAGES = ['mount', 'fdisk', 'e2fsprogs', 'dosfstools', 'zstd', 'curl', 'jq', 'iproute2', 'kmod'];
-
-/** Loaded by the installer before it looks for NICs and disks (the rest load on demand). */
-export const INSTALLER_MODULES = ['virtio_pci', 'virtio_net', 'virtio_blk', 'ext4', 'vfat', 'nls_cp437', 'nls_iso8859_1'];
+/** What a stack puts in its bare-metal artifacts. */
+export interface BaremetalDef {
+  /** The installed node system (mmdebstrap minbase): its packages must bring a kernel and GRUB for BIOS and UEFI. */
+  system: {
+    packages: string[];
+    /** Copied over the root before the customize script runs. */
+    filesDir: string;
+    /** Run in the root (chroot, /bin/sh -eu). */
+    customizeScript: string;
+    /** Files made on the host into the staging tree (a bundled agent), hashed by their inputs. */
+    generated?: { inputs: string[]; build(staging: string): Promise<void> };
+  };
+  /** The installer's userland (mmdebstrap essential, the ISO's initramfs). */
+  installer: {
+    packages: string[];
+    /** The initramfs's /init. */
+    init: string;
+    /** Written to /etc/ultracloud/modules.load: what the init loads before it looks for NICs and disks. */
+    modules: string[];
+  };
+}
 
 export interface BaremetalImages {
   hash: string;
@@ -78,15 +77,17 @@ export interface BaremetalEnsureOptions {
   verbose?: boolean;
 }
 
-const agentBundle = bundledService('deployer', 'usr/lib/ultracloud/deployer/deployer.js');
-
-export function baremetalRecipe(suite: string, sources: string): { hash: string; description: Record<string, unknown> } {
-  const digest = (p: string) => (fs.statSync(p).isDirectory() ? treeDigest(p) : sha256(fs.readFileSync(p)));
+export function baremetalRecipe(def: BaremetalDef, suite: string, sources: string): { hash: string; description: Record<string, unknown> } {
   const description = {
     baremetal: 1,
     suite,
-    system: { packages: [...SYSTEM_PACKAGES].sort(), files: treeDigest(SYSTEM_FILES), customize: digest(SYSTEM_CUSTOMIZE), agent: agentBundle.inputs.map(digest) },
-    live: { packages: [...LIVE_PACKAGES].sort(), init: digest(INSTALLER_INIT), modules: INSTALLER_MODULES },
+    system: {
+      packages: [...def.system.packages].sort(),
+      files: treeDigest(def.system.filesDir),
+      customize: pathDigest(def.system.customizeScript),
+      generated: (def.system.generated?.inputs ?? []).map(pathDigest),
+    },
+    live: { packages: [...def.installer.packages].sort(), init: pathDigest(def.installer.init), modules: def.installer.modules },
     sources,
     dpkg: DPKG_EXCLUDES,
     builder: BUILDER_SOURCES.map((f) => sha256(fs.readFileSync(f))),
@@ -95,8 +96,8 @@ export function baremetalRecipe(suite: string, sources: string): { hash: string;
 }
 
 /** The ISO and bundle of this recipe: from the cache, or built now (root, mmdebstrap, grub-mkrescue). */
-export async function ensureBaremetalImages(opts: BaremetalEnsureOptions): Promise<BaremetalImages> {
-  const recipe = baremetalRecipe(opts.suite, hostSourcesFor(opts.suite, opts.debianSources));
+export async function ensureBaremetalImages(def: BaremetalDef, opts: BaremetalEnsureOptions): Promise<BaremetalImages> {
+  const recipe = baremetalRecipe(def, opts.suite, hostSourcesFor(opts.suite, opts.debianSources));
   return cachedBuild<BaremetalImages>({
     cacheDir: opts.cacheDir,
     name: `baremetal-${recipe.hash}`,
@@ -108,7 +109,7 @@ export async function ensureBaremetalImages(opts: BaremetalEnsureOptions): Promi
       requireTools(['mmdebstrap', 'grub-mkrescue', 'xorriso', 'mformat', 'cpio', 'zstd']);
     },
     buildBytes: BUILD_BYTES,
-    build: (dir) => build(opts, recipe, dir),
+    build: (dir) => build(def, opts, recipe, dir),
   });
 }
 
@@ -155,7 +156,7 @@ async function grubMkrescue(outIso: string, tree: string): Promise<void> {
   if (r.exitCode !== 0) throw new HostError(`grub-mkrescue failed: ${r.all?.split('\n').slice(-8).join('\n')}`);
 }
 
-async function build(opts: BaremetalEnsureOptions, recipe: { hash: string; description: Record<string, unknown> }, finalDir: string): Promise<BaremetalImages> {
+async function build(def: BaremetalDef, opts: BaremetalEnsureOptions, recipe: { hash: string; description: Record<string, unknown> }, finalDir: string): Promise<BaremetalImages> {
   const started = Date.now();
   const tmp = `${path.dirname(finalDir)}/.tmp-${path.basename(finalDir)}-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -169,13 +170,15 @@ async function build(opts: BaremetalEnsureOptions, recipe: { hash: string; descr
     // The node system.
     const system = path.join(tmp, 'system');
     const staging = path.join(tmp, 'staging');
-    fs.cpSync(SYSTEM_FILES, staging, { recursive: true });
-    progress('baremetal', 'bundling the deployer (its bm-agent converges the installed system)');
-    await agentBundle.build(staging);
-    fs.copyFileSync(SYSTEM_CUSTOMIZE, path.join(tmp, 'customize.sh'));
-    progress('baremetal', `building the node system ${recipe.hash}: ${SYSTEM_PACKAGES.join(', ')} (mmdebstrap minbase)`);
+    fs.cpSync(def.system.filesDir, staging, { recursive: true });
+    if (def.system.generated) {
+      progress('baremetal', 'making the generated files of the node system (bundling)');
+      await def.system.generated.build(staging);
+    }
+    fs.copyFileSync(def.system.customizeScript, path.join(tmp, 'customize.sh'));
+    progress('baremetal', `building the node system ${recipe.hash}: ${def.system.packages.join(', ')} (mmdebstrap minbase)`);
     await mmdebstrap({
-      scope: 'baremetal', variant: 'minbase', suite: opts.suite, packages: SYSTEM_PACKAGES, rootfs: system, sourcesFile, verbose: opts.verbose ?? false,
+      scope: 'baremetal', variant: 'minbase', suite: opts.suite, packages: def.system.packages, rootfs: system, sourcesFile, verbose: opts.verbose ?? false,
       customizeHooks: [`sync-in ${staging} /`, `copy-in ${path.join(tmp, 'customize.sh')} /tmp`, 'chroot "$1" /bin/sh -eu /tmp/customize.sh', 'rm -f "$1/tmp/customize.sh"', noCaches],
     });
     const kernelVersion = fs.readdirSync(path.join(system, 'usr/lib/modules'))[0];
@@ -185,13 +188,13 @@ async function build(opts: BaremetalEnsureOptions, recipe: { hash: string; descr
 
     // The installer's userland, with the node system's kernel modules (already pruned to what a virtio machine needs).
     const live = path.join(tmp, 'live');
-    progress('baremetal', `building the installer userland: ${LIVE_PACKAGES.join(', ')} (mmdebstrap essential)`);
-    await mmdebstrap({ scope: 'baremetal', variant: 'essential', suite: opts.suite, packages: LIVE_PACKAGES, rootfs: live, sourcesFile, verbose: opts.verbose ?? false, customizeHooks: [noCaches] });
+    progress('baremetal', `building the installer userland: ${def.installer.packages.join(', ')} (mmdebstrap essential)`);
+    await mmdebstrap({ scope: 'baremetal', variant: 'essential', suite: opts.suite, packages: def.installer.packages, rootfs: live, sourcesFile, verbose: opts.verbose ?? false, customizeHooks: [noCaches] });
     fs.cpSync(path.join(system, 'usr/lib/modules', kernelVersion), path.join(live, 'usr/lib/modules', kernelVersion), { recursive: true });
     await execa('chroot', [live, 'depmod', kernelVersion]);
     fs.mkdirSync(path.join(live, 'etc/ultracloud'), { recursive: true });
-    fs.writeFileSync(path.join(live, 'etc/ultracloud/modules.load'), `${INSTALLER_MODULES.join('\n')}\n`);
-    fs.copyFileSync(INSTALLER_INIT, path.join(live, 'init'));
+    fs.writeFileSync(path.join(live, 'etc/ultracloud/modules.load'), `${def.installer.modules.join('\n')}\n`);
+    fs.copyFileSync(def.installer.init, path.join(live, 'init'));
     fs.chmodSync(path.join(live, 'init'), 0o755);
 
     // The ISO: kernel, initramfs, GRUB for BIOS and UEFI.

@@ -18,7 +18,9 @@ import { which } from '../host.js';
 import { progress } from '../log.js';
 import { cachedBuild } from './cache.js';
 import type { NodeSpec } from '../topology.js';
-import { type BuiltImage, type ImageBackend, type NodeImage, imageDir, sha256, treeDigest } from './debian.js';
+import type { ImageBackend } from './backend.js';
+import { type BuiltImage, type NodeImage, imageDir } from './debian.js';
+import { pathDigest, sha256 } from './digest.js';
 
 /** Flakes came with nix 2.4. */
 const MIN_NIX: [number, number] = [2, 4];
@@ -184,7 +186,7 @@ export function nixRecipe(o: NixImageOptions, nodes: NodeSpec[], flakeRef: strin
     o.recipeInputs.map((rel) => {
       const p = path.join(o.flakeDir, rel);
       if (!fs.existsSync(p)) return [rel, null];
-      return [rel, fs.statSync(p).isDirectory() ? treeDigest(p) : sha256(fs.readFileSync(p))];
+      return [rel, pathDigest(p)];
     }),
   );
   const local = flakeRef ? localFlakePath(flakeRef, o.flakeDir) : undefined;

@@ -34,7 +34,7 @@ export const SURFACES: Record<string, Surface> = {
   // Not in the facts' table: unit names guessed from the role names, no ports known.
   fiberlb: { unit: 'fiberlb.service', tcp: [], guessed: true },
   k8shost: { unit: 'k8shost.service', tcp: [], guessed: true },
-  // The harness forwards the gateway node's guest ports 80 and 9090 (harness/topology.ts); nix/ configures the servers on them.
+  // The stack forwards the gateway node's guest ports 80 and 9090 (stacks/common.ts); nix/ configures the servers on them.
   apigateway: { unit: 'apigateway.service', tcp: [80], guessed: true },
   nightlight: { unit: 'nightlight.service', tcp: [9090], guessed: true },
   creditservice: { unit: 'creditservice.service', tcp: [], guessed: true },

@@ -37,7 +37,7 @@ import type { BaremetalNodeStatus } from '../../stacks/contracts.js';
 
 /**
  * Deadlines, measured on the 2-core TCG host with the six nodes up and all
- * four chassis booting at once (README: figures):
+ * four chassis booting at once (figures: docs/measurements.md):
  * - IMAGE_S: the ISO and bundle build (cached after).
  * - STAGE_S: the bundle's copy onto the deployer node.
  * - REFUSE_S: power-on to the failure marker (firmware, kernel, initramfs, phone-home).

@@ -11,7 +11,7 @@ import { afterAll, describe } from 'vitest';
 import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
 import { PROJECT_ROOT } from '../../harness/config.js';
-import { type BenchCluster, type BenchRun, QUICK, STORAGE_INTRO, MATRIX_INTRO, benchNodes, benchNodesLocal, localMatrixSection, runBench, storageSections } from './storage-bench.js';
+import { type BenchCluster, type BenchRun, QUICK, STORAGE_INTRO, MATRIX_INTRO, benchNodes, benchNodesLocal, localMatrixSection, runBench, storageSections } from '../../bench/storage-bench.js';
 
 const OUT = path.join(PROJECT_ROOT, 'reports', 'bench');
 const SECTIONS = ['network', 'coronafs-fio', 'materialization', 'cross-worker', 'lightningstor'];

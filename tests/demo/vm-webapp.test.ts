@@ -27,7 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type ExpectStatic, afterAll, describe } from 'vitest';
-import { TestCluster, clusterInfo, skipAfterFailedStep, test } from '../../fixtures/cluster.js';
+import { type TestCluster, clusterInfo, skipAfterFailedStep, test, timing } from '../../fixtures/cluster.js';
 import { stepState } from '../../fixtures/scenario.js';
 import {
   CENTRAL,
@@ -55,7 +55,6 @@ import type { Expectation } from '../../harness/expectations.js';
 import type { BuiltGuestImage } from '../../harness/image/guest.js';
 import type { Node } from '../../harness/node.js';
 import { sleep } from '../../harness/proc.js';
-import { waitFor } from '../../harness/wait.js';
 import type { Volume } from '../../stacks/contracts.js';
 import { parseGuestMarker } from '../../stacks/reference/plasmavmc/index.js';
 import { WEBAPP_PORT } from '../../guests/webapp/index.js';
@@ -77,14 +76,14 @@ const VISITS = 5;
  * - FAILOVER_S / REJOIN_S: flaredb's own deadlines (visits answered again 12.7 s after the stop; the old primary a replica 36-38 s after its start).
  * - MIGRATE_S: plasmavmc's live migration deadline plus the state settling after (192 MiB guest: 35.6 s, 3.4 s without an answer).
  */
-const { flaredb: FL, plasmavmc: PV, prismnet: PN } = new TestCluster(clusterInfo).ops;
+const { flaredb: FL, prismnet: PN } = timing;
 const IMAGE_S = 600;
 const NET_S = 240;
 const VOLUME_S = 300;
 const BOOT_S = { kvm: 300, qemu: 900 };
 const VISIT_S = 60;
-const FAILOVER_S = FL.timing.failoverS;
-const REJOIN_S = FL.timing.rejoinS;
+const FAILOVER_S = FL.failoverS;
+const REJOIN_S = FL.rejoinS;
 const MIGRATE_S = 300;
 /** swift-proxy answering again after its start (60-70 s under TCG). */
 const PROXY_BACK_S = 240;
@@ -161,20 +160,20 @@ describe.sequential(`tenant web app (${D.name})`, () => {
   const visit = () => callApp<State>(URL, 'POST', '/visit');
 
   /** The guest's console on `node`, waited on for a marker with these fields; fails at once on a root or config error. */
-  const waitMarker = (cluster: TestCluster, node: Node, prefix: string, want: Record<string, string>, timeoutS: number, signal: AbortSignal) =>
-    waitFor({ node: node.name, what: `${D.name} on ${node.name} prints ${prefix} ${JSON.stringify(want)}`, timeoutMs: timeoutS * 1000, signal, intervalMs: 2000 }, async () => {
+  const waitMarker = (cluster: TestCluster, node: Node, prefix: string, want: Record<string, string>, timeoutS: number) =>
+    cluster.eventually(`${D.name} on ${node.name} prints ${prefix} ${JSON.stringify(want)}`, timeoutS, async () => {
       const log = await cluster.ops.plasmavmc.console(node, D.name);
       const found = parseGuestMarker(log, prefix, want);
       const failed = parseGuestMarker(log, 'ULTRACLOUD_GUEST_ROOT_ERROR') ?? parseGuestMarker(log, 'ULTRACLOUD_WEBAPP_CONFIG_ERROR') ?? parseGuestMarker(log, 'ULTRACLOUD_GUEST_NET_ERROR');
       return { ok: !!found, value: found, seen: log.slice(-1000) || '(console empty)', fail: failed ? new Error(`${node.name}: ${D.name}: ${failed.line}\n${log.slice(-1000)}`) : undefined };
-    });
+    }, { node: node.name, intervalMs: 2000 });
 
   /** /state answering 200 through the host forward, with `check` true of it. */
-  const waitState = (what: string, timeoutS: number, signal: AbortSignal, check: (s: State) => boolean = () => true) =>
-    waitFor({ node: HOME, what: `${URL}state answers 200 ${what}`, timeoutMs: timeoutS * 1000, signal, intervalMs: 2000 }, async () => {
+  const waitState = (cluster: TestCluster, what: string, timeoutS: number, check: (s: State) => boolean = () => true) =>
+    cluster.eventually(`${URL}state answers 200 ${what}`, timeoutS, async () => {
       const r = await get().catch((e: Error) => ({ status: 0, body: { error: e.message } as unknown as State, ms: 0 }));
       return { ok: r.status === 200 && check(r.body), value: r.body, seen: `${r.status} ${JSON.stringify(r.body).slice(0, 400)}` };
-    });
+    }, { node: HOME, intervalMs: 2000 });
 
   /** A visit that must be acknowledged: 200, the counter one more than before, its snapshot named. */
   const visitOnce = async (expect: ExpectStatic) => {
@@ -268,7 +267,7 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     volumes.set({ root, data, configSha256 });
   });
 
-  test(STEP.boot, { timeout: budget(BOOT_S.qemu, 60) }, async ({ cluster, expect, signal, skip }) => {
+  test(STEP.boot, { timeout: budget(BOOT_S.qemu, 60) }, async ({ cluster, expect, skip }) => {
     booted.begin();
     const { root, data, configSha256 } = volumes.need(skip);
     const { plasmavmc, prismnet } = cluster.ops;
@@ -279,10 +278,10 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     // The host's way in: 127.0.0.1:<port> on the host → node04 → the gateway → the VM's app.
     await prismnet.ensurePortForward(home, D.name, D.forward.guestPort, { ip: D.net.vm, port: WEBAPP_PORT });
     await home.vm.addHostForward(clusterInfo.portBase + D.forward.offset, D.forward.guestPort);
-    const boot = await waitMarker(cluster, home, 'ULTRACLOUD_WEBAPP_BOOT', { name: D.name }, BOOT_S[domainType], signal);
+    const boot = await waitMarker(cluster, home, 'ULTRACLOUD_WEBAPP_BOOT', { name: D.name }, BOOT_S[domainType]);
     expect(boot.config, 'the config the guest read from its data volume (sha256)').toBe(configSha256);
     // The node comes from the metadata port: asked per request, it may miss while the guest's ARP settles.
-    state = await waitState('naming node04', BOOT_S[domainType], signal, (s) => s.node === HOME);
+    state = await waitState(cluster, 'naming node04', BOOT_S[domainType], (s) => s.node === HOME);
     figures.bootSeconds = (Date.now() - t0) / 1000;
     figures.domainType = domainType;
     expect(state).toMatchObject({ name: D.name, counter: 0, lastSnapshot: null, node: HOME, bootId: boot.boot_id });
@@ -319,14 +318,14 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     visited.set({ snapshots });
   });
 
-  test('the state survives a guest restart (a new boot, the same counter)', { timeout: budget(BOOT_S.qemu, VISIT_S, 60) }, async ({ cluster, expect, signal, skip }) => {
+  test('the state survives a guest restart (a new boot, the same counter)', { timeout: budget(BOOT_S.qemu, VISIT_S, 60) }, async ({ cluster, expect, skip }) => {
     const { domainType } = booted.need(skip);
     const home = cluster.node(HOME);
     const before = state!;
     await cluster.ops.plasmavmc.restartGuest(home, D.name);
-    const boot = await waitMarker(cluster, home, 'ULTRACLOUD_WEBAPP_BOOT', { name: D.name }, BOOT_S[domainType], signal);
+    const boot = await waitMarker(cluster, home, 'ULTRACLOUD_WEBAPP_BOOT', { name: D.name }, BOOT_S[domainType]);
     expect(boot.boot_id, 'a new boot').not.toBe(before.bootId);
-    state = await waitState('after the restart', BOOT_S[domainType], signal, (s) => s.bootId === boot.boot_id && s.node === HOME);
+    state = await waitState(cluster, 'after the restart', BOOT_S[domainType], (s) => s.bootId === boot.boot_id && s.node === HOME);
     expect(state).toMatchObject({ counter: before.counter, lastSnapshot: before.lastSnapshot, node: HOME });
     await visitOnce(expect);
   });
@@ -380,10 +379,10 @@ describe.sequential(`tenant web app (${D.name})`, () => {
       await flaredb.start(primary);
     }
     // The old primary comes back as a replica, and the cluster is as the next file expects.
-    await waitFor({ node: primaryName!, what: `${primaryName} a linked replica again`, timeoutMs: REJOIN_S * 1000, signal }, async () => {
+    await cluster.eventually(`${primaryName} a linked replica again`, REJOIN_S, async () => {
       const r = await flaredb.replicaOf(primary);
       return { ok: !!r?.linked, seen: JSON.stringify(r ?? 'primary') };
-    });
+    }, { node: primaryName! });
   });
 
   test.skipIf(SERVING)('stopping swift-proxy: visits fail with a clear error, and the counter does not move without its snapshot', { timeout: budget(VISIT_S * 3, 120, PROXY_BACK_S) }, async ({ cluster, expect, signal, skip }) => {
@@ -407,14 +406,14 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     await proxy.waitForUnit('swift-proxy.service', 120_000, signal);
     // Back (the proxy answers 60-70 s after its start under TCG): the next visit counts and has its snapshot.
     state = before;
-    await waitFor({ node: S3_PROXY, what: 'a visit answered again with swift-proxy back', timeoutMs: PROXY_BACK_S * 1000, signal, intervalMs: 5000 }, async () => {
+    await cluster.eventually('a visit answered again with swift-proxy back', PROXY_BACK_S, async () => {
       const r = await visit();
       if (r.status === 200) {
         acked++;
         state = r.body;
       }
       return { ok: r.status === 200, seen: `${r.status} ${JSON.stringify(r.body)}` };
-    });
+    }, { node: S3_PROXY, intervalMs: 5000 });
     expect(state!.counter).toBe(before.counter + 1);
     expect(await bucketKeys(cluster, D.bucket)).toContain(state!.lastSnapshot);
   });
@@ -424,7 +423,7 @@ describe.sequential(`tenant web app (${D.name})`, () => {
    * (the longest stretch without a 200 is the downtime it saw), then checks
    * the state there: the same counter; live: the same boot, cold: a new one.
    */
-  const moveVm = async (how: 'live' | 'cold', why: string, cluster: TestCluster, expect: ExpectStatic, signal: AbortSignal, disks: { root: Volume; data: Volume }) => {
+  const moveVm = async (how: 'live' | 'cold', why: string, cluster: TestCluster, expect: ExpectStatic, disks: { root: Volume; data: Volume }) => {
     const { plasmavmc, prismnet } = cluster.ops;
     const central = cluster.node(CENTRAL);
     const home = cluster.node(HOME);
@@ -463,7 +462,7 @@ describe.sequential(`tenant web app (${D.name})`, () => {
         await plasmavmc.startGuest(other, guestSpec(D, disks.root.export, disks.data.export));
         moveSeconds = (Date.now() - t0) / 1000;
       }
-      state = await waitState(`from ${OTHER} after the ${how} move`, how === 'live' ? 120 : BOOT_S.qemu, signal, (s) => s.node === OTHER);
+      state = await waitState(cluster, `from ${OTHER} after the ${how} move`, how === 'live' ? 120 : BOOT_S.qemu, (s) => s.node === OTHER);
       await sleep(2000);
     } finally {
       polling = false;
@@ -482,7 +481,7 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     expect(state!.counter).toBeGreaterThanOrEqual(acked);
   };
 
-  test(STEP.moveLive, { timeout: budget(MIGRATE_S, BOOT_S.qemu, VISIT_S, 120) }, async ({ cluster, expect, signal, skip }) => {
+  test(STEP.moveLive, { timeout: budget(MIGRATE_S, BOOT_S.qemu, VISIT_S, 120) }, async ({ cluster, expect, skip }) => {
     const move = moveExpectation();
     if (!move.live) {
       console.log(`demo: live migration skipped: the harness expects no nested KVM: ${move.reason}`);
@@ -494,21 +493,21 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     // Expected on both workers: the guest must run as a KVM guest and node05's libvirt must offer KVM; never a cold move instead.
     await requireKvmGuest(cluster, expect, HOME, domainType, "the running guest's domain type");
     await requireKvmGuest(cluster, expect, OTHER, await cluster.ops.plasmavmc.domainType(cluster.node(OTHER)), 'the domain type its libvirt offers');
-    await moveVm('live', move.reason, cluster, expect, signal, disks);
+    await moveVm('live', move.reason, cluster, expect, disks);
     movedLive.set({ node: OTHER });
   });
 
-  test(STEP.moveCold, { timeout: budget(MIGRATE_S, BOOT_S.qemu, VISIT_S, 120) }, async ({ cluster, expect, signal, skip }) => {
+  test(STEP.moveCold, { timeout: budget(MIGRATE_S, BOOT_S.qemu, VISIT_S, 120) }, async ({ cluster, expect, skip }) => {
     const move = moveExpectation();
     if (move.live) skip(`nested KVM is expected on both workers, so the VM moves by live migration (the step before): ${move.reason}`);
     movedCold.begin();
     booted.need(skip);
     const disks = volumes.need(skip);
-    await moveVm('cold', `the harness expects no nested KVM: ${move.reason}`, cluster, expect, signal, disks);
+    await moveVm('cold', `the harness expects no nested KVM: ${move.reason}`, cluster, expect, disks);
     movedCold.set({ node: OTHER });
   });
 
-  test.skipIf(SERVING)('deleting everything: the VM, its port, its volumes, the bucket and its objects, the network', { timeout: budget(NET_S, VOLUME_S, PN.timing.bindS, 120) }, async ({ cluster, expect, signal, skip }) => {
+  test.skipIf(SERVING)('deleting everything: the VM, its port, its volumes, the bucket and its objects, the network', { timeout: budget(NET_S, VOLUME_S, PN.bindS, 120) }, async ({ cluster, expect, skip }) => {
     const { plasmavmc, prismnet, coronafs, flaredb } = cluster.ops;
     const central = cluster.node(CENTRAL);
     const home = cluster.node(HOME);
@@ -551,10 +550,10 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     for (const v of vols) expect(await coronafs.exportAnswers(cluster.node(OTHER), v.export), `${v.name}'s NBD export asked from ${OTHER}`).toBe(false);
     // The port: a logical switch port lives only in its switch's list (OVN drops one that no switch holds), and its Southbound binding goes after it.
     expect(await prismnet.switches(central), 'switches').not.toContain(D.name);
-    await waitFor({ node: CENTRAL, what: `the Southbound binding of ${D.ovnPort} gone`, timeoutMs: PN.timing.bindS * 1000, signal }, async () => {
+    await cluster.eventually(`the Southbound binding of ${D.ovnPort} gone`, PN.bindS, async () => {
       const b = await prismnet.binding(central, D.ovnPort);
       return { ok: b === undefined, seen: JSON.stringify(b) };
-    });
+    }, { node: CENTRAL });
     expect(await prismnet.routers(central), 'routers').not.toContain(D.name);
     for (const c of CONTROL) expect((await prismnet.gatewayRoutes(cluster.node(c))).map((r) => r.cidr), `${c}'s routes to tenant networks`).not.toContain(D.net.cidr);
     expect(await bucketKeys(cluster, D.bucket), `bucket ${D.bucket}`).toBeUndefined();

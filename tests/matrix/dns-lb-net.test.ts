@@ -15,11 +15,10 @@
  * after.
  */
 import { afterAll, describe } from 'vitest';
-import { TestCluster, clusterInfo, skipAfterFailedStep, test } from '../../fixtures/cluster.js';
+import { type TestCluster, clusterInfo, nodesOfKind, skipAfterFailedStep, test, timing } from '../../fixtures/cluster.js';
 import { expectRecordServed, resolveOne, waitRecordGone, waitRecordServed } from '../../fixtures/dns.js';
 import { stepState } from '../../fixtures/scenario.js';
 import { budget } from '../../harness/budget.js';
-import { waitFor } from '../../harness/wait.js';
 
 const CENTRAL = 'node01';
 /** The control node whose balancer serves the VIP. */
@@ -44,7 +43,7 @@ const VMS = {
 /** Requests a client sends to see the spread; round robin over two gives each half. */
 const REQUESTS = 6;
 
-const { prismnet: PN, plasmavmc: PV, fiberlb: LB, flashdns: DNS } = new TestCluster(clusterInfo).ops;
+const { prismnet: PN, plasmavmc: PV, fiberlb: LB, flashdns: DNS } = timing;
 /** plasmavmc's command deadlines: domcapabilities, define + start, destroy + undefine (as in the smoke layer). */
 const LIBVIRT_S = { domcaps: 240, start: 240, delete: 120 };
 /**
@@ -56,10 +55,10 @@ const LIBVIRT_S = { domcaps: 240, start: 240, delete: 120 };
  * - flashdns's transferS: the name on the primary and both secondaries: 0.3-1.9 s;
  * - fiberlb's failoverS: every request on the other backend after one is destroyed: 6.2-8.5 s.
  */
-const GUEST_HTTP_S = PV.timing.guestUpS.qemu;
+const GUEST_HTTP_S = PV.guestUpS.qemu;
 const THROUGH_GATEWAY_S = 60;
 const POOL_UP_S = 30;
-const CONTROL = clusterInfo.nodes.filter((n) => n.kind === 'control').map((n) => n.name);
+const CONTROL = nodesOfKind('control');
 const FLASHDNS = clusterInfo.nodes.filter((n) => n.kind === 'control');
 /** The steps that make what later steps need, by title (what to run). */
 const STEP = {
@@ -114,7 +113,7 @@ describe.sequential('dns-lb-net', () => {
     network.set(true);
   });
 
-  test(STEP.guests, { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start * 2, PN.timing.bindS, GUEST_HTTP_S, THROUGH_GATEWAY_S) }, async ({ cluster, signal, skip }) => {
+  test(STEP.guests, { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start * 2, PN.bindS, GUEST_HTTP_S, THROUGH_GATEWAY_S) }, async ({ cluster, skip }) => {
     guests.begin();
     network.need(skip);
     const { prismnet, plasmavmc, fiberlb } = cluster.ops;
@@ -122,36 +121,36 @@ describe.sequential('dns-lb-net', () => {
       await plasmavmc.startGuest(cluster.node(vm.node), { ...vm, gateway: TENANT_GW, http: true });
     }
     for (const vm of Object.values(VMS)) {
-      await waitFor({ node: vm.node, what: `${vm.ovnPort} (${vm.name}) bound to ${vm.node} and up`, timeoutMs: prismnet.timing.bindS * 1000, signal }, async () => {
+      await cluster.eventually(`${vm.ovnPort} (${vm.name}) bound to ${vm.node} and up`, prismnet.timing.bindS, async () => {
         const b = await prismnet.binding(cluster.node(CENTRAL), vm.ovnPort);
         return { ok: b?.chassis === vm.node && b.up, seen: JSON.stringify(b ?? 'no binding') };
-      });
-      await waitFor({ node: vm.node, what: `${vm.name} serving HTTP`, timeoutMs: GUEST_HTTP_S * 1000, signal, intervalMs: 3000 }, async () => {
+      }, { node: vm.node });
+      await cluster.eventually(`${vm.name} serving HTTP`, GUEST_HTTP_S, async () => {
         const log = await plasmavmc.console(cluster.node(vm.node), vm.name);
         return { ok: log.includes(`ULTRACLOUD_GUEST_HTTP name=${vm.name} `), seen: log.slice(-600) || '(console empty)' };
-      });
+      }, { node: vm.node, intervalMs: 3000 });
     }
     // Straight to each guest from the balancer's node: cluster network, node04's gateway port, the router, the switch (Geneve to node05).
     for (const vm of Object.values(VMS)) {
-      await waitFor({ node: LB_NODE, what: `${vm.name} (${vm.addr}) answering ${LB_NODE} through the gateway`, timeoutMs: THROUGH_GATEWAY_S * 1000, signal }, async () => {
+      await cluster.eventually(`${vm.name} (${vm.addr}) answering ${LB_NODE} through the gateway`, THROUGH_GATEWAY_S, async () => {
         const [r] = await fiberlb.httpGet(cluster.node(LB_NODE), vm.addr, 80, 1);
         return { ok: r?.status === 200 && r.body === vm.name, seen: JSON.stringify(r) };
-      });
+      }, { node: LB_NODE });
     }
     guests.set(true);
   });
 
-  test(STEP.publish, { timeout: budget(LB.timing.reloadS, POOL_UP_S, DNS.timing.transferS) }, async ({ cluster, expect, signal, skip }) => {
+  test(STEP.publish, { timeout: budget(LB.reloadS, POOL_UP_S, DNS.transferS) }, async ({ cluster, expect, signal, skip }) => {
     published.begin();
     guests.need(skip);
     const { fiberlb, flashdns } = cluster.ops;
     const lb = cluster.node(LB_NODE);
     await fiberlb.publish(lb, { ...SERVICE, backends: Object.values(VMS).map((vm) => ({ name: vm.name, address: vm.addr, port: 80 })) });
     expect(await fiberlb.services(lb)).toContain(SERVICE.name);
-    await waitFor({ node: LB_NODE, what: `both backends of ${SERVICE.name} up`, timeoutMs: POOL_UP_S * 1000, signal }, async () => {
+    await cluster.eventually(`both backends of ${SERVICE.name} up`, POOL_UP_S, async () => {
       const pool = await fiberlb.pool(lb, SERVICE.name);
       return { ok: pool.length === 2 && pool.every((m) => m.up), seen: JSON.stringify(pool) };
-    });
+    }, { node: LB_NODE });
     const fqdn = await flashdns.createRecord(cluster.node(flashdns.primaryNode), RECORD, 'A', SERVICE.vip);
     await waitRecordServed(flashdns, cluster.node(CLIENT), FLASHDNS, fqdn, 'A', SERVICE.vip, { timeoutMs: flashdns.timing.transferS * 1000, signal });
     published.set({ fqdn, vip: SERVICE.vip });
@@ -173,22 +172,22 @@ describe.sequential('dns-lb-net', () => {
     }
   });
 
-  test('stopping one backend sends every request to the other within the deadline', { timeout: budget(LIBVIRT_S.delete, LB.timing.failoverS) }, async ({ cluster, expect, signal, skip }) => {
+  test('stopping one backend sends every request to the other within the deadline', { timeout: budget(LIBVIRT_S.delete, LB.failoverS) }, async ({ cluster, expect, skip }) => {
     published.need(skip);
     const { fiberlb, plasmavmc } = cluster.ops;
     const client = cluster.node(CLIENT);
     await plasmavmc.deleteGuest(cluster.node(VMS.b.node), VMS.b.name);
     // Every request of a round answered by a, with a's name; requests during the switch may see a retry, never an error once it is done.
-    await waitFor({ node: CLIENT, what: `every request to ${SERVICE.vip} answered by ${VMS.a.name} after ${VMS.b.name} stopped`, timeoutMs: LB.timing.failoverS * 1000, signal }, async () => {
+    await cluster.eventually(`every request to ${SERVICE.vip} answered by ${VMS.a.name} after ${VMS.b.name} stopped`, LB.failoverS, async () => {
       const answers = await fiberlb.httpGet(client, SERVICE.vip, SERVICE.port, REQUESTS);
       return { ok: answers.length === REQUESTS && answers.every((a) => a.status === 200 && a.body === VMS.a.name), seen: JSON.stringify(answers) };
-    });
+    }, { node: CLIENT });
     const pool = await fiberlb.pool(cluster.node(LB_NODE), SERVICE.name);
     expect(pool.find((m) => m.member === VMS.b.name), `${VMS.b.name} in the pool`).toMatchObject({ up: false });
     expect(pool.find((m) => m.member === VMS.a.name), `${VMS.a.name} in the pool`).toMatchObject({ up: true });
   });
 
-  test('removing the service removes the DNS record and the LB frontend', { timeout: budget(LB.timing.reloadS, DNS.timing.transferS) }, async ({ cluster, expect, signal, skip }) => {
+  test('removing the service removes the DNS record and the LB frontend', { timeout: budget(LB.reloadS, DNS.transferS) }, async ({ cluster, expect, signal, skip }) => {
     const { fqdn, vip } = published.need(skip);
     const { fiberlb, flashdns } = cluster.ops;
     const lb = cluster.node(LB_NODE);

@@ -19,11 +19,10 @@
  * is removed before and after.
  */
 import { type ExpectStatic, afterAll, describe } from 'vitest';
-import { TestCluster, clusterInfo, skipAfterFailedStep, test } from '../../fixtures/cluster.js';
+import { type TestCluster, clusterInfo, nodesOfKind, skipAfterFailedStep, test, timing } from '../../fixtures/cluster.js';
 import { expectRecordServed, resolveOne, waitRecordGone, waitRecordServed } from '../../fixtures/dns.js';
 import { stepState } from '../../fixtures/scenario.js';
 import { budget } from '../../harness/budget.js';
-import { waitFor } from '../../harness/wait.js';
 import type { KubeObject } from '../../stacks/contracts.js';
 
 const NAME = 'mx-web';
@@ -99,7 +98,7 @@ const SERVICE: KubeObject = {
   spec: { selector: { app: NAME }, ports: [{ port: PORT, targetPort: TARGET_PORT }] },
 };
 
-const { prismnet: PN, fiberlb: LB, flashdns: DNS } = new TestCluster(clusterInfo).ops;
+const { prismnet: PN, fiberlb: LB, flashdns: DNS } = timing;
 /**
  * Deadlines of this scenario, seconds. Measured under TCG, three runs with the PrismNet NIC: the whole file 102-106 s;
  * - PLAY_S: `podman kube play --replace` of the Pod and its NIC attached, its image already in the node's storage: 10-13 s (the op's own deadline);
@@ -117,9 +116,9 @@ const UNBIND_S = 30;
 const READY_S = 60;
 const FOLLOW_S = 60;
 const DOWN_S = 120;
-const WORKERS = [FIRST, SECOND];
+const WORKERS = nodesOfKind('worker');
 const FLASHDNS = clusterInfo.nodes.filter((n) => n.kind === 'control');
-const CONTROL = FLASHDNS.map((n) => n.name);
+const CONTROL = nodesOfKind('control');
 /** The steps that make what later steps need, by title (what to run). */
 const STEP = {
   network: 'a PrismNet tenant switch with a router, and a gateway on node04 that routes it to the control plane',
@@ -165,33 +164,33 @@ describe.sequential('k8s-bundle', () => {
    * its namespace with the port's address, and the Pod running with its server answering the balancer's node
    * at its tenant address (cluster network, the gateway on node04, the router, the switch; Geneve to node05).
    */
-  const waitReady = async (cluster: TestCluster, expect: ExpectStatic, node: string, version: Version, signal: AbortSignal) => {
+  const waitReady = async (cluster: TestCluster, expect: ExpectStatic, node: string, version: Version) => {
     const { k8shost, prismnet, fiberlb } = cluster.ops;
     const nic = NICS[version];
-    await waitFor({ node, what: `${nic.port} (Pod ${NAME} ${version}) bound to ${node} and up`, timeoutMs: prismnet.timing.bindS * 1000, signal }, async () => {
+    await cluster.eventually(`${nic.port} (Pod ${NAME} ${version}) bound to ${node} and up`, prismnet.timing.bindS, async () => {
       const b = await prismnet.binding(cluster.node(CENTRAL), nic.port);
       return { ok: b?.chassis === node && b.up, seen: JSON.stringify(b ?? 'no binding') };
-    });
+    }, { node });
     expect(await prismnet.portInterface(cluster.node(node), nic.port), `the OVS port of ${nic.port} on ${node}`).toMatch(/^ucp-/);
     expect(await k8shost.nic(cluster.node(node), NAME), `eth0 of Pod ${NAME} on ${node}`).toEqual({ address: `${nic.addr}/24`, mac: nic.mac, mtu: 1400, gateway: TENANT_GW });
-    await waitFor({ node: LB_NODE, what: `Pod ${NAME} ${version} running on ${node} and serving ${LB_NODE} at ${nic.addr}`, timeoutMs: READY_S * 1000, signal }, async () => {
+    await cluster.eventually(`Pod ${NAME} ${version} running on ${node} and serving ${LB_NODE} at ${nic.addr}`, READY_S, async () => {
       const state = await k8shost.state(cluster.node(node), NAME);
       const [r] = await fiberlb.httpGet(cluster.node(LB_NODE), nic.addr, TARGET_PORT, 1);
       return { ok: state === 'Running' && r?.body === `${NAME} ${version} ${node}`, seen: `state ${state ?? 'absent'}; answer ${JSON.stringify(r)}` };
-    });
+    }, { node: LB_NODE });
   };
 
   /** No trace of a Pod version's port: not in the Northbound switch, no Southbound binding, no OVS port on either worker. */
-  const expectPortGone = async (cluster: TestCluster, expect: ExpectStatic, version: Version, signal: AbortSignal) => {
+  const expectPortGone = async (cluster: TestCluster, expect: ExpectStatic, version: Version) => {
     const { prismnet } = cluster.ops;
     const nic = NICS[version];
     expect(await prismnet.ports(cluster.node(CENTRAL), SWITCH), `logical ports of ${SWITCH}`).not.toContain(nic.port);
     for (const w of WORKERS) expect(await prismnet.portInterface(cluster.node(w), nic.port), `OVS port of ${nic.port} on ${w}`).toBeUndefined();
     // northd removes the binding once it has seen the Northbound change.
-    await waitFor({ node: CENTRAL, what: `no Southbound binding of ${nic.port}`, timeoutMs: UNBIND_S * 1000, signal }, async () => {
+    await cluster.eventually(`no Southbound binding of ${nic.port}`, UNBIND_S, async () => {
       const b = await prismnet.binding(cluster.node(CENTRAL), nic.port);
       return { ok: b === undefined, seen: JSON.stringify(b) };
-    });
+    }, { node: CENTRAL });
   };
 
   let clusterRef: TestCluster | undefined;
@@ -222,19 +221,19 @@ describe.sequential('k8s-bundle', () => {
     network.set(before);
   });
 
-  test(STEP.pod, { timeout: budget(PLAY_S, PN.timing.bindS, READY_S) }, async ({ cluster, expect, signal, skip }) => {
+  test(STEP.pod, { timeout: budget(PLAY_S, PN.bindS, READY_S) }, async ({ cluster, expect, skip }) => {
     podV1.begin();
     network.need(skip);
     const { k8shost, prismnet } = cluster.ops;
     // The Pod's logical port, made in the Northbound database before the Pod is played (a Kubernetes network controller's job).
     await prismnet.createPort(cluster.node(CENTRAL), SWITCH, NICS.v1.port, NICS.v1.mac, NICS.v1.addr);
     await k8shost.apply(cluster.node(FIRST), NAME, [pod('v1', FIRST), SERVICE]);
-    await waitReady(cluster, expect, FIRST, 'v1', signal);
+    await waitReady(cluster, expect, FIRST, 'v1');
     expect(await k8shost.endpoints(WORKERS.map((w) => cluster.node(w)), SERVICE)).toEqual([{ node: FIRST, address: NICS.v1.addr, port: TARGET_PORT }]);
     podV1.set(true);
   });
 
-  test(STEP.service, { timeout: budget(LB.timing.reloadS, LB.timing.failoverS, DNS.timing.transferS) }, async ({ cluster, expect, signal, skip }) => {
+  test(STEP.service, { timeout: budget(LB.reloadS, LB.failoverS, DNS.transferS) }, async ({ cluster, expect, signal, skip }) => {
     service.begin();
     podV1.need(skip);
     const { fiberlb, flashdns } = cluster.ops;
@@ -246,39 +245,39 @@ describe.sequential('k8s-bundle', () => {
     const vip = await resolveOne(flashdns, client, secondary, fqdn, 'A');
     expect(vip, `${fqdn} from ${secondary.name}`).toBe(VIP);
     // The backend passes its health check, then every request is answered by the Pod.
-    await waitFor({ node: CLIENT, what: `${fqdn} (${vip}) answered by ${NAME} v1 on ${FIRST}`, timeoutMs: LB.timing.failoverS * 1000, signal }, async () => {
+    await cluster.eventually(`${fqdn} (${vip}) answered by ${NAME} v1 on ${FIRST}`, LB.failoverS, async () => {
       const answers = await fiberlb.httpGet(client, vip, PORT, REQUESTS);
       return { ok: answers.every((a) => a.status === 200 && a.body === `${NAME} v1 ${FIRST}`), seen: JSON.stringify(answers) };
-    });
+    }, { node: CLIENT });
     service.set({ fqdn, vip });
   });
 
-  test(STEP.replace, { timeout: budget(DOWN_S, UNBIND_S, PLAY_S, PN.timing.bindS, READY_S, LB.timing.reloadS, FOLLOW_S) }, async ({ cluster, expect, signal, skip }) => {
+  test(STEP.replace, { timeout: budget(DOWN_S, UNBIND_S, PLAY_S, PN.bindS, READY_S, LB.reloadS, FOLLOW_S) }, async ({ cluster, expect, skip }) => {
     replaced.begin();
     const { fqdn } = service.need(skip);
     const { k8shost, prismnet, fiberlb, flashdns } = cluster.ops;
     const central = cluster.node(CENTRAL);
     await k8shost.remove(cluster.node(FIRST), NAME);
     await prismnet.deletePort(central, NICS.v1.port);
-    await expectPortGone(cluster, expect, 'v1', signal);
+    await expectPortGone(cluster, expect, 'v1');
     await prismnet.createPort(central, SWITCH, NICS.v2.port, NICS.v2.mac, NICS.v2.addr);
     await k8shost.apply(cluster.node(SECOND), NAME, [pod('v2', SECOND), SERVICE]);
-    await waitReady(cluster, expect, SECOND, 'v2', signal);
+    await waitReady(cluster, expect, SECOND, 'v2');
     const endpoints = await syncService(cluster);
     expect(endpoints).toEqual([{ node: SECOND, address: NICS.v2.addr, port: TARGET_PORT }]);
     // The client finds the Service by its name, as before the replacement.
     const vip = await resolveOne(flashdns, cluster.node(CLIENT), FLASHDNS[0], fqdn, 'A');
-    await waitFor({ node: CLIENT, what: `${NAME} (${vip}) answered by v2 on ${SECOND} only`, timeoutMs: FOLLOW_S * 1000, signal }, async () => {
+    await cluster.eventually(`${NAME} (${vip}) answered by v2 on ${SECOND} only`, FOLLOW_S, async () => {
       const answers = await fiberlb.httpGet(cluster.node(CLIENT), vip, PORT, REQUESTS);
       return { ok: answers.every((a) => a.status === 200 && a.body === `${NAME} v2 ${SECOND}`), seen: JSON.stringify(answers) };
-    });
+    }, { node: CLIENT });
     const pool = await fiberlb.pool(cluster.node(LB_NODE), NAME);
     expect(pool.map((m) => m.member), 'LB backends after the replacement').toEqual([`${SECOND}-${TARGET_PORT}`]);
     expect(await k8shost.pods(cluster.node(FIRST)), `pods on ${FIRST}`).not.toContain(NAME);
     replaced.set(true);
   });
 
-  test('deleting the Pod and the Service leaves no container, pod, logical port, OVS port, binding, LB backend or record', { timeout: budget(DOWN_S, UNBIND_S * 2, LB.timing.reloadS, DNS.timing.transferS, GATEWAY_S) }, async ({ cluster, expect, signal, skip }) => {
+  test('deleting the Pod and the Service leaves no container, pod, logical port, OVS port, binding, LB backend or record', { timeout: budget(DOWN_S, UNBIND_S * 2, LB.reloadS, DNS.transferS, GATEWAY_S) }, async ({ cluster, expect, signal, skip }) => {
     replaced.need(skip);
     const before = network.need(skip);
     const { fqdn, vip } = service.need(skip);
@@ -296,7 +295,7 @@ describe.sequential('k8s-bundle', () => {
     await fiberlb.unpublish(cluster.node(LB_NODE), NAME);
     await flashdns.deleteRecord(cluster.node(flashdns.primaryNode), NAME, 'A');
     // Strict getters: each throws when podman, OVN, OVS or the balancer does not answer.
-    for (const version of ['v1', 'v2'] as const) await expectPortGone(cluster, expect, version, signal);
+    for (const version of ['v1', 'v2'] as const) await expectPortGone(cluster, expect, version);
     expect(await prismnet.ports(central, SWITCH), `logical ports of ${SWITCH} but the router's`).toEqual([`lsp-${ROUTER.name}-${SWITCH}`]);
     // The tenant network goes too: the cluster is left as the scenario found it.
     await prismnet.removeGateway(central, cluster.node(GW_WORKER), GATEWAY, CONTROL.map((n) => cluster.node(n)));

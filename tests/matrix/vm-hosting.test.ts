@@ -17,10 +17,9 @@
 import crypto from 'node:crypto';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe } from 'vitest';
-import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
+import { type TestCluster, test, timing } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
 import type { Node } from '../../harness/node.js';
-import { waitFor } from '../../harness/wait.js';
 import type { Volume } from '../../stacks/contracts.js';
 import { parseGuestMarker } from '../../stacks/reference/plasmavmc/index.js';
 
@@ -65,8 +64,8 @@ const PATTERN = `MXVMH-${RUN}`;
  *   plus exporting it there and dropping the source; the whole move step
  *   38-42 s.
  */
-const { prismnet: PN, plasmavmc: PV } = new TestCluster(clusterInfo).ops;
-const GUEST_MARKER_S = { kvm: 120, qemu: PV.timing.guestUpS.qemu };
+const { prismnet: PN, plasmavmc: PV } = timing;
+const GUEST_MARKER_S = { kvm: 120, qemu: PV.guestUpS.qemu };
 const LIBVIRT_S = { domcaps: 240, start: 240, delete: 120, list: 240 };
 const S3_S = 150;
 const VOLUME_S = 120;
@@ -99,23 +98,25 @@ describe.sequential('vm hosting', () => {
   };
 
   /** Waits for the guest's console on `node` to show a marker (prefix and fields), failing at once on a disk error. */
-  const waitMarker = (node: Node, prefix: string, want: Record<string, string>, signal: AbortSignal) =>
-    waitFor(
-      { node: node.name, what: `${VM.name} on ${node.name} prints ${prefix} ${JSON.stringify(want)}`, timeoutMs: GUEST_MARKER_S[domainType] * 1000, signal, intervalMs: 3000 },
+  const waitMarker = (cluster: TestCluster, node: Node, prefix: string, want: Record<string, string>) =>
+    cluster.eventually(
+      `${VM.name} on ${node.name} prints ${prefix} ${JSON.stringify(want)}`,
+      GUEST_MARKER_S[domainType],
       async () => {
-        const log = await clusterRef!.ops.plasmavmc.console(node, VM.name);
+        const log = await cluster.ops.plasmavmc.console(node, VM.name);
         const found = parseGuestMarker(log, prefix, want);
         const failed = parseGuestMarker(log, 'ULTRACLOUD_GUEST_DISK_ERROR');
         return { ok: !!found, value: found, seen: log.slice(-800) || '(console empty)', fail: failed ? new Error(`${node.name}: ${VM.name}: ${failed.line}\n${log.slice(-800)}`) : undefined };
       },
+      { node: node.name, intervalMs: 3000 },
     );
 
   /** The port bound to `chassis` and up, in the Southbound database. */
-  const waitBound = (cluster: TestCluster, chassis: string, signal: AbortSignal) =>
-    waitFor({ node: chassis, what: `${VM.ovnPort} bound to ${chassis} and up`, timeoutMs: PN.timing.bindS * 1000, signal }, async () => {
+  const waitBound = (cluster: TestCluster, chassis: string) =>
+    cluster.eventually(`${VM.ovnPort} bound to ${chassis} and up`, PN.bindS, async () => {
       const b = await cluster.ops.prismnet.binding(cluster.node(CENTRAL), VM.ovnPort);
       return { ok: b?.chassis === chassis && b.up, seen: JSON.stringify(b ?? 'no binding') };
-    });
+    }, { node: chassis });
 
   test('the guest boot image is published to LightningStor as an S3 object', { timeout: budget(LIBVIRT_S.delete * 2, VOLUME_S * 2, S3_S * 2) }, async ({ cluster, expect }) => {
     clusterRef = cluster;
@@ -154,7 +155,7 @@ describe.sequential('vm hosting', () => {
     expect(await coronafs.exportAnswers(cluster.node(SECOND), volume.export), `${VOLUME} answers NBD from ${SECOND}`).toBe(true);
   });
 
-  test('the VM boots on node04 from the fetched image, its NIC on a PrismNet port, and writes the pattern to its data disk', { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start, GUEST_MARKER_S.qemu, PN.timing.bindS) }, async ({ cluster, expect, signal }) => {
+  test('the VM boots on node04 from the fetched image, its NIC on a PrismNet port, and writes the pattern to its data disk', { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start, GUEST_MARKER_S.qemu, PN.bindS) }, async ({ cluster, expect }) => {
     const { prismnet, plasmavmc, coronafs } = cluster.ops;
     const central = cluster.node(CENTRAL);
     const node = cluster.node(FIRST);
@@ -164,12 +165,12 @@ describe.sequential('vm hosting', () => {
     await prismnet.createPort(central, SWITCH, VM.ovnPort, VM.mac, VM.addr);
     domainType = await plasmavmc.startGuest(node, { ...VM, image: IMAGE, dataDisk: volume!.export, diskOp: { op: 'write', pattern: PATTERN } });
     // Booted from the object: only the published image holds this run's id.
-    await waitMarker(node, 'ULTRACLOUD_GUEST_IMAGE', { name: VM.name, id: IMAGE_ID }, signal);
-    const wrote = await waitMarker(node, 'ULTRACLOUD_GUEST_DISK', { name: VM.name, op: 'write' }, signal);
+    await waitMarker(cluster, node, 'ULTRACLOUD_GUEST_IMAGE', { name: VM.name, id: IMAGE_ID });
+    const wrote = await waitMarker(cluster, node, 'ULTRACLOUD_GUEST_DISK', { name: VM.name, op: 'write' });
     const want = plasmavmc.diskPattern(PATTERN);
     expect(wrote.md5, `md5 of the data disk's first ${want.length} bytes after the write (${wrote.line})`).toBe(crypto.createHash('md5').update(want).digest('hex'));
-    await waitMarker(node, 'ULTRACLOUD_GUEST_NET', { name: VM.name, ip: VM.addr, mac: VM.mac }, signal);
-    await waitBound(cluster, FIRST, signal);
+    await waitMarker(cluster, node, 'ULTRACLOUD_GUEST_NET', { name: VM.name, ip: VM.addr, mac: VM.mac });
+    await waitBound(cluster, FIRST);
     // The write reached the volume itself: read over NBD from the other worker, at its start and end.
     const head = await coronafs.readVolume(cluster.node(SECOND), volume!.export, 0, 64);
     const end = await coronafs.readVolume(cluster.node(SECOND), volume!.export, want.length - 64, 64);
@@ -178,7 +179,7 @@ describe.sequential('vm hosting', () => {
     written = true;
   });
 
-  test('the VM moves to node05: stopped, its volume materialized there, started there, and the pattern is intact', { timeout: budget(LIBVIRT_S.delete, S3_S, MATERIALIZE_S, LIBVIRT_S.domcaps, LIBVIRT_S.start, GUEST_MARKER_S.qemu, PN.timing.bindS) }, async ({ cluster, expect, signal }) => {
+  test('the VM moves to node05: stopped, its volume materialized there, started there, and the pattern is intact', { timeout: budget(LIBVIRT_S.delete, S3_S, MATERIALIZE_S, LIBVIRT_S.domcaps, LIBVIRT_S.start, GUEST_MARKER_S.qemu, PN.bindS) }, async ({ cluster, expect }) => {
     const { plasmavmc, coronafs, lightningstor } = cluster.ops;
     const from = cluster.node(FIRST);
     const to = cluster.node(SECOND);
@@ -195,17 +196,17 @@ describe.sequential('vm hosting', () => {
     // The VM lives on node05 now: node04 forgets it and its staged image.
     await plasmavmc.deleteGuest(from, VM.name);
     await plasmavmc.deleteImage(from, IMAGE);
-    await waitMarker(to, 'ULTRACLOUD_GUEST_IMAGE', { name: VM.name, id: IMAGE_ID }, signal);
-    const checked = await waitMarker(to, 'ULTRACLOUD_GUEST_DISK', { name: VM.name, op: 'check' }, signal);
+    await waitMarker(cluster, to, 'ULTRACLOUD_GUEST_IMAGE', { name: VM.name, id: IMAGE_ID });
+    const checked = await waitMarker(cluster, to, 'ULTRACLOUD_GUEST_DISK', { name: VM.name, op: 'check' });
     expect(checked.result, `the guest's check of its data disk on ${SECOND} (${checked.line})`).toBe('ok');
     expect(checked.md5).toBe(crypto.createHash('md5').update(plasmavmc.diskPattern(PATTERN)).digest('hex'));
-    await waitBound(cluster, SECOND, signal);
+    await waitBound(cluster, SECOND);
     tap = (await cluster.ops.prismnet.portInterface(to, VM.ovnPort)) ?? '';
     expect(tap, `interface attaching ${VM.ovnPort} on ${SECOND}`).toMatch(/^\S+$/);
     expect(await plasmavmc.guests(from), `guests on ${FIRST}`).not.toContain(VM.name);
   });
 
-  test('deleting the VM frees its port, its export and its volume', { timeout: budget(LIBVIRT_S.delete, VOLUME_S, PN.timing.bindS, LIBVIRT_S.list, S3_S) }, async ({ cluster, expect, signal }) => {
+  test('deleting the VM frees its port, its export and its volume', { timeout: budget(LIBVIRT_S.delete, VOLUME_S, PN.bindS, LIBVIRT_S.list, S3_S) }, async ({ cluster, expect }) => {
     const { prismnet, plasmavmc, coronafs } = cluster.ops;
     const central = cluster.node(CENTRAL);
     const node = cluster.node(SECOND);
@@ -215,10 +216,10 @@ describe.sequential('vm hosting', () => {
     await plasmavmc.deleteImage(node, IMAGE);
     await prismnet.deletePort(central, VM.ovnPort);
     await coronafs.deleteVolume(node, VOLUME);
-    await waitFor({ node: CENTRAL, what: `binding of ${VM.ovnPort} gone`, timeoutMs: PN.timing.bindS * 1000, signal }, async () => {
+    await cluster.eventually(`binding of ${VM.ovnPort} gone`, PN.bindS, async () => {
       const b = await prismnet.binding(central, VM.ovnPort);
       return { ok: b === undefined, seen: JSON.stringify(b) };
-    });
+    }, { node: CENTRAL });
     // Strict getters: each throws when its database, libvirt or node does not answer, so "not there" is an answer.
     expect(await prismnet.ports(central, SWITCH), `ports of ${SWITCH}`).not.toContain(VM.ovnPort);
     expect(await prismnet.ovsPorts(node), `br-int ports on ${SECOND}`).not.toContain(tap);

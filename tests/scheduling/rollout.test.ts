@@ -23,24 +23,20 @@
  */
 import path from 'node:path';
 import { afterAll, describe } from 'vitest';
-import { TestCluster, clusterInfo, skipAfterFailedStep, test } from '../../fixtures/cluster.js';
-import { type HealthSampler, RolloutTimeline } from '../../fixtures/rollout-sampler.js';
+import { type TestCluster, skipAfterFailedStep, test, timing } from '../../fixtures/cluster.js';
+import { OPERATOR, balanced, cleanup, op, sampler, settled, status, waitView } from '../../fixtures/rollout.js';
+import { RolloutTimeline } from '../../fixtures/rollout-sampler.js';
 import { budget } from '../../harness/budget.js';
-import { waitFor } from '../../harness/wait.js';
-import type { DeployerServiceDef, DeployerView } from '../../stacks/contracts.js';
+import type { DeployerServiceDef } from '../../stacks/contracts.js';
 
-const CONTROL = ['node01', 'node02', 'node03'];
-const WORKERS = ['node04', 'node05'];
-/** Where the operator runs deployerctl. */
-const OPERATOR = 'node01';
-/** Where the health sampler runs (it asks the control nodes' deployers in turn): the lightly loaded gateway node. */
-const SAMPLER = 'node06';
 const DRAINED = 'node04';
 const LOST = 'node05';
 /** Each degraded state is held this long and must stay as it is (the issue's soak). */
 const HOLD_S = 30;
 /** The extra service whose replicas exceed what the workers can host. */
 const WIDE = 'rollout-wide';
+/** What a failed run may have left besides drains, stopped units and a sampler (fixtures/rollout.ts: cleanup). */
+const LEFTOVERS = { poweredOff: LOST, services: [WIDE] };
 /**
  * Every phase, its events, samples, held windows and verdicts (fixtures/rollout-sampler.ts: how a window of samples is
  * judged: enough known samples for its length, a failed sample unknown, never healthy).
@@ -56,88 +52,25 @@ const timeline = new RolloutTimeline(path.resolve('reports', 'rollout-timeline.j
  * - DP.handoverS: a standby leading after the leader stopped (3 s campaign).
  * - BOOT_S: node05 powered on again to ready (about 70-100 s under TCG).
  */
-const DP = new TestCluster(clusterInfo).ops.deployer.timing;
+const DP = timing.deployer;
 const BOOT_S = 600;
-
-/** Is every service fully placed and healthy, nothing leaving, and only on `on` (default: any live worker)? */
-function settled(v: DeployerView, on?: string[]): { ok: boolean; seen: string } {
-  const bad: string[] = [];
-  if (!v.reconciling) bad.push(`no leader (${v.reason})`);
-  for (const s of v.services) {
-    if (s.placed !== s.replicas || s.healthy !== s.replicas || s.leaving !== 0) bad.push(`${s.name} placed ${s.placed}/${s.replicas} healthy ${s.healthy} leaving ${s.leaving}`);
-    const off = Object.keys(s.nodes).filter((n) => on && !on.includes(n));
-    if (off.length) bad.push(`${s.name} still on ${off.join(',')}`);
-  }
-  return { ok: bad.length === 0 && v.services.length > 0, seen: `${describeView(v)}${bad.length ? ` | not yet: ${bad.join('; ')}` : ''}` };
-}
-
-/** Settled, and spread: every live worker hosts instances, each service over as many workers as it has replicas, loads within one. */
-function balanced(v: DeployerView): { ok: boolean; seen: string } {
-  const s = settled(v);
-  const bad: string[] = [];
-  const live = v.nodes.filter((n) => WORKERS.includes(n.name) && n.alive && !n.draining).map((n) => n.name);
-  const load = live.map((n) => v.services.reduce((a, svc) => a + (svc.nodes[n] ?? 0), 0));
-  if (live.length !== WORKERS.length) bad.push(`live workers ${live.join(',') || 'none'}`);
-  if (Math.max(...load) - Math.min(...load) > 1) bad.push(`loads ${live.map((n, i) => `${n}:${load[i]}`).join(' ')}`);
-  for (const svc of v.services) {
-    const want = Math.min(svc.replicas, live.length);
-    if (Object.keys(svc.nodes).length < want) bad.push(`${svc.name} on ${Object.keys(svc.nodes).join(',')} only`);
-  }
-  return { ok: s.ok && bad.length === 0, seen: `${s.seen}${bad.length ? ` | unbalanced: ${bad.join('; ')}` : ''}` };
-}
-
-function describeView(v: DeployerView): string {
-  const nodes = v.nodes.map((n) => `${n.name}${n.alive ? '' : '(down)'}${n.draining ? '(draining)' : ''}[${n.instances.map((i) => `${i.instance}${i.state === 'leaving' ? '~' : ''}${i.healthy ? '' : '!'}`).join(' ')}]`);
-  return `leader ${v.leader ?? 'none'}; ${nodes.join(' ')}; ${v.services.map((s) => `${s.name} ${s.healthy}/${s.replicas}`).join(', ')}`;
-}
 
 describe.sequential('rollout: deployer-seeded native services on the workers', () => {
   skipAfterFailedStep();
   let ref: TestCluster | undefined;
   let defs: DeployerServiceDef[] = [];
   const names = () => defs.map((d) => d.name);
-
-  const op = (c: TestCluster) => c.node(OPERATOR);
-  const status = (c: TestCluster) => c.ops.deployer.status(op(c));
   const note = (what: string) => timeline.note(what);
-  /** The deployer's health sampler on SAMPLER; a sample or read that fails is never read as healthy. */
-  const sampler = (c: TestCluster): HealthSampler => ({
-    start: () => c.ops.deployer.startSampler(c.node(SAMPLER)),
-    samples: () => c.ops.deployer.samples(c.node(SAMPLER)),
-    stop: () => c.ops.deployer.stopSampler(c.node(SAMPLER)),
-  });
 
-  /** Waits until `check` holds on the deployer's view; ends at once when no deployer reconciles (the view says why). */
-  const waitView = (c: TestCluster, what: string, timeoutS: number, check: (v: DeployerView) => { ok: boolean; seen: string }, signal?: AbortSignal) =>
-    waitFor({ node: OPERATOR, what, timeoutMs: timeoutS * 1000, intervalMs: 2000, signal }, async () => {
-      const v = await status(c);
-      if (!v.reconciling) return { ok: false, seen: describeView(v), fail: new Error(`${what}: reconciliation stopped: ${v.reason} (${describeView(v)})`) };
-      const r = check(v);
-      return { ok: r.ok, seen: r.seen, value: v };
-    });
-
-  // Whatever a failed run left: node05 off, drains, stopped deployers or agents, the extra service, a sampler.
-  const cleanup = async (c: TestCluster) => {
-    const { deployer } = c.ops;
-    if (!c.node(LOST).vm.pid()) await c.boot(LOST);
-    await deployer.stopSampler(c.node(SAMPLER));
-    for (const n of [...CONTROL, ...WORKERS]) {
-      const unit = CONTROL.includes(n) ? 'deployer.service' : 'deployer-agent.service';
-      if ((await c.node(n).unitState(unit)).active !== 'active') await deployer.start(c.node(n));
-    }
-    for (const w of WORKERS) await deployer.undrain(op(c), w);
-    await deployer.remove(op(c), [WIDE]);
-  };
-
-  test('seeded from services.nix: every service at its replica count, healthy, spread over the workers', { timeout: budget(BOOT_S, DP.settleS * 2) }, async ({ cluster, expect, signal }) => {
+  test('seeded from services.nix: every service at its replica count, healthy, spread over the workers', { timeout: budget(BOOT_S, DP.settleS * 2) }, async ({ cluster, expect }) => {
     ref = cluster;
-    await cleanup(cluster);
+    await cleanup(cluster, LEFTOVERS);
     const { deployer } = cluster.ops;
     defs = await deployer.definitions();
     expect(defs.length, 'services in services.nix').toBeGreaterThan(0);
     timeline.start('seed', `seed ${defs.map((d) => `${d.name}x${d.replicas}`).join(' ')}`);
     await deployer.seed(op(cluster), defs, true);
-    const v = await waitView(cluster, 'every service placed, healthy and balanced over both workers', DP.settleS, balanced, signal);
+    const v = await waitView(cluster, 'every service placed, healthy and balanced over both workers', DP.settleS, balanced);
     expect(v.leader, 'a leading deployer').toMatch(/^node0[123]$/);
     // The replicas really serve: each HTTP instance answers with its own name, asked from the control plane.
     for (const d of defs.filter((x) => x.port !== undefined)) {
@@ -163,7 +96,7 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
     note(`drain ${DRAINED}`);
     const t0 = Date.now();
     await deployer.drain(op(cluster), DRAINED);
-    await waitView(cluster, `every replica off ${DRAINED}, healthy on ${LOST}`, DP.settleS, (v) => settled(v, [LOST]), signal);
+    await waitView(cluster, `every replica off ${DRAINED}, healthy on ${LOST}`, DP.settleS, (v) => settled(v, [LOST]));
     const moved = (Date.now() - t0) / 1000;
     note(`moved in ${moved.toFixed(1)} s`);
     await timeline.hold(HOLD_S, signal, `hold ${HOLD_S} s on ${LOST}`);
@@ -177,13 +110,13 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
     expect(neverZero.ok, `never zero healthy: ${neverZero.reason}`).toBe(true);
   });
 
-  test(`undrain ${DRAINED}: balanced again, never zero healthy`, { timeout: budget(DP.settleS, 60) }, async ({ cluster, expect, signal }) => {
+  test(`undrain ${DRAINED}: balanced again, never zero healthy`, { timeout: budget(DP.settleS, 60) }, async ({ cluster, expect }) => {
     const { deployer } = cluster.ops;
     await timeline.begin(`undrain ${DRAINED}`, sampler(cluster));
     const t0 = Date.now();
     note(`undrain ${DRAINED}`);
     await deployer.undrain(op(cluster), DRAINED);
-    await waitView(cluster, 'balanced over both workers', DP.settleS, balanced, signal);
+    await waitView(cluster, 'balanced over both workers', DP.settleS, balanced);
     note(`balanced in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // A few more samples after the move, then the record.
     await new Promise((r) => setTimeout(r, 3000));
@@ -202,7 +135,7 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
       const lost = x.nodes.find((n) => n.name === LOST);
       const s = settled(x, [DRAINED]);
       return { ok: !!lost && !lost.alive && s.ok, seen: s.seen };
-    }, signal);
+    });
     const moved = (Date.now() - t0) / 1000;
     note(`failed over in ${moved.toFixed(1)} s`);
     expect(v.nodes.find((n) => n.name === LOST)?.alive, `${LOST} alive in the deployer's view`).toBe(false);
@@ -211,21 +144,21 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
     const p = await timeline.end();
     const held = p.hold([DRAINED], names());
     // A service with a replica on the surviving worker never dropped to zero (one whose only replica died could not help it).
-    const neverZero = p.neverZero(defs.filter((x) => x.replicas >= WORKERS.length).map((d) => d.name));
+    const neverZero = p.neverZero(defs.filter((x) => x.replicas >= cluster.nodesOfKind('worker').length).map((d) => d.name));
     console.log(`fail-stop: failed over in ${moved.toFixed(1)} s; hold: ${held.reason}; ${p.summary(names())}`);
     expect(held.ok, `the ${HOLD_S} s hold: every sample has every service at its count on ${DRAINED} only: ${held.reason}`).toBe(true);
     expect(after.ok, after.seen).toBe(true);
     expect(neverZero.ok, `never zero healthy (services with a replica on ${DRAINED}): ${neverZero.reason}`).toBe(true);
   });
 
-  test(`${LOST} boots again: it rejoins and the services are balanced again`, { timeout: budget(BOOT_S, DP.settleS, 60) }, async ({ cluster, signal }) => {
+  test(`${LOST} boots again: it rejoins and the services are balanced again`, { timeout: budget(BOOT_S, DP.settleS, 60) }, async ({ cluster }) => {
     await timeline.begin(`${LOST} returns`, sampler(cluster));
     note(`boot ${LOST}`);
     const t0 = Date.now();
     await cluster.boot(LOST);
     note(`${LOST} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const t1 = Date.now();
-    await waitView(cluster, `${LOST} alive again and the services balanced`, DP.settleS, balanced, signal);
+    await waitView(cluster, `${LOST} alive again and the services balanced`, DP.settleS, balanced);
     note(`balanced ${((Date.now() - t1) / 1000).toFixed(1)} s after ${LOST} was ready`);
     await new Promise((r) => setTimeout(r, 3000));
     const balancedS = (Date.now() - t1) / 1000 - 3;
@@ -233,7 +166,7 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
     console.log(`return: ${LOST} ready in ${((t1 - t0) / 1000).toFixed(1)} s, balanced ${balancedS.toFixed(1)} s later; ${p.summary(names())}`);
   });
 
-  test(`the agent on ${DRAINED} stopped (not the node) is a failed node: its replicas move; started again, balanced`, { timeout: budget(DP.failoverS, DP.settleS, 60) }, async ({ cluster, expect, signal }) => {
+  test(`the agent on ${DRAINED} stopped (not the node) is a failed node: its replicas move; started again, balanced`, { timeout: budget(DP.failoverS, DP.settleS, 60) }, async ({ cluster, expect }) => {
     const { deployer } = cluster.ops;
     await timeline.begin(`agent on ${DRAINED} stopped`, sampler(cluster));
     note(`stop the agent on ${DRAINED}`);
@@ -243,12 +176,12 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
       const n = x.nodes.find((y) => y.name === DRAINED);
       const s = settled(x, [LOST]);
       return { ok: !!n && !n.alive && s.ok, seen: s.seen };
-    }, signal);
+    });
     note(`failed over in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(v.nodes.find((n) => n.name === DRAINED)?.alive, `${DRAINED} alive in the deployer's view`).toBe(false);
     note(`start the agent on ${DRAINED}`);
     await deployer.start(cluster.node(DRAINED));
-    await waitView(cluster, 'balanced over both workers again', DP.settleS, balanced, signal);
+    await waitView(cluster, 'balanced over both workers again', DP.settleS, balanced);
     // The copies it left running while it was down are gone (it stopped what is no longer assigned to it).
     const units = await cluster.node(DRAINED).succeed("systemctl list-units --plain --no-legend 'uc-svc-*' | awk '{print $1}'");
     const want = (await status(cluster)).nodes.find((n) => n.name === DRAINED)!.instances.map((i) => `uc-svc-${i.instance}.service`);
@@ -257,18 +190,18 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
     console.log(`agent stop: ${p.summary(names())}`);
   });
 
-  test('the leading deployer stopped hands over; every deployer stopped stops reconciliation, and the wait says so', { timeout: budget(DP.handoverS, 30, DP.settleS, 60) }, async ({ cluster, expect, signal }) => {
+  test('the leading deployer stopped hands over; every deployer stopped stops reconciliation, and the wait says so', { timeout: budget(DP.handoverS, 30, DP.settleS, 60) }, async ({ cluster, expect }) => {
     const { deployer } = cluster.ops;
     timeline.start('deployers stopped');
     const first = (await status(cluster)).leader!;
     note(`stop the leader ${first}`);
     await deployer.stop(cluster.node(first));
-    const next = await waitFor({ node: OPERATOR, what: `a deployer other than ${first} leads`, timeoutMs: DP.handoverS * 1000, intervalMs: 1000, signal }, async () => {
+    const next = await cluster.eventually(`a deployer other than ${first} leads`, DP.handoverS, async () => {
       const v = await status(cluster);
       return { ok: !!v.leader && v.leader !== first, value: v.leader!, seen: `leader ${v.leader ?? 'none'}` };
-    });
+    }, { node: OPERATOR, intervalMs: 1000 });
     note(`${next} leads`);
-    for (const n of CONTROL.filter((x) => x !== first)) await deployer.stop(cluster.node(n));
+    for (const n of cluster.nodesOfKind('control').filter((x) => x !== first)) await deployer.stop(cluster.node(n));
     note('every deployer stopped');
     const v = await status(cluster);
     expect(v.leader, 'leader with every deployer stopped').toBeNull();
@@ -279,21 +212,21 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
     await deployer.drain(op(cluster), DRAINED);
     note(`drain ${DRAINED} with no deployer`);
     const t0 = Date.now();
-    await expect(waitView(cluster, `every replica off ${DRAINED}`, DP.settleS, (x) => settled(x, [LOST]), signal)).rejects.toThrow(/reconciliation stopped: no deployer holds the leader key/);
+    await expect(waitView(cluster, `every replica off ${DRAINED}`, DP.settleS, (x) => settled(x, [LOST]))).rejects.toThrow(/reconciliation stopped: no deployer holds the leader key/);
     expect((Date.now() - t0) / 1000, 'seconds until the wait gave up').toBeLessThan(DP.settleS / 2);
     const after = await status(cluster);
     expect(after.nodes.find((n) => n.name === DRAINED)?.draining, `${DRAINED} marked draining`).toBe(true);
     expect(after.nodes.find((n) => n.name === DRAINED)!.instances.map((i) => i.instance), `${DRAINED}'s assignments with nobody reconciling`).toEqual(before);
     // Back: undrain, the deployers start, one leads and the services are balanced.
     await deployer.undrain(op(cluster), DRAINED);
-    for (const n of CONTROL) await deployer.start(cluster.node(n));
+    for (const n of cluster.nodesOfKind('control')) await deployer.start(cluster.node(n));
     note('deployers started');
-    const back = await waitView(cluster, 'a leader and the services balanced', DP.handoverS + DP.settleS, balanced, signal);
+    const back = await waitView(cluster, 'a leader and the services balanced', DP.handoverS + DP.settleS, balanced);
     note(`${back.leader} leads; balanced`);
     timeline.close();
   });
 
-  test('a definition with more replicas than the nodes that can host it is reported, not capped', { timeout: budget(DP.settleS * 2, 60) }, async ({ cluster, expect, signal }) => {
+  test('a definition with more replicas than the nodes that can host it is reported, not capped', { timeout: budget(DP.settleS * 2, 60) }, async ({ cluster, expect }) => {
     const { deployer } = cluster.ops;
     const [wide] = await deployer.evaluate(
       `{ ${WIDE} = { command = "while :; do sleep 60; done"; health = { command = "true"; intervalS = 10; }; replicas = 3; placement = { kinds = [ "worker" ]; antiAffinity = "required"; }; }; }`,
@@ -303,7 +236,7 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
     const v = await waitView(cluster, `${WIDE} placed on both workers with its shortfall reported`, DP.settleS, (x) => {
       const s = x.services.find((y) => y.name === WIDE);
       return { ok: !!s && s.placed === 2 && s.healthy === 2 && s.problems.length > 0, seen: JSON.stringify(s ?? 'not seeded') };
-    }, signal);
+    });
     const s = v.services.find((y) => y.name === WIDE)!;
     expect(s.replicas, 'replicas asked (not capped)').toBe(3);
     expect(s.problems.join('\n')).toContain('wants 3 replicas but at most 2 fit');
@@ -313,7 +246,7 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
       const b = balanced(x);
       const gone = !x.services.some((y) => y.name === WIDE) && !x.nodes.some((n) => n.instances.some((i) => i.instance.startsWith(WIDE)));
       return { ok: b.ok && gone, seen: b.seen };
-    }, signal);
+    });
     timeline.close();
   });
 
@@ -323,7 +256,7 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
       // A phase a failed step left open keeps its samples (or why not) in the timeline.
       const lost = await timeline.closeForCleanup();
       if (lost) console.log(`rollout timeline: ${lost}`);
-      await cleanup(ref);
+      await cleanup(ref, LEFTOVERS);
       // Leave the workers as the run found them: no services scheduled.
       await ref.ops.deployer.seed(op(ref), [], true);
     } finally {

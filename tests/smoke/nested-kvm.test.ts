@@ -12,10 +12,10 @@
  * same guest proven under TCG instead.
  */
 import { describe } from 'vitest';
-import { clusterInfo, test } from '../../fixtures/cluster.js';
+import { clusterInfo, nodesOfKind, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
 
-const WORKERS = clusterInfo.nodes.filter((n) => n.kind === 'worker').map((n) => n.name);
+const WORKERS = nodesOfKind('worker');
 /** Inner guest to userspace: ~25 s under nested KVM here; TCG inside TCG is minutes. */
 const DEADLINE_S = { kvm: 180, tcg: 480 };
 

@@ -8,9 +8,8 @@
  * before starting.
  */
 import { afterAll, describe } from 'vitest';
-import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
+import { type TestCluster, clusterInfo, test, timing } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
-import { waitFor } from '../../harness/wait.js';
 
 const SWITCH = 'tenant-smoke';
 const CENTRAL = 'node01';
@@ -23,7 +22,7 @@ const VMS = {
 };
 
 /** Role deadlines, for each step's timeout (budget) at collection time. */
-const { prismnet: PN, plasmavmc: PV } = new TestCluster(clusterInfo).ops;
+const { prismnet: PN, plasmavmc: PV } = timing;
 /** plasmavmc's command deadlines: domcapabilities, define + start, destroy + undefine, list (stacks/reference/plasmavmc; not in its timing yet). */
 const LIBVIRT_S = { domcaps: 240, start: 240, delete: 120, list: 240 };
 
@@ -63,15 +62,15 @@ describe.sequential('prismnet ports', () => {
     expect(await node.succeed('ip -o link show'), `${tapA} is a link on ${VMS.a.node}`).toContain(`${tapA}:`);
   });
 
-  test("the Southbound Port_Binding shows node04's chassis and the port up", { timeout: budget(PN.timing.bindS) }, async ({ cluster, signal }) => {
+  test("the Southbound Port_Binding shows node04's chassis and the port up", { timeout: budget(PN.bindS) }, async ({ cluster }) => {
     const { prismnet } = cluster.ops;
-    await waitFor({ node: VMS.a.node, what: `${VMS.a.ovnPort} bound to node04 and up`, timeoutMs: prismnet.timing.bindS * 1000, signal }, async () => {
+    await cluster.eventually(`${VMS.a.ovnPort} bound to node04 and up`, prismnet.timing.bindS, async () => {
       const b = await prismnet.binding(cluster.node(CENTRAL), VMS.a.ovnPort);
       return { ok: b?.chassis === VMS.a.node && b.up, seen: JSON.stringify(b ?? 'no binding') };
-    });
+    }, { node: VMS.a.node });
   });
 
-  test('a second guest on node05, same switch, is bound there and answered by the first; each worker has a working Geneve tunnel to the other', { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start, PN.timing.bindS, PV.timing.pingS) }, async ({ cluster, expect, signal }) => {
+  test('a second guest on node05, same switch, is bound there and answered by the first; each worker has a working Geneve tunnel to the other', { timeout: budget(LIBVIRT_S.domcaps, LIBVIRT_S.start, PN.bindS, PV.pingS) }, async ({ cluster, expect, signal }) => {
     const { prismnet, plasmavmc } = cluster.ops;
     const central = cluster.node(CENTRAL);
     /** Each worker's tunnel port to the other is up, and the Geneve packets it exchanged with it so far. */
@@ -83,24 +82,15 @@ describe.sequential('prismnet ports', () => {
     const before = { a: await tunnelTo(VMS.a.node, VMS.b.node), b: await tunnelTo(VMS.b.node, VMS.a.node) };
     await prismnet.createPort(central, SWITCH, VMS.b.ovnPort, VMS.b.mac, VMS.b.addr);
     await plasmavmc.startGuest(cluster.node(VMS.b.node).withSignal(signal), { ...VMS.b, peer: VMS.a.addr });
-    await waitFor({ node: VMS.b.node, what: `${VMS.b.ovnPort} bound to node05 and up`, timeoutMs: prismnet.timing.bindS * 1000, signal }, async () => {
+    await cluster.eventually(`${VMS.b.ovnPort} bound to node05 and up`, prismnet.timing.bindS, async () => {
       const b = await prismnet.binding(central, VMS.b.ovnPort);
       return { ok: b?.chassis === VMS.b.node && b.up, seen: JSON.stringify(b ?? 'no binding') };
-    });
+    }, { node: VMS.b.node });
     // The guest on node05 pings the one on node04: ICMP through br-int, Geneve over the cluster network, br-int.
-    await waitFor(
-      {
-        node: VMS.b.node,
-        what: `${VMS.b.name} (node05) answered by ${VMS.a.name} (node04) over Geneve`,
-        timeoutMs: plasmavmc.timing.pingS * 1000,
-        signal,
-        intervalMs: 3000,
-      },
-      async () => {
-        const log = await plasmavmc.console(cluster.node(VMS.b.node), VMS.b.name);
-        return { ok: log.includes(`ULTRACLOUD_GUEST_PING_OK name=${VMS.b.name} peer=${VMS.a.addr}`), seen: log.slice(-600) || '(console empty)' };
-      },
-    );
+    await cluster.eventually(`${VMS.b.name} (node05) answered by ${VMS.a.name} (node04) over Geneve`, plasmavmc.timing.pingS, async () => {
+      const log = await plasmavmc.console(cluster.node(VMS.b.node), VMS.b.name);
+      return { ok: log.includes(`ULTRACLOUD_GUEST_PING_OK name=${VMS.b.name} peer=${VMS.a.addr}`), seen: log.slice(-600) || '(console empty)' };
+    }, { node: VMS.b.node, intervalMs: 3000 });
     // The ping crossed the tunnels: each worker sent Geneve packets to the other and received some from it meanwhile.
     const after = { a: await tunnelTo(VMS.a.node, VMS.b.node), b: await tunnelTo(VMS.b.node, VMS.a.node) };
     for (const [k, from] of [['a', VMS.a.node], ['b', VMS.b.node]] as const) {
@@ -109,7 +99,7 @@ describe.sequential('prismnet ports', () => {
     }
   });
 
-  test('deleting the VM clears the binding, removes the logical port and leaves no OVS port or tap behind', { timeout: budget(LIBVIRT_S.delete, PN.timing.bindS, LIBVIRT_S.list) }, async ({ cluster, expect, signal }) => {
+  test('deleting the VM clears the binding, removes the logical port and leaves no OVS port or tap behind', { timeout: budget(LIBVIRT_S.delete, PN.bindS, LIBVIRT_S.list) }, async ({ cluster, expect }) => {
     const { prismnet, plasmavmc } = cluster.ops;
     const node = cluster.node(VMS.a.node);
     const central = cluster.node(CENTRAL);
@@ -117,10 +107,10 @@ describe.sequential('prismnet ports', () => {
     expect(tap, 'the tap of guest a (from the step that started it)').not.toBe('');
     await plasmavmc.deleteGuest(node, VMS.a.name);
     await prismnet.deletePort(central, VMS.a.ovnPort);
-    await waitFor({ node: CENTRAL, what: `binding of ${VMS.a.ovnPort} gone`, timeoutMs: prismnet.timing.bindS * 1000, signal }, async () => {
+    await cluster.eventually(`binding of ${VMS.a.ovnPort} gone`, prismnet.timing.bindS, async () => {
       const b = await prismnet.binding(central, VMS.a.ovnPort);
       return { ok: b === undefined, seen: JSON.stringify(b) };
-    });
+    }, { node: CENTRAL });
     // Strict getters: each throws when its database, libvirt or switch does not answer, so "not there" is an answer.
     expect(await prismnet.ports(central, SWITCH)).not.toContain(VMS.a.ovnPort);
     expect(await plasmavmc.guests(node)).not.toContain(VMS.a.name);

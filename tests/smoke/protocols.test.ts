@@ -14,7 +14,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { describe } from 'vitest';
-import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
+import { TestCluster, clusterInfo, test, timing } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
 import { unitsOn } from '../../harness/stack.js';
 
@@ -27,7 +27,7 @@ const layout = collected.roleHosts();
  * 120 s; stacks/reference/k8shost has no TIMING export for them yet).
  */
 const PROBE_DEADLINES_S: Record<string, number[]> = {
-  plasmavmc: [collected.ops.plasmavmc.timing.answerS],
+  plasmavmc: [timing.plasmavmc.answerS],
   fiberlb: [120],
   k8shost: [120, 240, 120, 120],
 };

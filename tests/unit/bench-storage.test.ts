@@ -7,7 +7,7 @@ import { fmt, fmtFigure, mibPerS, ratio, summarize } from '../../harness/bench/s
 import { fioCommand, modeOptions, parseFio } from '../../stacks/reference/coronafs/bench.js';
 import { objectNames, streams } from '../../stacks/reference/lightningstor/bench.js';
 import { parseIperf3 } from '../../stacks/reference/netbench.js';
-import { FULL, QUICK, sizesLines } from '../bench/storage-bench.js';
+import { FULL, QUICK, sizesLines } from '../../bench/storage-bench.js';
 
 process.env.ULTRACLOUD_QUIET = '1';
 

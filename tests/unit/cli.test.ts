@@ -38,7 +38,7 @@ function baseEnv(): Record<string, string> {
 }
 
 async function cluster(args: string[], env: Record<string, string> = {}, via: { argv?: string[]; cwd?: string; input?: string } = {}) {
-  const r = await execa(process.execPath, [...(via.argv ?? ['--import', 'tsx', 'cli/cluster.ts']), ...args], {
+  const r = await execa(process.execPath, [...(via.argv ?? ['--import', 'tsx', 'cli/main.ts']), ...args], {
     cwd: via.cwd ?? PROJECT_ROOT,
     env: { ...baseEnv(), PHOTON_VM_DIR: stateDir, ULTRACLOUD_IMAGE_CACHE: cacheDir, ULTRACLOUD_QUIET: '1', ...env },
     extendEnv: false,

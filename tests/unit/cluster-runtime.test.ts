@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type ClusterRuntime, attachRefusal } from '../../harness/cluster.js';
+import { attachPolicy, readRuntime, setBootState, writeRuntime } from '../../harness/cluster/runtime.js';
 
 const STATE = '/srv/uc-state';
 
@@ -91,5 +95,54 @@ describe('attachRefusal', () => {
     const line = attachRefusal(STATE, undefined, 'aaaaaaaaaaaaaaaa', alive)!;
     expect(line).toContain('cluster.json');
     expect(line).toContain('cluster stop');
+  });
+});
+
+describe('attachPolicy (ULTRACLOUD_DEV_RECIPE_DRIFT)', () => {
+  it('without the drift flag is attachRefusal, with no warning', () => {
+    expect(attachPolicy(STATE, runtime(), 'bbbbbbbbbbbbbbbb', false, alive)).toEqual({ refusal: attachRefusal(STATE, runtime(), 'bbbbbbbbbbbbbbbb', alive) });
+    expect(attachPolicy(STATE, runtime(), 'aaaaaaaaaaaaaaaa', false, alive)).toEqual({ refusal: undefined });
+  });
+
+  it('with it, a recipe that differs is a one-line warning, not a refusal', () => {
+    const p = attachPolicy(STATE, runtime(), 'bbbbbbbbbbbbbbbb', true, alive);
+    expect(p.refusal).toBeUndefined();
+    expect(p.warning).toContain('ULTRACLOUD_DEV_RECIPE_DRIFT');
+    expect(p.warning).toContain('aaaaaaaaaaaaaaaa');
+    expect(p.warning).toContain('bbbbbbbbbbbbbbbb');
+    expect(p.warning).not.toContain('\n');
+  });
+
+  it('with it, every other check stays: a half-booted cluster of a dead runner is refused', () => {
+    const p = attachPolicy(STATE, runtime({ state: 'booting', pid: 999_999 }), 'bbbbbbbbbbbbbbbb', true, dead);
+    expect(p.warning).toBeDefined();
+    expect(p.refusal).toContain('half-booted');
+    expect(attachPolicy(STATE, undefined, 'bbbbbbbbbbbbbbbb', true, alive).refusal).toContain('cluster.json');
+    expect(attachPolicy(STATE, runtime(), 'aaaaaaaaaaaaaaaa', true, alive)).toEqual({ refusal: undefined });
+  });
+});
+
+describe('cluster.json (readRuntime, writeRuntime, setBootState)', () => {
+  it('is written whole, read back, and records the boot state with its failed nodes', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uc-runtime-'));
+    try {
+      const file = path.join(dir, 'cluster.json');
+      expect(readRuntime(file)).toBeUndefined();
+      const rt = runtime({ state: 'booting' });
+      writeRuntime(file, rt);
+      expect(readRuntime(file)).toEqual(rt);
+      expect(fs.readdirSync(dir)).toEqual(['cluster.json']);
+      setBootState(file, rt, 'failed', ['node03']);
+      expect(readRuntime(file)).toMatchObject({ state: 'failed', failedNodes: ['node03'] });
+      setBootState(file, rt, 'ready');
+      const back = readRuntime(file)!;
+      expect(back.state).toBe('ready');
+      expect(back.failedNodes).toBeUndefined();
+      expect(Date.parse(back.updatedAt!)).toBeGreaterThan(Date.parse('2026-01-01T01:05:00.000Z'));
+      fs.writeFileSync(file, '{"half');
+      expect(readRuntime(file)).toBeUndefined();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -205,7 +205,7 @@ describe('readers of the boolean knobs', () => {
         }
       }
     };
-    for (const d of ['harness', 'cli', 'fixtures', 'stacks', 'scripts', 'tests']) walk(path.join(root, d));
+    for (const d of ['harness', 'cli', 'bench', 'fixtures', 'stacks', 'scripts', 'tests']) walk(path.join(root, d));
     expect(offenders).toEqual([]);
   });
 });

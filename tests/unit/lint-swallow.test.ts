@@ -3,7 +3,7 @@
  * each swallowing pattern is caught with its line, each allowance (a
  * ...ForCleanup function, an afterAll/afterEach callback, `// swallow-ok:
  * <reason>`) is honoured, look-alikes in strings and comments are not
- * findings, and the scope is tests (not tests/unit), fixtures and stacks.
+ * findings, and the scope is tests (not tests/unit), bench, fixtures and stacks.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -162,17 +162,18 @@ describe('lint-swallow', { timeout: 60_000 }, () => {
     expect(r.code).toBe(1);
   });
 
-  it('looks at tests (but not tests/unit), fixtures and stacks only', () => {
+  it('looks at tests (but not tests/unit), bench, fixtures and stacks only', () => {
     const swallow = 'export const x = () => f().catch(() => []);\n';
     const r = lint({
       'tests/health.ts': swallow,
       'tests/unit/e.test.ts': swallow,
+      'bench/b.ts': swallow,
       'fixtures/f.ts': swallow,
       'stacks/ultracloud/g.ts': swallow,
       'harness/h.ts': swallow,
       'cli/i.ts': swallow,
       'tests/notes.md': swallow,
     });
-    expect(short(r.findings)).toEqual(['fixtures/f.ts:1: .catch(() => [])', 'stacks/ultracloud/g.ts:1: .catch(() => [])', 'tests/health.ts:1: .catch(() => [])']);
+    expect(short(r.findings)).toEqual(['bench/b.ts:1: .catch(() => [])', 'fixtures/f.ts:1: .catch(() => [])', 'stacks/ultracloud/g.ts:1: .catch(() => [])', 'tests/health.ts:1: .catch(() => [])']);
   });
 });

@@ -174,7 +174,7 @@ describe('the ultracloud stack', () => {
   });
 
   const nixInstantiate = which('nix-instantiate');
-  test.skipIf(!nixInstantiate)('nix/topology.nix agrees with harness/topology.ts and the stack roles', () => {
+  test.skipIf(!nixInstantiate)('nix/topology.nix agrees with harness/topology.ts, the stack roles and its gateway forwards', () => {
     const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', path.join(PROJECT_ROOT, 'nix/topology.nix')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const topo = JSON.parse(out) as { nodes: Record<string, { name: string; index: number; kind: string; clusterIp: string; clusterPrefix: number; clusterMac: string; mgmtMac: string; memoryMiB: number; roles: string[] }>; gatewayPorts: Record<string, number> };
     const specs = PROFILES.default.nodes;
@@ -186,7 +186,6 @@ describe('the ultracloud stack', () => {
       });
       expect([...n.roles].sort()).toEqual(rolesFor(uc, s).map((r) => r.name).sort());
     }
-    const gw = specs.find((s) => s.kind === 'gateway')!;
-    expect(Object.fromEntries(gw.forwards.filter((f) => f.name !== 'ssh').map((f) => [f.name, f.guestPort]))).toEqual(topo.gatewayPorts);
+    expect(Object.fromEntries((uc.forwards?.gateway ?? []).map((f) => [f.name, f.guestPort]))).toEqual(topo.gatewayPorts);
   });
 });

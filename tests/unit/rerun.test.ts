@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type FailedCase, ReportError, SCENARIO_PROJECTS, isScenario, namePattern, parseFailures, projectOf, rerunArgs, withOperatorPattern } from '../../harness/rerun.js';
+import { SCENARIO_PROJECTS, isScenario, projectOf } from '../../fixtures/projects.js';
+import { type FailedCase, ReportError, namePattern, parseFailures, rerunArgs as harnessRerunArgs, withOperatorPattern } from '../../harness/rerun.js';
+
+/** What `cluster rerun-failed` asks: the harness's plan with the test side's scenario projects. */
+const rerunArgs = (failures: FailedCase[], extra: string[] = []) => harnessRerunArgs(failures, extra, isScenario);
 
 /**
  * The shape Vitest 4.1's JUnit reporter writes (taken from a real run of
@@ -426,6 +430,11 @@ describe('rerunArgs: a scenario re-runs whole, a check alone', () => {
       expect({ file, scenario: isScenario(file) }).toEqual({ file, scenario: true });
     }
     for (const file of ['tests/unit/rerun.test.ts', 'tests/smoke/boot.test.ts', 'elsewhere/x.test.ts']) expect({ file, scenario: isScenario(file) }).toEqual({ file, scenario: false });
+  });
+
+  it('knows no project itself: the scenarios are the ones its caller names', () => {
+    expect(harnessRerunArgs(of(SCENARIO), [], () => false).scenarios).toEqual([]);
+    expect(harnessRerunArgs(of(SMOKE), [], (f) => f === SMOKE).scenarios).toEqual([SMOKE]);
   });
 });
 

@@ -11,15 +11,16 @@ const parts = (over: Partial<SnapshotKeyParts> = {}): SnapshotKeyParts => ({
   qemu: 'QEMU emulator version 7.2.22',
   accel: 'tcg',
   hostCpu: 'AMD EPYC',
-  harness: 'h1',
+  format: 2,
   nodes: { node01: '-m 1024 -cpu max', node02: '-m 1024 -cpu max' },
+  readiness: { node01: ['etcd.service'], node02: ['etcd.service'] },
   ...over,
 });
 
 describe('snapshot key', () => {
   it('is stable for the same parts and changes with any of them', () => {
     expect(snapshotKey(parts())).toBe(snapshotKey(parts()));
-    for (const over of [{ recipe: 'bbbb' }, { qemu: 'QEMU emulator version 8.0' }, { hostCpu: 'Intel' }, { accel: 'kvm' }, { harness: 'h2' }, { nodes: { node01: '-m 2048 -cpu max', node02: '-m 1024 -cpu max' } }]) {
+    for (const over of [{ recipe: 'bbbb' }, { qemu: 'QEMU emulator version 8.0' }, { hostCpu: 'Intel' }, { accel: 'kvm' }, { format: 3 }, { readiness: { node01: ['etcd.service', 'pdns.service'], node02: ['etcd.service'] } }, { nodes: { node01: '-m 2048 -cpu max', node02: '-m 1024 -cpu max' } }]) {
       expect(snapshotKey(parts(over))).not.toBe(snapshotKey(parts()));
     }
   });
@@ -31,11 +32,21 @@ describe('snapshot key', () => {
     expect(keyChange(parts(), parts({ hostCpu: 'Intel' }))).toContain("host CPU 'AMD EPYC' -> 'Intel'");
     expect(keyChange(parts(), parts({ nodes: { node01: '-m 1024 -cpu max', node02: '-m 2048 -cpu max' } }))).toBe('QEMU command line of node02 changed');
     expect(keyChange(parts(), parts({ nodes: { node01: '-m 1024 -cpu max' } }))).toBe('topology changed (-node02)');
+    expect(keyChange(parts(), parts({ readiness: { node01: ['etcd.service'], node02: [] } }))).toBe('ready units of node02 changed');
+    expect(keyChange(parts(), parts({ format: 3 }))).toBe('snapshot format 2 -> 3');
+    // A snapshot captured before the key was data (its parts hash the harness code instead).
+    const { format: _f, readiness: _r, ...old } = parts();
+    expect(keyChange({ ...old, harness: 'h1' } as never, parts())).toBe('snapshot format 1 (keyed by harness code) -> 2');
   });
 
   it('replaces the state dir and the per-cluster SSH key in a command line', () => {
     const args = ['-drive', 'file=/s/dir/node01/disk.qcow2', '-append', 'console=ttyS0 ultracloud.authkey=c3NoLWVk ultracloud.node=node01'];
     expect(normaliseArgs(args, '/s/dir')).toBe('-drive file=$STATE/node01/disk.qcow2 -append console=ttyS0 ultracloud.authkey=$KEY ultracloud.node=node01');
+  });
+
+  it('replaces the image folders too, the longest first', () => {
+    const args = ['-kernel', '/c/images/ref-1/vmlinuz', '-initrd', '/c/images/ref-1/sub/initrd.img'];
+    expect(normaliseArgs(args, '/state', ['/c/images/ref-1', '/c/images/ref-1/sub'])).toBe('-kernel $IMAGE/vmlinuz -initrd $IMAGE/initrd.img');
   });
 });
 

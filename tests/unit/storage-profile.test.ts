@@ -12,10 +12,12 @@ import { readyUnits, rolesFor, withRoles } from '../../harness/stack.js';
 import { PROFILES, hostPort } from '../../harness/topology.js';
 import { imageRecipe } from '../../harness/image/debian.js';
 import { openCluster } from '../../stacks/index.js';
+import { PROFILE_ROLES } from '../../stacks/profiles.js';
 import { reference } from '../../stacks/reference/index.js';
-import { benchNodes } from '../bench/storage-bench.js';
+import { benchNodes } from '../../bench/storage-bench.js';
 
 const storage = PROFILES.storage;
+const storageRoles = PROFILE_ROLES.storage;
 const env = (extra: Record<string, string>) => ({ HOME: '/home/tester', PHOTON_VM_DIR: '/srv/uc', ...extra }) as NodeJS.ProcessEnv;
 
 describe('the storage profile', () => {
@@ -50,7 +52,7 @@ describe('the storage profile', () => {
   });
 
   it('boots only base, lightningstor and coronafs (in the stack order), the controller export on storage-node01', () => {
-    const stack = withRoles(reference, storage.roles);
+    const stack = withRoles(reference, storageRoles);
     expect(stack.roles.map((r) => r.name)).toEqual(['base', 'lightningstor', 'coronafs']);
     const [n1, n2, , n4] = storage.nodes;
     expect(rolesFor(stack, n1).map((r) => r.name)).toEqual(['base', 'lightningstor', 'coronafs']);
@@ -67,7 +69,7 @@ describe('the storage profile', () => {
   });
 
   it('builds its own image (the hosts file and role nodes differ), not the default one', () => {
-    const s = imageRecipe(withRoles(reference, storage.roles), storage.nodes, 'deb x');
+    const s = imageRecipe(withRoles(reference, storageRoles), storage.nodes, 'deb x');
     const d = imageRecipe(reference, PROFILES.default.nodes, 'deb x');
     expect(s.hash).not.toBe(d.hash);
     expect(s.description.hosts).toContain('10.100.0.21 storage-node04');

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { nodesFor } from '../../harness/stack.js';
 import { PROFILES, hostPort, tiers, type NodeSpec } from '../../harness/topology.js';
+import { reference } from '../../stacks/reference/index.js';
+import { ultracloud } from '../../stacks/ultracloud/index.js';
 
 const nodes = PROFILES.default.nodes;
+/** The nodes as the reference stack boots them: its gateway forwards after each node's SSH. */
+const booted = nodesFor(reference, nodes);
 const names = (ns: NodeSpec[]) => ns.map((n) => n.name);
-const byName = (name: string) => nodes.find((n) => n.name === name)!;
+const byName = (name: string) => booted.find((n) => n.name === name)!;
 
 describe('default profile', () => {
   it('has node01..node06 in order', () => {
@@ -31,10 +36,10 @@ describe('default profile', () => {
   });
 
   it('has unique host forward offsets, so no two forwards share a host port', () => {
-    const offsets = nodes.flatMap((n) => n.forwards.map((f) => f.offset));
+    const offsets = booted.flatMap((n) => n.forwards.map((f) => f.offset));
     expect(new Set(offsets).size).toBe(offsets.length);
     const base = PROFILES.default.defaultPortBase;
-    const ports = nodes.flatMap((n) => n.forwards.map((f) => hostPort(base, f)));
+    const ports = booted.flatMap((n) => n.forwards.map((f) => hostPort(base, f)));
     expect(new Set(ports).size).toBe(ports.length);
   });
 
@@ -53,7 +58,19 @@ describe('default profile', () => {
     expect(fwd.nightlight.guestPort).toBe(9090);
     expect(hostPort(22200, fwd.apigateway)).toBe(22280);
     expect(hostPort(22200, fwd.nightlight)).toBe(22290);
-    for (const n of nodes.filter((n) => n.name !== 'node06')) expect(n.forwards.map((f) => f.name), n.name).toEqual(['ssh']);
+    for (const n of booted.filter((n) => n.name !== 'node06')) expect(n.forwards.map((f) => f.name), n.name).toEqual(['ssh']);
+    // The same forwards, in the same order, whichever stack (they are on each node's QEMU command line).
+    expect(nodesFor(ultracloud, nodes)).toEqual(booted);
+  });
+
+  it('forwards only SSH itself: the gateway ports are the stack\'s', () => {
+    for (const n of nodes) expect(n.forwards.map((f) => f.name), n.name).toEqual(['ssh']);
+    expect(nodesFor({ ...reference, forwards: undefined }, nodes)).toEqual(nodes);
+  });
+
+  it('refuses stack forwards that would share a host port or a name', () => {
+    expect(() => nodesFor({ ...reference, forwards: { worker: [{ name: 'web', guestPort: 80, offset: 80 }] } }, nodes)).toThrow(/node04 web and node05 web share the host port base \+ 80/);
+    expect(() => nodesFor({ ...reference, forwards: { gateway: [{ name: 'ssh', guestPort: 2222, offset: 70 }] } }, nodes)).toThrow(/node06 has two forwards named ssh/);
   });
 
   it('has kinds control x3, worker x2, gateway x1', () => {

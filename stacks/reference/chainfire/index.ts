@@ -20,10 +20,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * Most idle wakeups are not raft's but the Go runtime's and etcd's fixed
  * 100 ms loops: the unit runs with a 50 ms timer slack so they batch
  * (files/etc/systemd/system/etcd.service.d/ultracloud.conf).
- * Measured figures for leader change and rejoin are in the README. A KVM
+ * Measured figures for leader change and rejoin are in docs/measurements.md. A KVM
  * host could use 100 ms / 1 s.
  */
-const TIMING = {
+export const TIMING = {
   heartbeatMs: 2000,
   electionMs: 20_000,
   /** Deadline for a new leader after the leader stops (measured: 1 s when it hands over, 21-33 s when its VM dies). */

@@ -35,7 +35,7 @@ const SAMPLES = `/run/${SAMPLER}.jsonl`;
  * - handoverS: a standby leads after the leader stops (it revokes its lease;
  *   standbys campaign every 3 s) or dies (the lease runs out).
  */
-const TIMING = { leaseS: 30, settleS: 60, failoverS: 120, handoverS: 60 };
+export const TIMING = { leaseS: 30, settleS: 60, failoverS: 120, handoverS: 60 };
 
 /** Install bundles a deployer serves (GET /v1/bm/bundle/<sha256>), by sha256 (services/deployer/src/baremetal/api.ts). */
 const BUNDLE_DIR = '/var/lib/ultracloud/deployer/bundles';

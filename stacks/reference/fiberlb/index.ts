@@ -30,7 +30,7 @@ const CLUSTER_NIC = 'cluster0';
 /** Health checks of a tenant service's backends: every 2 s, down after 2 failures (each at most 2 s), up again after 2 passes. */
 const CHECK = { interS: 2, fall: 2, rise: 2, timeoutS: 2 };
 
-const TIMING = {
+export const TIMING = {
   /** A reload's new worker answers with the new frontend (a whole publish, address + fragment + reload, took 1-3 s under TCG). */
   reloadS: 30,
   /** A backend that stops answering is taken out: fall x (inter + check timeout) = 8 s, plus slack for a stalled TCG node. */

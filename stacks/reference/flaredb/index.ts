@@ -22,7 +22,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * returning old primary is made a replica after 4 hello periods (24 s, was
  * 8 s), well inside rejoinS.
  */
-const TIMING = {
+export const TIMING = {
   downAfterMs: 8000,
   failoverTimeoutMs: 20_000,
   pingPeriodMs: 3000,

@@ -16,7 +16,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ZONE = 'ultracloud.test';
 
 /** A change on the primary reaches the secondaries by NOTIFY in seconds; the 20 s zone check is the fallback. */
-const TIMING = { transferS: 90 };
+export const TIMING = { transferS: 90 };
 
 const STATUSES: readonly DnsStatus[] = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE', 'BADVERS', 'BADCOOKIE'];
 

@@ -20,7 +20,7 @@ const LDAP_BASE = 'dc=ultracloud,dc=test';
 const ISSUER_PORT = 4593;
 
 /** Multi-provider replication is near-instant on hardware; a TCG guest can lag seconds. */
-const TIMING = {
+export const TIMING = {
   replicateS: 60,
   /** syncrepl retries every 5 s; keepalive notices a dead peer in about 35 s. */
   rejoinS: 120,

@@ -26,7 +26,7 @@ const IMAGE_DIR = '/var/lib/libvirt/images';
 /** What a guest's ultracloud.disk= covers at the start of its data disk (the init's disk_bytes). */
 export const DISK_PATTERN_BYTES = 1024 * 1024;
 
-const TIMING = {
+export const TIMING = {
   /** libvirtd's first answer on a node probes QEMU's capabilities: slow under TCG. */
   answerS: 180,
   /** A tenant guest to its userspace marker (nested KVM: ~25 s; TCG inside TCG: minutes). */

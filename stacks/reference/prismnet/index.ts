@@ -23,9 +23,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * and its OpenFlow connection every 60 s instead of 5 s. A KVM host may use
  * OVN's defaults.
  */
-const TIMING = {
+export const TIMING = {
   electionMs: 16_000,
-  /** A port bound by ovn-controller shows up in the SB (measured in the README). */
+  /** A port bound by ovn-controller shows up in the SB (measured: docs/measurements.md). */
   bindS: 90,
   /** Both chassis registered after a worker boots. */
   chassisS: 120,

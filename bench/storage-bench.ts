@@ -13,14 +13,14 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { renderChart } from '../../harness/bench/charts.js';
-import { type Report, type ReportHeader, type SectionResult, type Table, renderReport } from '../../harness/bench/report.js';
-import { type SectionDef, runSections } from '../../harness/bench/runner.js';
-import { type Figure, mibPerS, summarize } from '../../harness/bench/stats.js';
-import { PROJECT_ROOT } from '../../harness/config.js';
-import { progress } from '../../harness/log.js';
-import type { Node } from '../../harness/node.js';
-import type { ExportMode, FioJob, FioTarget, StackOps, Volume } from '../../stacks/contracts.js';
+import { renderChart } from '../harness/bench/charts.js';
+import { type Report, type ReportHeader, type SectionResult, type Table, renderReport } from '../harness/bench/report.js';
+import { type SectionDef, runSections } from '../harness/bench/runner.js';
+import { type Figure, mibPerS, summarize } from '../harness/bench/stats.js';
+import { PROJECT_ROOT } from '../harness/config.js';
+import { progress } from '../harness/log.js';
+import type { Node } from '../harness/node.js';
+import type { ExportMode, FioJob, FioTarget, StackOps, Volume } from '../stacks/contracts.js';
 
 /** What the bench needs of a cluster: its nodes by name and kind, the stack's role operations, each node's accelerator. */
 export interface BenchCluster {

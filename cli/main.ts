@@ -1,0 +1,185 @@
+/**
+ * `npx cluster <command>` (or `npm run cluster -- <command>`): the
+ * operator's entry point. Data goes to stdout, progress to stderr.
+ * Bad input is one line on stderr and exit 2; host problems exit 1;
+ * an unexpected error is one line too, its stack in `<state>/cli-error.log`.
+ *
+ * The command table is assembled here from the groups (lifecycle, inspect,
+ * suites, serve, bench, prove). `main` runs only when this file is the
+ * program (tsx cli/main.ts) or bin/cluster.mjs calls `runProgram`; a unit
+ * test imports the table and the parts.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterStartError } from '../harness/cluster.js';
+import { loadConfig, takeProfile } from '../harness/config.js';
+import { HostError, NodeError, UsageError } from '../harness/errors.js';
+import { setQuiet } from '../harness/log.js';
+import { PROFILES } from '../harness/topology.js';
+import { benchCommands } from './bench.js';
+import { type Command, opts } from './command.js';
+import { inspectCommands } from './inspect.js';
+import { lifecycleCommands } from './lifecycle.js';
+import { proveCommand } from './prove.js';
+import { serveCommands } from './serve.js';
+import { attachedSuiteCommands, suiteCommands } from './suites.js';
+
+export type { Command } from './command.js';
+
+const ENVIRONMENT = `profiles (ULTRACLOUD_PROFILE, or --profile NAME with any command; each has its own state dir and forwards):
+${Object.entries(PROFILES).map(([n, p]) => `  ${n.padEnd(8)} ${p.description}`).join('\n')}
+
+environment: PHOTON_VM_DIR, ULTRACLOUD_PROFILE, ULTRACLOUD_STACK, ULTRACLOUD_ACCEL (auto|kvm|tcg),
+  ULTRACLOUD_PORT_BASE, ULTRACLOUD_IMAGE_CACHE, ULTRACLOUD_BOOT_TIMEOUT, ULTRACLOUD_DEBIAN_SOURCES,
+  ULTRACLOUD_KEEP_CLUSTER, ULTRACLOUD_ATTACH_ONLY, ULTRACLOUD_VERBOSE, ULTRACLOUD_QUIET, ULTRACLOUD_COLD,
+  ULTRACLOUD_FLAKE, ULTRACLOUD_NIX_IMAGES (the ultracloud stack)
+  (booleans: 1/0, true/false, yes/no; see README)`;
+
+const { build, keys, start, stop, clean } = lifecycleCommands;
+const { status, ssh, console: consoleCommand, logs } = inspectCommands;
+
+/** Every command, in the order the command list shows them. */
+export const commands: Record<string, Command> = {
+  build,
+  keys,
+  start,
+  status,
+  ssh,
+  console: consoleCommand,
+  logs,
+  stop,
+  clean,
+  ...suiteCommands('smoke', 'the smoke suite', 'cluster smoke -t chainfire'),
+  ...suiteCommands('matrix', 'the matrix suite of composed service scenarios', 'cluster matrix -t gateway'),
+  ...suiteCommands('demo-vm-webapp', 'the tenant web app demo (tests/demo)', 'cluster demo-vm-webapp -t migrat', ['--project', 'demo']),
+  ...serveCommands,
+  ...suiteCommands('baremetal-iso', 'the bare-metal ISO bootstrap: raw-QEMU chassis phone home to deployer, install, converge (tests/baremetal; run folder reports/baremetal-iso/)', 'cluster baremetal-iso -t converge', ['--project', 'baremetal']),
+  ...suiteCommands('rollout-soak', 'the deployer scheduling soak: drain and fail-stop (tests/scheduling)', 'cluster rollout-soak -t drain', ['--project', 'scheduling']),
+  ...benchCommands(),
+  prove: proveCommand,
+  ...attachedSuiteCommands,
+
+  help: {
+    args: '[command]',
+    summary: "this text, or a command's usage",
+    details: 'Prints the command list, or the usage of one command.',
+    async run(args) {
+      const { positionals } = opts(args, {}, 1);
+      if (positionals[0]) {
+        console.log(commandHelp(positionals[0], lookup(positionals[0])));
+        return 0;
+      }
+      console.log(usage());
+      return 0;
+    },
+  },
+};
+
+export function lookup(name: string): Command {
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) throw new UsageError(`unknown command '${name}' (try: cluster help)`);
+  return command;
+}
+
+export function usage(): string {
+  const width = Math.max(...Object.entries(commands).map(([n, c]) => `${n} ${c.args}`.length));
+  return [
+    'usage: cluster <command> [options]   (npx cluster ..., or npm run cluster -- ...)',
+    '',
+    'commands:',
+    ...Object.entries(commands).map(([n, c]) => `  ${`${n} ${c.args}`.padEnd(width)}  ${c.summary}`),
+    '',
+    '`cluster <command> --help` shows one command.',
+    '',
+    ENVIRONMENT,
+  ].join('\n');
+}
+
+export function commandHelp(name: string, c: Command): string {
+  return `usage: cluster ${name} ${c.args}\n\n${c.details}`;
+}
+
+/** Whether the arguments ask for the command's usage (a pass-through command's: only a leading --help / -h). */
+export function wantsHelp(c: Command, args: string[]): boolean {
+  if (c.passThrough) return args[0] === '--help' || args[0] === '-h';
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/** Runs one command line (without the program name); its exit code, or an error for `describeFailure`. */
+export async function main(args: string[]): Promise<number> {
+  const argv = takeProfile(args);
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = lookup(name);
+  if (wantsHelp(command, rest)) {
+    console.log(commandHelp(name, command));
+    return 0;
+  }
+  if (name !== 'help') setQuiet(loadConfig().quiet); // every knob checked up front: a bad value is one line and exit 2
+  return command.run(rest);
+}
+
+/** Where an unexpected error's details go: the state dir when it exists, else the temp dir. */
+export function errorLogPath(): string {
+  try {
+    const dir = loadConfig().stateDir;
+    if (fs.existsSync(dir)) return path.join(dir, 'cli-error.log');
+  } catch {
+    /* no usable config: fall through */
+  }
+  return path.join(os.tmpdir(), 'ultracloud-cluster-cli-error.log');
+}
+
+/**
+ * The exit code and the one stderr line (without its newline) for an error
+ * that ended a command: bad input 2, host problems and expected failures 1
+ * (their message is the report), anything else 1 with its stack appended to
+ * `logPath()` and that path in the line.
+ */
+export function describeFailure(e: unknown, logPath: () => string = errorLogPath): { code: number; line: string } {
+  if (e instanceof UsageError) return { code: 2, line: `cluster: ${e.message}` };
+  if (e instanceof HostError) return { code: 1, line: `cluster: ${e.message}` };
+  // Expected failures that carry their evidence (console tails, journals): the message is the report.
+  if (e instanceof ClusterStartError || e instanceof NodeError) return { code: 1, line: `cluster: ${e.message}` };
+  const err = e instanceof Error ? e : new Error(String(e));
+  const first = (err.message || err.name).split('\n')[0];
+  let where = logPath();
+  try {
+    fs.appendFileSync(where, `[${new Date().toISOString()}] cluster ${process.argv.slice(2).join(' ')}\n${err.stack ?? err.message}\n\n`);
+  } catch {
+    where = '(could not write a log)';
+  }
+  return { code: 1, line: `cluster: ${first} (details: ${where})` };
+}
+
+function fail(e: unknown): never {
+  const { code, line } = describeFailure(e);
+  process.stderr.write(`${line}\n`);
+  process.exit(code);
+}
+
+/** The program: runs the command line and exits with its code (bin/cluster.mjs calls this). */
+export function runProgram(args: string[] = process.argv.slice(2)): Promise<never> {
+  return main(args).then((code) => process.exit(code), fail);
+}
+
+/** Whether `moduleUrl` is the script node was started with (symlinks resolved). */
+export function isProgram(moduleUrl: string, script: string | undefined = process.argv[1]): boolean {
+  if (!script) return false;
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  return real(script) === real(fileURLToPath(moduleUrl));
+}
+
+if (isProgram(import.meta.url)) void runProgram();
