@@ -486,7 +486,8 @@ describe('cluster CLI against stand-in processes', { timeout: 120_000 }, () => {
   });
 });
 
-describe('--cold', () => {
+// Spawns the CLI (tsx): seconds on a loaded 2-core host, as the other spawning groups allow.
+describe('--cold', { timeout: 120_000 }, () => {
   it('is about the whole cluster: with a node it is exit 2, one line, before anything starts', async () => {
     const r = await cluster(['start', '--cold', 'node01']);
     expect(r.code).toBe(2);
