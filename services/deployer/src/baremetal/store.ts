@@ -33,6 +33,7 @@ export interface BmReport {
 export interface BmStatus {
   state: BmState;
   installId: string | null;
+  /** Phone-homes so far (each starts a new install). */
   attempts: number;
   /** The last progress step (or "disk-selector" when the plan did not fit). */
   step: string | null;
@@ -40,6 +41,7 @@ export interface BmStatus {
   message?: string;
   firmware?: string;
   agentTokenSha256?: string;
+  /** The agent's last report for the current install. */
   report: BmReport | null;
   convergedAt: number | null;
   updatedAt: number;
@@ -47,23 +49,14 @@ export interface BmStatus {
 
 export const emptyStatus = (): BmStatus => ({ state: 'registered', installId: null, attempts: 0, step: null, report: null, convergedAt: null, updatedAt: 0 });
 
-/** One node as `GET /v1/bm/nodes` shows it: no tokens. */
-export interface BmNodeView {
+/** One node as `GET /v1/bm/nodes` shows it (stacks/contracts.ts names it BaremetalNodeStatus): its status without the token, its definition's names. */
+export interface BmNodeView extends Omit<BmStatus, 'agentTokenSha256'> {
   id: string;
   hostname: string;
   class: string;
   system: string;
-  state: BmState;
-  installId: string | null;
-  attempts: number;
-  step: string | null;
-  message?: string;
-  firmware?: string;
   /** The desired system's current generation. */
   generation: string;
-  report: BmReport | null;
-  convergedAt: number | null;
-  updatedAt: number;
 }
 
 export interface BmSnapshot {
