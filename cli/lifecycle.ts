@@ -8,7 +8,7 @@ import { loadConfig } from '../harness/config.js';
 import { HostError, UsageError } from '../harness/errors.js';
 import { progress } from '../harness/log.js';
 import { type Command, openCluster, opts, requireNode } from './command.js';
-import { startCluster, stopOnSignal } from './session.js';
+import { holdingLock, startCluster, stopOnSignal } from './session.js';
 
 export const lifecycleCommands = {
   build: {
@@ -85,21 +85,20 @@ it is ready.
       }
       const name = requireNode(cluster, positionals[0], 'start');
       if (values.fresh || values.cold) throw new UsageError('--fresh and --cold are about the whole cluster; they do not go with a node');
-      const lock = cluster.lock(`cluster start ${name}`);
-      const restore = stopOnSignal(cluster, new Set(cluster.runningNodes().map((s) => s.name)));
-      try {
-        const pid = cluster.vm(name).pid();
-        if (pid) {
-          progress('start', `${name} is already running (QEMU pid ${pid})`);
-          return 0;
+      return holdingLock(cluster, `cluster start ${name}`, async () => {
+        const restore = stopOnSignal(cluster, new Set(cluster.runningNodes().map((s) => s.name)));
+        try {
+          const pid = cluster.vm(name).pid();
+          if (pid) {
+            progress('start', `${name} is already running (QEMU pid ${pid})`);
+            return 0;
+          }
+          await cluster.bootNode(name);
+        } finally {
+          restore();
         }
-        await cluster.bootNode(name);
-      } finally {
-        restore();
-        await cluster.close();
-        lock.release();
-      }
-      return 0;
+        return 0;
+      });
     },
   },
 
@@ -116,8 +115,7 @@ so a runner killed mid-boot leaves nothing behind. With a node: powers that node
       const cluster = await openCluster();
       const name = positionals.length > 0 ? requireNode(cluster, positionals[0], 'stop') : undefined;
       const graceMs = values.graceful ? 60_000 : 0;
-      const lock = cluster.lock(name ? `cluster stop ${name}` : 'cluster stop');
-      try {
+      await holdingLock(cluster, name ? `cluster stop ${name}` : 'cluster stop', async () => {
         if (name) {
           const running = cluster.vm(name).pid() !== undefined;
           if (running) await cluster.powerOff(name, graceMs);
@@ -126,10 +124,7 @@ so a runner killed mid-boot leaves nothing behind. With a node: powers that node
           const stopped = await cluster.stop(graceMs);
           progress('stop', stopped.length ? `stopped ${stopped.join(' ')}` : 'nothing was running');
         }
-      } finally {
-        await cluster.close();
-        lock.release();
-      }
+      });
       return 0;
     },
   },

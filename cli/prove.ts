@@ -19,6 +19,7 @@ import { HostError, UsageError } from '../harness/errors.js';
 import { progress } from '../harness/log.js';
 import { type ProveRow, type RowVerdict, proveSummary, selectRows, tableProblems } from '../harness/prove.js';
 import { type RowControl, proveRow, rejudge, restoreLeftover } from '../harness/prove-runner.js';
+import { holdingLock } from './session.js';
 import type { StackOps } from '../stacks/contracts.js';
 
 type Row = ProveRow<StackOps>;
@@ -88,15 +89,11 @@ missed row. Never boots a cluster. Each row's vitest output is in reports/prove/
     if (cluster.runningNodes().length === 0) throw new HostError('no cluster is running; `cluster prove` never boots one (use `cluster start`)');
     const refusal = cluster.attachRefusal();
     if (refusal) throw new HostError(refusal);
-    const lock = cluster.lock('cluster prove');
-    try {
+    return holdingLock(cluster, 'cluster prove', async () => {
       await restoreLeftover(cluster, table);
       if (values.restore) return 0;
-      return await proveRows(cluster, rows, values.out);
-    } finally {
-      await cluster.close();
-      lock.release();
-    }
+      return proveRows(cluster, rows, values.out);
+    });
   },
 };
 

@@ -32,18 +32,27 @@ export function stopOnSignal(cluster: SessionCluster, before: Set<string>): () =
   };
 }
 
-/** `cluster start` without a node: every node that is not running, under the lock; Ctrl-C stops what it booted. */
-export async function startCluster(cluster: SessionCluster, fresh: boolean, cold = false): Promise<void> {
-  const lock = cluster.lock('cluster start');
-  const before = new Set(cluster.runningNodes().map((s) => s.name));
-  const restore = stopOnSignal(cluster, before);
+/** Runs `run` holding the cluster lock; the SSH pool is closed and the lock released however it ends. */
+export async function holdingLock<T>(cluster: Pick<SessionCluster, 'lock' | 'close'>, purpose: string, run: () => Promise<T>): Promise<T> {
+  const lock = cluster.lock(purpose);
   try {
-    await cluster.start({ fresh, cold });
+    return await run();
   } finally {
-    restore();
     await cluster.close();
     lock.release();
   }
+}
+
+/** `cluster start` without a node: every node that is not running, under the lock; Ctrl-C stops what it booted. */
+export async function startCluster(cluster: SessionCluster, fresh: boolean, cold = false): Promise<void> {
+  await holdingLock(cluster, 'cluster start', async () => {
+    const restore = stopOnSignal(cluster, new Set(cluster.runningNodes().map((s) => s.name)));
+    try {
+      await cluster.start({ fresh, cold });
+    } finally {
+      restore();
+    }
+  });
 }
 
 /** `vitest run <args>` in the project; a lock this process holds passes to it through ULTRACLOUD_LOCK_TOKEN. */
