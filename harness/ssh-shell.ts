@@ -16,7 +16,15 @@
  */
 import crypto from 'node:crypto';
 import type { Client, ClientChannel } from 'ssh2';
-import type { ExecResult } from './ssh.js';
+
+/** One command's result (the shell pool's and the SSH pool's). */
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** null when the command timed out (or the channel closed without an exit status). */
+  code: number | null;
+  timedOut: boolean;
+}
 
 /**
  * The loop, as one `bash -c` script. Framing: a header line "<seq> <bytes>"

@@ -6,7 +6,9 @@ import net from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
 import { NodeError } from './errors.js';
-import { RemoteShell, SHELL_MAX_COMMAND_BYTES } from './ssh-shell.js';
+import { type ExecResult, RemoteShell, SHELL_MAX_COMMAND_BYTES } from './ssh-shell.js';
+
+export type { ExecResult };
 import { AbortedError, abortReason, waitFor } from './wait.js';
 
 export interface SshTarget {
@@ -14,14 +16,6 @@ export interface SshTarget {
   privateKeyPath: string;
   /** Login name; root on the nodes. */
   username?: string;
-}
-
-export interface ExecResult {
-  stdout: string;
-  stderr: string;
-  /** null when the command timed out (or the channel closed without an exit status). */
-  code: number | null;
-  timedOut: boolean;
 }
 
 export interface Forward {
