@@ -19,7 +19,7 @@ import { type SectionDef, runSections } from '../harness/bench/runner.js';
 import { type Figure, mibPerS, summarize } from '../harness/bench/stats.js';
 import { PROJECT_ROOT } from '../harness/config.js';
 import { progress } from '../harness/log.js';
-import type { Node } from '../harness/node.js';
+import type { Node } from '../harness/remote/node.js';
 import type { ExportMode, FioJob, FioTarget, StackOps, Volume } from '../stacks/contracts.js';
 
 /** What the bench needs of a cluster: its nodes by name and kind, the stack's role operations, each node's accelerator. */

@@ -50,7 +50,7 @@ the recipe cannot be computed here (no apt sources, or the ultracloud stack with
       cluster.preflightImage();
       const image = cluster.plannedImage();
       if (!image) throw new HostError(`cannot compute the ${cluster.stack.name} image recipe here (the reference stack reads the host's apt sources or ULTRACLOUD_DEBIAN_SOURCES)`);
-      const { knownAccel } = await import('../harness/accel.js');
+      const { knownAccel } = await import('../harness/vm/accel.js');
       const { snapshotKey } = await import('../harness/snapshot.js');
       const accel = knownAccel(cluster.cfg.accel, cluster.cfg.cacheDir);
       const parts = cluster.keyParts({ image, accel: accel?.accel ?? 'unprobed' });

@@ -11,7 +11,7 @@
  * This module is the pure part: the row type, the table's validation, the
  * vitest arguments and the verdict over Vitest's JSON report.
  */
-import type { Node } from './node.js';
+import type { Node } from './remote/node.js';
 import { namePattern } from './rerun.js';
 
 /** What a fault may touch: the nodes (by name), the stack's operations, the topology. */

@@ -26,7 +26,7 @@ export const SNAPSHOT_FORMAT_CODE = 'bb9e783d41c1fbc6';
 export const SNAPSHOT_CODE: Record<string, string[]> = {
   'harness/cluster/snapshots.ts': ['tryRestore', 'captureSnapshot', 'afterResume', 'waitQuiet', 'baseDisk'],
   'harness/snapshot.ts': ['SnapshotStore', 'verify', 'fsyncFile'],
-  'harness/qemu.ts': ['QemuVm.prepareDisk', 'QemuVm.pause', 'QemuVm.resume', 'QemuVm.saveState', 'QemuVm.loadState'],
+  'harness/vm/qemu.ts': ['QemuVm.prepareDisk', 'QemuVm.pause', 'QemuVm.resume', 'QemuVm.saveState', 'QemuVm.loadState'],
 };
 
 /** What decides a booted cluster's state, as data; any change means a cold boot. */
@@ -44,7 +44,7 @@ export interface SnapshotKeyParts {
   hostCpu: string;
   /** Each node's QEMU command line (kernel command line, fw_cfg names, memory, disks, NICs), with the state dir, the image folder and the per-cluster SSH key replaced by placeholders. */
   nodes: Record<string, string>;
-  /** Each node's readiness definition: the units it waits for before it counts as ready. */
+  /** Each node's readiness definition: the units it waits for before it counts as ready, then its ready checks (`check: <command>`). */
   readiness: Record<string, string[]>;
 }
 
@@ -71,7 +71,7 @@ export function keyChange(old: Partial<SnapshotKeyParts>, now: SnapshotKeyParts)
   if (changed.length) why.push(`QEMU command line of ${changed.join(', ')} changed`);
   if (old.readiness) {
     const ready = names.filter((n) => n in old.readiness! && n in now.readiness && old.readiness![n].join(' ') !== now.readiness[n].join(' '));
-    if (ready.length) why.push(`ready units of ${ready.join(', ')} changed`);
+    if (ready.length) why.push(`readiness (units or checks) of ${ready.join(', ')} changed`);
   }
   return why.length ? why.join('; ') : undefined;
 }

@@ -5,7 +5,7 @@
 import type { ImageBackend } from './image/backend.js';
 import type { BaremetalDef } from './image/baremetal.js';
 import type { GuestImageDef } from './image/guest.js';
-import type { Node } from './node.js';
+import type { Node } from './remote/node.js';
 import type { ForwardSpec, NodeKind, NodeSpec } from './topology.js';
 
 /**
@@ -36,6 +36,13 @@ export interface RoleImage {
   generated?: { inputs: string[]; build(stagingRoot: string): Promise<void> };
 }
 
+/** A command a hosting node must answer with exit 0 before it counts as ready (Role.readyChecks). */
+export interface ReadyCheck {
+  /** What it shows, for progress lines and errors. */
+  what: string;
+  command: string;
+}
+
 export interface Role {
   name: string;
   description: string;
@@ -49,6 +56,14 @@ export interface Role {
    * (say, proxies on the control plane and storage servers on workers).
    */
   units: string[] | ((node: NodeSpec) => string[]);
+  /**
+   * Commands that must succeed on a hosting node, after its units are
+   * active, before it counts as ready: for a server that starts on first
+   * use and then does slow one-time work (libvirtd probing QEMU), so that
+   * work is done at boot and held by the warm snapshot, not paid by the
+   * first test of every run. Part of the snapshot key.
+   */
+  readyChecks?: ReadyCheck[];
   /** Protocol probes run on every hosting node by the protocols layer. */
   probes?: Probe[];
   /**
@@ -213,4 +228,14 @@ export function allUnits(role: Role, nodes: NodeSpec[]): string[] {
 
 export function readyUnits(stack: Stack, node: NodeSpec): string[] {
   return rolesFor(stack, node).flatMap((r) => unitsOn(r, node));
+}
+
+/** The checks `node` must pass, after its units, to count as ready (its roles' readyChecks). */
+export function readyChecks(stack: Stack, node: NodeSpec): ReadyCheck[] {
+  return rolesFor(stack, node).flatMap((r) => r.readyChecks ?? []);
+}
+
+/** A node's readiness definition as the snapshot key holds it: its units, then `check: <command>` per check. */
+export function readinessDefinition(stack: Stack, node: NodeSpec): string[] {
+  return [...readyUnits(stack, node), ...readyChecks(stack, node).map((c) => `check: ${c.command}`)];
 }

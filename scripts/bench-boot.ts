@@ -20,9 +20,9 @@ import { openCluster } from '../stacks/index.js';
 import { PROJECT_ROOT } from '../harness/config.js';
 import { progress } from '../harness/log.js';
 import { procStat, sleep, ticksToSeconds } from '../harness/proc.js';
-import { QemuVm } from '../harness/qemu.js';
+import { QemuVm } from '../harness/vm/qemu.js';
 import { hostPort } from '../harness/topology.js';
-import { VdeSwitch } from '../harness/vde.js';
+import { VdeSwitch } from '../harness/vm/vde.js';
 
 const IDLE_SETTLE_S = 30;
 const IDLE_WINDOW_S = 60;

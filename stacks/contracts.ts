@@ -4,7 +4,7 @@
  * package names.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Node } from '../harness/node.js';
+import type { Node } from '../harness/remote/node.js';
 import type { NodeSpec } from '../harness/topology.js';
 import type { BmCheck, BmClass, BmDisk, BmFile, BmPartition, BmSelector, BmSystem } from '../services/deployer/src/baremetal/schema.js';
 import type { BmNodeView, BmState } from '../services/deployer/src/baremetal/store.js';

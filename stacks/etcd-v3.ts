@@ -6,7 +6,7 @@
  * speaks the same API to it.
  */
 import { CommandError } from '../harness/errors.js';
-import type { Node } from '../harness/node.js';
+import type { Node } from '../harness/remote/node.js';
 import type { ChainfireOps } from './contracts.js';
 
 export const ETCDCTL = 'ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=15s';

@@ -4,7 +4,7 @@
  * after an `apply` that failed half-way, and after an interrupted run.
  */
 import type { FaultTarget, ProveRow } from '../harness/prove.js';
-import { shellQuote } from '../harness/node.js';
+import { shellQuote } from '../harness/remote/node.js';
 
 export type Fault = Pick<ProveRow, 'fault' | 'apply' | 'restore'>;
 

@@ -7,9 +7,9 @@
  */
 import path from 'node:path';
 import type { BuiltImage } from '../image/debian.js';
-import { type Accel, type BootSpec, QemuVm } from '../qemu.js';
+import { type Accel, type BootSpec, QemuVm } from '../vm/qemu.js';
 import { SNAPSHOT_FORMAT, type SnapshotKeyParts, normaliseArgs } from '../snapshot.js';
-import { type Stack, readyUnits, secretsFor } from '../stack.js';
+import { type Stack, readinessDefinition, secretsFor } from '../stack.js';
 import { type NodeSpec, hostPort } from '../topology.js';
 
 /** What a node's boot spec needs of the cluster besides the node, the image and the key. */
@@ -111,6 +111,6 @@ export function keyParts(inputs: KeyInputs, plan: { accel: Accel | 'unprobed'; i
     accel: plan.accel,
     hostCpu: inputs.hostCpu,
     nodes: Object.fromEntries(inputs.specs.map((s) => [s.name, normaliseArgs(argv(s), inputs.stateDir, imageDirs)])),
-    readiness: Object.fromEntries(inputs.specs.map((s) => [s.name, readyUnits(inputs.stack, s)])),
+    readiness: Object.fromEntries(inputs.specs.map((s) => [s.name, readinessDefinition(inputs.stack, s)])),
   };
 }

@@ -11,13 +11,13 @@ import type { HarnessConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { BuiltImage } from '../image/debian.js';
 import { FileLock } from '../lock.js';
-import { Node } from '../node.js';
-import { type Accel, type BootSpec, QemuVm } from '../qemu.js';
+import { Node } from '../remote/node.js';
+import { type Accel, type BootSpec, QemuVm } from '../vm/qemu.js';
 import { type SnapshotKeyParts, SnapshotStore, hostCpuModel, qemuVersion } from '../snapshot.js';
-import { SshPool } from '../ssh.js';
+import { SshPool } from '../remote/ssh.js';
 import { type Stack, nodesFor } from '../stack.js';
 import { type NodeSpec, PROFILES, hostPort } from '../topology.js';
-import { VdeSwitch } from '../vde.js';
+import { VdeSwitch } from '../vm/vde.js';
 import { type BootImage, type BootInputs, bootSpec, kernelCmdline, keyParts, nodeImage, secretFiles } from './boot-spec.js';
 import { type ClusterRuntime, readRuntime } from './runtime.js';
 

@@ -5,14 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { resolveAccel } from '../accel.js';
+import { resolveAccel } from '../vm/accel.js';
 import { startSampler, stopSampler } from '../cpu.js';
 import { HostError, NodeError } from '../errors.js';
 import type { BuiltImage } from '../image/debian.js';
 import { BOOT_BYTES_PER_NODE, requireFreeSpace, requirePortsFree, requireTools } from '../host.js';
 import { elapsed, progress } from '../log.js';
 import { findClusterProcesses, isAlive, terminate } from '../proc.js';
-import type { Accel } from '../qemu.js';
+import type { Accel } from '../vm/qemu.js';
 import { type NodeSpec, hostPort, tiers } from '../topology.js';
 import type { ClusterCore } from './core.js';
 import { build, preflightImage } from './images.js';

@@ -4,7 +4,7 @@
  * lifecycle (lifecycle.ts start) acts on the plan; every decision is here.
  */
 import type { BuiltImage } from '../image/debian.js';
-import type { Accel } from '../qemu.js';
+import type { Accel } from '../vm/qemu.js';
 import type { ClusterRuntime } from './runtime.js';
 
 export interface StartOptions {

@@ -7,8 +7,9 @@ import net from 'node:net';
 import { NodeError, WaitTimeoutError } from '../errors.js';
 import { formatBytes, freeBytes } from '../host.js';
 import { elapsed, progress, withHeartbeat } from '../log.js';
-import { shellQuote } from '../node.js';
-import { readyUnits } from '../stack.js';
+import { shellQuote } from '../remote/node.js';
+import { waitFor } from '../remote/wait.js';
+import { readyChecks, readyUnits } from '../stack.js';
 import type { NodeSpec } from '../topology.js';
 import type { ClusterCore } from './core.js';
 
@@ -55,6 +56,7 @@ export async function waitReady(c: ClusterCore, s: NodeSpec, deadlineMs: number,
   const [head, ...props] = quick.stdout.trim().split('\n');
   const active = props.filter((l) => l === 'ActiveState=active').length;
   if (head === 'running' && active === units.length) {
+    await passChecks(c, s, deadline, since);
     progress(s.name, `ready: ${units.join(', ')} active, system running (${elapsed(since)})`);
     return;
   }
@@ -79,7 +81,36 @@ export async function waitReady(c: ClusterCore, s: NodeSpec, deadlineMs: number,
       consoleTail: vm.consoleTail(),
     });
   }
+  await passChecks(c, s, deadline, since);
   progress(s.name, `ready: ${units.join(', ')} active, system ${state} (${elapsed(since)})`);
+}
+
+/**
+ * The node's ready checks (Role.readyChecks), one after the other, each
+ * retried until it exits 0 or the boot deadline passes; the error names the
+ * check and its last output. A server that starts on first use answers its
+ * first question late, so "not yet" is normal for a while.
+ */
+async function passChecks(c: ClusterCore, s: NodeSpec, deadline: number, since: number): Promise<void> {
+  const node = c.node(s.name);
+  for (const check of readyChecks(c.stack, s)) {
+    await waitFor(
+      {
+        node: s.name,
+        what: `ready check: ${check.what}`,
+        expected: `exit 0 from: ${check.command}`,
+        timeoutMs: Math.max(1000, deadline - Date.now()),
+        consoleTail: () => node.consoleTail(),
+        quiet: true,
+      },
+      async (signal) => {
+        const r = await node.execute(check.command, Math.max(1000, deadline - Date.now()), signal);
+        const out = `${r.stdout}\n${r.stderr}`.trim().slice(-800);
+        return { ok: r.code === 0, seen: `exit ${r.code ?? (r.timedOut ? 'timeout' : 'signal')}: ${out}` };
+      },
+    );
+    progress(s.name, `ready check passed: ${check.what} (${elapsed(since)})`);
+  }
 }
 
 /**

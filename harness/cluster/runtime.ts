@@ -9,7 +9,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { NodeExpectations } from '../expectations.js';
 import type { BuiltImage } from '../image/debian.js';
-import type { Accel } from '../qemu.js';
+import type { Accel } from '../vm/qemu.js';
 import type { SecretSpec } from '../stack.js';
 
 /** The file that marks a folder as a cluster state dir (`clean` removes no other). */

@@ -15,7 +15,7 @@ import { procStat, ticksToSeconds } from '../proc.js';
 import { type SnapshotMeta, snapshotKey } from '../snapshot.js';
 import { rolesFor } from '../stack.js';
 import type { NodeSpec } from '../topology.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../remote/wait.js';
 import { nodeImage } from './boot-spec.js';
 import type { ClusterCore } from './core.js';
 import { ClusterStartError, waitReady } from './readiness.js';

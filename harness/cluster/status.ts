@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { cpuShare, readSamples, recordSample } from '../cpu.js';
 import { type NodeExpectations, nodeExpectations, readHostVirt } from '../expectations.js';
 import { isAlive, procStat } from '../proc.js';
-import type { Accel, QemuVm, VmState } from '../qemu.js';
+import type { Accel, QemuVm, VmState } from '../vm/qemu.js';
 import type { ClusterCore } from './core.js';
 import type { ClusterRuntime } from './runtime.js';
 

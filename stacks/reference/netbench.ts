@@ -5,7 +5,7 @@
  * on the other node with JSON output.
  */
 import { NodeError } from '../../harness/errors.js';
-import type { Node } from '../../harness/node.js';
+import type { Node } from '../../harness/remote/node.js';
 import type { NetBaseline } from '../contracts.js';
 
 const PORT = 5299;

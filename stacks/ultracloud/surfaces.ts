@@ -6,7 +6,7 @@
  * fails with UnsupportedOpError naming what is missing: never a fake answer.
  */
 import { NodeError } from '../../harness/errors.js';
-import type { Node } from '../../harness/node.js';
+import type { Node } from '../../harness/remote/node.js';
 import type { Probe, Role } from '../../harness/stack.js';
 
 export interface Surface {

@@ -28,11 +28,11 @@ import {
   writeRunFolder,
 } from '../../fixtures/baremetal.js';
 import { budget } from '../../harness/budget.js';
-import { Chassis } from '../../harness/chassis.js';
+import { Chassis } from '../../harness/vm/chassis.js';
 import { portFree } from '../../harness/host.js';
 import { type BaremetalImages, chassisIso } from '../../harness/image/baremetal.js';
-import { SshPool } from '../../harness/ssh.js';
-import { waitFor } from '../../harness/wait.js';
+import { SshPool } from '../../harness/remote/ssh.js';
+import { waitFor } from '../../harness/remote/wait.js';
 import type { BaremetalNodeStatus } from '../../stacks/contracts.js';
 
 /**

@@ -53,7 +53,7 @@ import {
 import { budget } from '../../harness/budget.js';
 import type { Expectation } from '../../harness/expectations.js';
 import type { BuiltGuestImage } from '../../harness/image/guest.js';
-import type { Node } from '../../harness/node.js';
+import type { Node } from '../../harness/remote/node.js';
 import { sleep } from '../../harness/proc.js';
 import type { Volume } from '../../stacks/contracts.js';
 import { parseGuestMarker } from '../../stacks/reference/plasmavmc/index.js';

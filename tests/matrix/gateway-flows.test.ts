@@ -26,7 +26,7 @@ import { afterAll, describe } from 'vitest';
 import { type TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
 import { stepState } from '../../fixtures/scenario.js';
 import { budget } from '../../harness/budget.js';
-import { waitFor } from '../../harness/wait.js';
+import { waitFor } from '../../harness/remote/wait.js';
 import type { CreditAccount } from '../../stacks/contracts.js';
 
 const GATEWAY = clusterInfo.nodes.find((n) => n.kind === 'gateway')!;

@@ -19,7 +19,7 @@ import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-s
 import { afterAll, describe } from 'vitest';
 import { type TestCluster, test, timing } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
-import type { Node } from '../../harness/node.js';
+import type { Node } from '../../harness/remote/node.js';
 import type { Volume } from '../../stacks/contracts.js';
 import { parseGuestMarker } from '../../stacks/reference/plasmavmc/index.js';
 

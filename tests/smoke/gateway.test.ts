@@ -12,7 +12,7 @@ import { pushTimeseries } from 'prometheus-remote-write';
 import { describe } from 'vitest';
 import { clusterInfo, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
-import { waitFor } from '../../harness/wait.js';
+import { waitFor } from '../../harness/remote/wait.js';
 import type { CreditAccount } from '../../stacks/contracts.js';
 
 const GATEWAY = clusterInfo.nodes.find((n) => n.kind === 'gateway')!;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveAccel } from '../../harness/accel.js';
+import { resolveAccel } from '../../harness/vm/accel.js';
 import { HostError } from '../../harness/errors.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type BootInputs, bootSpec, kernelCmdline, keyParts, nodeImage, secretFiles } from '../../harness/cluster/boot-spec.js';
-import { QemuVm } from '../../harness/qemu.js';
+import { QemuVm } from '../../harness/vm/qemu.js';
 import { SNAPSHOT_FORMAT } from '../../harness/snapshot.js';
 import { PROFILES } from '../../harness/topology.js';
 import { reference } from '../../stacks/reference/index.js';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { Chassis, OVMF, deadEnd, parseMarkers } from '../../harness/chassis.js';
+import { Chassis, OVMF, deadEnd, parseMarkers } from '../../harness/vm/chassis.js';
 import { WaitTimeoutError } from '../../harness/errors.js';
 import { isoGrubCfg } from '../../harness/image/baremetal.js';
 import { CHASSIS, chassisSpec, kernelParams } from '../../fixtures/baremetal.js';

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeLookup, expectRecordServed, goneVerdict, waitRecordGone } from '../../fixtures/dns.js';
 import { CommandError, NodeError, WaitTimeoutError } from '../../harness/errors.js';
-import type { Node } from '../../harness/node.js';
+import type { Node } from '../../harness/remote/node.js';
 import type { DnsLookup } from '../../stacks/contracts.js';
 import { flashdnsOps, parseDig } from '../../stacks/reference/flashdns/index.js';
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostError } from '../../harness/errors.js';
-import { type BootSpec, QemuVm } from '../../harness/qemu.js';
+import { type BootSpec, QemuVm } from '../../harness/vm/qemu.js';
 
 let dir: string;
 let vm: QemuVm;

@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Chassis } from '../../harness/chassis.js';
+import { Chassis } from '../../harness/vm/chassis.js';
 import { isAlive } from '../../harness/proc.js';
-import { QemuVm } from '../../harness/qemu.js';
-import { type QemuArgParts, type QemuMachine, QemuProcess } from '../../harness/qemu-process.js';
+import { QemuVm } from '../../harness/vm/qemu.js';
+import { type QemuArgParts, type QemuMachine, QemuProcess } from '../../harness/vm/qemu-process.js';
 
 class TestQemu extends QemuProcess {
   args(m: QemuMachine, parts: QemuArgParts): string[] {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CommandError } from '../../harness/errors.js';
-import type { Node } from '../../harness/node.js';
+import type { Node } from '../../harness/remote/node.js';
 import { PROFILES } from '../../harness/topology.js';
 import { agreedLeader, parseEtcdJson } from '../../stacks/etcd-v3.js';
 import { parseShowStat } from '../../stacks/reference/fiberlb/index.js';

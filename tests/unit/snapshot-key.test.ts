@@ -52,6 +52,14 @@ describe('snapshot key from the cluster (Cluster.keyParts)', () => {
     const roles: Role[] = reference.roles.map((r) => (r.name === 'chainfire' ? { ...r, units: [...(typeof r.units === 'function' ? [] : r.units), 'chainfire-extra.service'] } : r));
     const after = cluster({ ...reference, roles }).keyParts(plan);
     expect(snapshotKey(after)).not.toBe(snapshotKey(before));
-    expect(keyChange(before, after)).toMatch(/^ready units of node01, node02, node03 changed$/);
+    expect(keyChange(before, after)).toMatch(/^readiness \(units or checks\) of node01, node02, node03 changed$/);
+  });
+
+  it('a changed ready check refuses the snapshot, naming the nodes that run it', () => {
+    const before = cluster().keyParts(plan);
+    const roles: Role[] = reference.roles.map((r) => (r.name === 'plasmavmc' ? { ...r, readyChecks: [...(r.readyChecks ?? []), { what: 'x', command: 'virsh list' }] } : r));
+    const after = cluster({ ...reference, roles }).keyParts(plan);
+    expect(snapshotKey(after)).not.toBe(snapshotKey(before));
+    expect(keyChange(before, after)).toBe('readiness (units or checks) of node01, node02, node03, node04, node05 changed');
   });
 });

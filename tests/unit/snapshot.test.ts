@@ -32,7 +32,7 @@ describe('snapshot key', () => {
     expect(keyChange(parts(), parts({ hostCpu: 'Intel' }))).toContain("host CPU 'AMD EPYC' -> 'Intel'");
     expect(keyChange(parts(), parts({ nodes: { node01: '-m 1024 -cpu max', node02: '-m 2048 -cpu max' } }))).toBe('QEMU command line of node02 changed');
     expect(keyChange(parts(), parts({ nodes: { node01: '-m 1024 -cpu max' } }))).toBe('topology changed (-node02)');
-    expect(keyChange(parts(), parts({ readiness: { node01: ['etcd.service'], node02: [] } }))).toBe('ready units of node02 changed');
+    expect(keyChange(parts(), parts({ readiness: { node01: ['etcd.service'], node02: [] } }))).toBe('readiness (units or checks) of node02 changed');
     expect(keyChange(parts(), parts({ format: 3 }))).toBe('snapshot format 2 -> 3');
     // A snapshot captured before the key was data (its parts hash the harness code instead).
     const { format: _f, readiness: _r, ...old } = parts();

@@ -13,12 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeError, WaitTimeoutError } from '../../harness/errors.js';
-import { Node } from '../../harness/node.js';
+import { Node } from '../../harness/remote/node.js';
 import { findProcesses } from '../../harness/proc.js';
-import type { QemuVm } from '../../harness/qemu.js';
-import { SshPool, killOnClose } from '../../harness/ssh.js';
+import type { QemuVm } from '../../harness/vm/qemu.js';
+import { SshPool, killOnClose } from '../../harness/remote/ssh.js';
 import type { NodeSpec } from '../../harness/topology.js';
-import { AbortedError, pause } from '../../harness/wait.js';
+import { AbortedError, pause } from '../../harness/remote/wait.js';
 
 /** A fractional sleep no other process runs: its command line finds the "remote" processes. */
 const slowTag = () => `${900 + crypto.randomInt(99)}.${crypto.randomInt(1e6)}`;

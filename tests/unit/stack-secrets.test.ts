@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../harness/cluster.js';
 import { loadConfig } from '../../harness/config.js';
-import { QemuVm } from '../../harness/qemu.js';
+import { QemuVm } from '../../harness/vm/qemu.js';
 import { type Role, defineStack, secretsFor } from '../../harness/stack.js';
 import { PROFILES } from '../../harness/topology.js';
 import type { StackOps } from '../../stacks/contracts.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Cluster, ClusterInfo } from '../../harness/cluster.js';
-import { AbortedError } from '../../harness/wait.js';
+import { AbortedError } from '../../harness/remote/wait.js';
 import { WaitTimeoutError } from '../../harness/errors.js';
 import { PROFILES } from '../../harness/topology.js';
 import { EVENTUALLY_NODE, TestCluster, nodesOfKind } from '../../fixtures/cluster.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NodeError, WaitTimeoutError } from '../../harness/errors.js';
-import { AbortedError, pause, waitFor } from '../../harness/wait.js';
+import { AbortedError, pause, waitFor } from '../../harness/remote/wait.js';
 
 describe('waitFor', () => {
   it('returns the value once the probe is ok, treating throws as not yet', async () => {

@@ -6,7 +6,7 @@
  * transient systemd unit serving a scratch volume on the node's loopback.
  */
 import { NodeError } from '../../../harness/errors.js';
-import type { Node } from '../../../harness/node.js';
+import type { Node } from '../../../harness/remote/node.js';
 import type { CoronafsBenchOps, ExportMode, FioJob, FioResult, FioTarget, NbdExport } from '../../contracts.js';
 import { iperf3 } from '../netbench.js';
 

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
 import type { NodeSpec } from '../../../harness/topology.js';
-import type { Node } from '../../../harness/node.js';
+import type { Node } from '../../../harness/remote/node.js';
 import type { CoronafsOps, NbdExport, Volume } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
 import { coronafsBench } from './bench.js';

@@ -11,7 +11,7 @@ import { curlFailure } from '../probes.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
-import { shellQuote } from '../../../harness/node.js';
+import { shellQuote } from '../../../harness/remote/node.js';
 import type { Role } from '../../../harness/stack.js';
 import { bundledService } from '../../../services/bundled.js';
 import type { BaremetalNodeStatus, BaremetalOps, DeployerOps, DeployerSample, DeployerServiceDef, DeployerView } from '../../contracts.js';

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
-import type { Node } from '../../../harness/node.js';
-import { waitFor } from '../../../harness/wait.js';
+import type { Node } from '../../../harness/remote/node.js';
+import { waitFor } from '../../../harness/remote/wait.js';
 import type { FiberlbOps, LbService } from '../../contracts.js';
 import { expectPorts } from '../probes.js';
 

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
-import type { Node } from '../../../harness/node.js';
+import type { Node } from '../../../harness/remote/node.js';
 import type { Role } from '../../../harness/stack.js';
 import type { FlaredbOps } from '../../contracts.js';
 import { expectPorts } from '../probes.js';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
 import type { K8shostOps, KubeObject } from '../../contracts.js';
-import { waitFor } from '../../../harness/wait.js';
+import { waitFor } from '../../../harness/remote/wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const POD_IMAGE = 'localhost/ultracloud/busybox:1';

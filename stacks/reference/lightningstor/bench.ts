@@ -7,7 +7,7 @@
  * their own s3cmd process; times are taken on the client's clock.
  */
 import { NodeError } from '../../../harness/errors.js';
-import type { Node } from '../../../harness/node.js';
+import type { Node } from '../../../harness/remote/node.js';
 import type { LightningstorBenchOps, ObjectSet, S3Transfer } from '../../contracts.js';
 import { iperf3 } from '../netbench.js';
 

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
 import type { Role } from '../../../harness/stack.js';
-import type { Node } from '../../../harness/node.js';
+import type { Node } from '../../../harness/remote/node.js';
 import type { GuestSpec, InnerBoot, KvmAvailability, NbdExport, PlasmavmcOps } from '../../contracts.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -311,6 +311,9 @@ export const plasmavmc: Role = {
   },
   // Workers also listen on TCP 16509 for each other's libvirtd: live migration (migrateGuest).
   units: (n) => ['libvirtd.socket', 'libvirtd-ro.socket', 'virtlogd.socket', 'virtlockd.socket', ...(n.kind === 'worker' ? ['libvirtd-tcp.socket'] : [])],
+  // libvirtd starts on its socket's first client and then probes QEMU (50-75 s per node under TCG, all five at once):
+  // done at boot, the probe is cached on disk and held by the warm snapshot instead of paid by every run's first virsh.
+  readyChecks: [{ what: 'libvirtd answers with its capabilities (QEMU probed)', command: `${VIRSH} capabilities >/dev/null` }],
   probes: [
     {
       name: 'libvirtd answers (version, capabilities) over its socket',

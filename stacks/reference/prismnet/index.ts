@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeError } from '../../../harness/errors.js';
-import type { Node } from '../../../harness/node.js';
+import type { Node } from '../../../harness/remote/node.js';
 import type { Role } from '../../../harness/stack.js';
 import type { PrismnetOps, RaftStatus, TenantGateway, Tunnel } from '../../contracts.js';
 import { expectPorts } from '../probes.js';

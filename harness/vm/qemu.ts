@@ -7,11 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HostError, NodeError, tail } from './errors.js';
-import { procStat } from './proc.js';
+import { HostError, NodeError, tail } from '../errors.js';
+import { procStat } from '../proc.js';
 import { type Accel, QemuProcess } from './qemu-process.js';
 import { qmp } from './qmp.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../remote/wait.js';
 
 export type { Accel };
 

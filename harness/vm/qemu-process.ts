@@ -9,8 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HostError } from './errors.js';
-import { daemonPid, isAlive, sleep, terminate } from './proc.js';
+import { HostError } from '../errors.js';
+import { daemonPid, isAlive, sleep, terminate } from '../proc.js';
 import { qmp } from './qmp.js';
 
 export type Accel = 'kvm' | 'tcg';

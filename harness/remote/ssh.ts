@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
-import { NodeError } from './errors.js';
+import { NodeError } from '../errors.js';
 import { type ExecResult, RemoteShell, SHELL_MAX_COMMAND_BYTES } from './ssh-shell.js';
 
 export type { ExecResult };

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HostError } from './errors.js';
-import { daemonPid, sleep, terminate } from './proc.js';
+import { HostError } from '../errors.js';
+import { daemonPid, sleep, terminate } from '../proc.js';
 
 export class VdeSwitch {
   readonly dir: string;

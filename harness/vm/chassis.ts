@@ -13,10 +13,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HostError, NodeError, tail } from './errors.js';
+import { HostError, NodeError, tail } from '../errors.js';
 import { QemuProcess } from './qemu-process.js';
 import { qmp } from './qmp.js';
-import { type ProbeResult, waitFor } from './wait.js';
+import { type ProbeResult, waitFor } from '../remote/wait.js';
 
 export type Firmware = 'bios' | 'uefi';
 

@@ -5,7 +5,7 @@
  * value, at its deadline with a WaitTimeoutError, at once when waiting
  * cannot help, or at once on abort; each failure carries its evidence.
  */
-import { NodeError, WaitTimeoutError } from './errors.js';
+import { NodeError, WaitTimeoutError } from '../errors.js';
 
 export interface WaitOptions {
   /** Node the condition is about; leads the error message. */

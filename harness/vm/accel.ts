@@ -7,11 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HostError } from './errors.js';
-import { progress } from './log.js';
-import { hostBootId } from './proc.js';
+import { HostError } from '../errors.js';
+import { progress } from '../log.js';
+import { hostBootId } from '../proc.js';
 import type { Accel } from './qemu.js';
-import type { AccelChoice } from './config.js';
+import type { AccelChoice } from '../config.js';
 
 export const PROBE_MARKER = 'ULTRACLOUD_PROBE_USERSPACE';
 const PROBE_DEADLINE_MS = 20_000;
