@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { StatusRow } from '../harness/cluster.js';
+import type { ClusterRuntime } from '../harness/cluster/runtime.js';
 import { HostError, UsageError } from '../harness/errors.js';
 import { requireTools } from '../harness/host.js';
 import { isAlive } from '../harness/proc.js';
@@ -35,6 +36,43 @@ export function statusTable(rows: StatusRow[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+/** The `status --json` document's shape; bumped when a key changes meaning or goes (a new key does not bump it). */
+export const STATUS_SCHEMA = 1;
+
+const RUNTIME_KEYS = ['profile', 'stack', 'image', 'accel', 'accelReason', 'portBase', 'startedAt', 'recipeHash', 'pid', 'state', 'updatedAt', 'failedNodes', 'boot', 'snapshot', 'readyS', 'expect'] as const;
+
+/** The ssh command line that logs into a node as root, ready to paste. */
+export function sshCommand(keyPath: string, port: number): string {
+  return `ssh -i ${keyPath} -p ${port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1`;
+}
+
+/**
+ * `status --json`: every key always there (null where unknown), so a
+ * script can read any of them without guessing; `schema` says which shape.
+ */
+export function statusDocument(s: { profile: string; stateDir: string; keyPath: string; started: boolean; runtime: ClusterRuntime | undefined; rows: StatusRow[] }) {
+  return {
+    schema: STATUS_SCHEMA,
+    profile: s.profile,
+    stateDir: s.stateDir,
+    started: s.started,
+    sshKey: s.keyPath,
+    runtime: s.runtime ? Object.fromEntries(RUNTIME_KEYS.map((k) => [k, s.runtime![k] ?? null])) : null,
+    nodes: s.rows.map((r) => ({
+      node: r.node,
+      state: r.state,
+      vm: r.vm,
+      pid: r.pid ?? null,
+      sshPort: r.sshPort,
+      ssh: sshCommand(s.keyPath, r.sshPort),
+      forwards: r.forwards,
+      accel: r.accel,
+      uptimeS: r.uptimeS ?? null,
+      cpu: r.cpu ?? null,
+    })),
+  };
 }
 
 /** Nodes of a started cluster that are neither ready nor still booting (status exits 1 for them). */
@@ -95,15 +133,16 @@ function attachConsole(name: string, socketPath: string): Promise<number> {
 export const inspectCommands = {
   status: {
     args: '[--json]',
-    summary: 'per node: ready/booting/no-ssh/down/io-error/paused, pid, SSH port, accel, uptime, CPU share',
+    summary: 'per node: its state (ready, booting, no-ssh, down, io-error, paused), pid, SSH port, accel, uptime, CPU share',
     details: `One row per node. STATE is ready (QEMU running and root logs in over SSH within 30 s),
 booting (QEMU running, no SSH yet, within the boot deadline), no-ssh (QEMU running, no SSH
 login past that deadline), down (no QEMU while the cluster runs), io-error (QEMU paused the
 guest on a disk I/O error: a full disk), paused, unresponsive (QMP does not answer), or
-stopped (no cluster running). Exits 1 when a node of a running cluster is neither ready nor
-booting.
+stopped (no cluster running). Exits 1 when no cluster is running, or when a node of a running
+cluster is neither ready nor booting.
 
-  --json   the same as JSON on stdout (progress and errors stay on stderr)`,
+  --json   the same as JSON on stdout (progress and errors stay on stderr): every key always
+           there (null where unknown), \`schema\` ${STATUS_SCHEMA}, the SSH key and each node's ssh command`,
     async run(args) {
       const { values } = opts(args, { json: { type: 'boolean' } });
       const cluster = await openCluster();
@@ -112,7 +151,7 @@ booting.
       const rt = cluster.runtime();
       const started = cluster.isStarted();
       if (values.json) {
-        console.log(JSON.stringify({ profile: cluster.cfg.profile, stateDir: cluster.stateDir, started, runtime: rt ?? null, nodes: rows }, null, 2));
+        console.log(JSON.stringify(statusDocument({ profile: cluster.cfg.profile, stateDir: cluster.stateDir, keyPath: cluster.keyPath, started, runtime: rt, rows }), null, 2));
       } else {
         console.log(`state dir: ${cluster.stateDir}${cluster.cfg.profile === 'default' ? '' : `  (profile ${cluster.cfg.profile})`}`);
         if (rt) {
@@ -125,7 +164,11 @@ booting.
         const shares = rows.filter((r) => r.cpu).map((r) => r.cpu!.share);
         if (shares.length > 0) console.log(`total QEMU CPU: ${(shares.reduce((a, b) => a + b, 0) * 100).toFixed(1)}% of one host core`);
       }
-      const bad = started ? unhealthy(rows) : [];
+      if (!started) {
+        process.stderr.write(`cluster: no cluster is running (state dir ${cluster.stateDir}); \`cluster start\` boots one\n`);
+        return 1;
+      }
+      const bad = unhealthy(rows);
       if (bad.length > 0) {
         process.stderr.write(`cluster: not ready: ${bad.map((r) => `${r.node} (${r.state})`).join(', ')}\n`);
         return 1;

@@ -9,6 +9,7 @@
  * program (tsx cli/main.ts) or bin/cluster.mjs calls `runProgram`; a unit
  * test imports the table and the parts.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,7 @@ import { HostError, NodeError, UsageError } from '../harness/errors.js';
 import { setQuiet } from '../harness/log.js';
 import { PROFILES } from '../harness/topology.js';
 import { benchCommands } from './bench.js';
-import { type Command, opts } from './command.js';
+import { type Command, OptionError, closest, opts } from './command.js';
 import { inspectCommands } from './inspect.js';
 import { lifecycleCommands } from './lifecycle.js';
 import { proveCommand } from './prove.js';
@@ -28,14 +29,19 @@ import { attachedSuiteCommands, suiteCommands } from './suites.js';
 
 export type { Command } from './command.js';
 
-const ENVIRONMENT = `profiles (ULTRACLOUD_PROFILE, or --profile NAME with any command; each has its own state dir and forwards):
-${Object.entries(PROFILES).map(([n, p]) => `  ${n.padEnd(8)} ${p.description}`).join('\n')}
-
-environment: PHOTON_VM_DIR, ULTRACLOUD_PROFILE, ULTRACLOUD_STACK, ULTRACLOUD_ACCEL (auto|kvm|tcg),
-  ULTRACLOUD_PORT_BASE, ULTRACLOUD_IMAGE_CACHE, ULTRACLOUD_BOOT_TIMEOUT, ULTRACLOUD_DEBIAN_SOURCES,
-  ULTRACLOUD_KEEP_CLUSTER, ULTRACLOUD_ATTACH_ONLY, ULTRACLOUD_VERBOSE, ULTRACLOUD_QUIET, ULTRACLOUD_COLD,
-  ULTRACLOUD_FLAKE, ULTRACLOUD_NIX_IMAGES (the ultracloud stack)
-  (booleans: 1/0, true/false, yes/no; see README)`;
+/** The profiles and the environment, wrapped to `width`. */
+function environment(width: number): string {
+  return [
+    wrap('profiles (ULTRACLOUD_PROFILE, or --profile NAME with any command; each has its own state dir and forwards):', width, 2),
+    ...Object.entries(PROFILES).map(([n, p]) => `  ${n.padEnd(8)} ${wrap(p.description, width, 11)}`),
+    '',
+    wrap(
+      'environment: PHOTON_VM_DIR, ULTRACLOUD_PROFILE, ULTRACLOUD_STACK, ULTRACLOUD_ACCEL (auto|kvm|tcg), ULTRACLOUD_PORT_BASE, ULTRACLOUD_IMAGE_CACHE, ULTRACLOUD_BOOT_TIMEOUT, ULTRACLOUD_DEBIAN_SOURCES, ULTRACLOUD_KEEP_CLUSTER, ULTRACLOUD_ATTACH_ONLY, ULTRACLOUD_VERBOSE, ULTRACLOUD_QUIET, ULTRACLOUD_COLD, ULTRACLOUD_FLAKE, ULTRACLOUD_NIX_IMAGES (the ultracloud stack) (booleans: 1/0, true/false, yes/no; see README)',
+      width,
+      2,
+    ),
+  ].join('\n');
+}
 
 const { build, keys, start, stop, clean } = lifecycleCommands;
 const { status, ssh, console: consoleCommand, logs } = inspectCommands;
@@ -77,24 +83,86 @@ export const commands: Record<string, Command> = {
   },
 };
 
+/**
+ * The command list's groups, in order. Every command is in exactly one
+ * (tests/unit/cli-parts.test.ts holds it): a `fresh-<x>` twin sits in its
+ * suite's group, shown on the suite's line.
+ */
+export const GROUPS: { title: string; names: string[] }[] = [
+  { title: 'lifecycle', names: ['build', 'keys', 'start', 'stop', 'clean'] },
+  { title: 'inspect', names: ['status', 'ssh', 'console', 'logs'] },
+  {
+    title: 'suites (each boots the cluster when none is up and leaves it running; fresh-<suite>: clean, build, start, then the suite)',
+    names: ['smoke', 'fresh-smoke', 'matrix', 'fresh-matrix', 'demo-vm-webapp', 'fresh-demo-vm-webapp', 'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak'],
+  },
+  { title: 'bench', names: ['bench-storage', 'fresh-bench-storage', 'fresh-storage-bench', 'bench-coronafs-local-matrix'] },
+  { title: 'CI and re-runs (never boot a cluster)', names: ['validate', 'rerun-failed', 'prove'] },
+  { title: 'help', names: ['help'] },
+];
+
 export function lookup(name: string): Command {
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!command) throw new UsageError(`unknown command '${name}' (try: cluster help)`);
+  if (!command) {
+    const near = closest(name, Object.keys(commands));
+    throw new UsageError(`unknown command '${name}'${near ? ` (did you mean \`${near}\`?)` : ''}; \`cluster help\` lists them`);
+  }
   return command;
 }
 
-export function usage(): string {
-  const width = Math.max(...Object.entries(commands).map(([n, c]) => `${n} ${c.args}`.length));
-  return [
-    'usage: cluster <command> [options]   (npx cluster ..., or npm run cluster -- ...)',
-    '',
-    'commands:',
-    ...Object.entries(commands).map(([n, c]) => `  ${`${n} ${c.args}`.padEnd(width)}  ${c.summary}`),
-    '',
-    '`cluster <command> --help` shows one command.',
-    '',
-    ENVIRONMENT,
-  ].join('\n');
+/** `text` in lines that fit `width` columns when each starts at column `indent` (words kept whole); lines after the first carry the indent. */
+export function wrap(text: string, width: number, indent: number): string {
+  const room = Math.max(20, width - indent);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
+/** The terminal's width when stdout is one, else 100; never under 60. */
+export function terminalWidth(): number {
+  return Math.max(60, process.stdout.isTTY ? process.stdout.columns || 100 : 100);
+}
+
+/**
+ * The command list, grouped: each command with its arguments, then its
+ * summary wrapped to `width` (on the next line when the arguments are
+ * long). A fresh-<x> twin is named on its suite's line, not given its own.
+ */
+export function usage(width = terminalWidth()): string {
+  const COLUMN = Math.min(32, Math.floor(width / 3));
+  const out = [wrap('usage: cluster <command> [options]   (npx cluster ..., or npm run cluster -- ...)', width, 2), ''];
+  for (const g of GROUPS) {
+    out.push(wrap(`${g.title}:`, width, 2));
+    for (const name of g.names) {
+      if (name.startsWith('fresh-') && g.names.includes(name.slice('fresh-'.length))) continue;
+      const twins = g.names.filter((n) => n === `fresh-${name}`);
+      const summary = commands[name].summary + (twins.length ? ` (also ${twins.join(', ')})` : '');
+      const head = `  ${`${name} ${commands[name].args}`.trim()}`;
+      const body = wrap(summary, width, COLUMN);
+      out.push(head.length + 2 <= COLUMN ? `${head.padEnd(COLUMN)}${body}` : `  ${wrap(head.trim(), width, 6)}\n${' '.repeat(COLUMN)}${body}`);
+    }
+    out.push('');
+  }
+  out.push(wrap('`cluster help <command>` (or `cluster <command> --help`) shows its options; `cluster --version` the version.', width, 0), '', environment(width));
+  return out.join('\n');
+}
+
+/** `cluster --version`: the package's version and, in a git checkout, its commit. */
+export function version(root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+  let commit = '';
+  try {
+    commit = execFileSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    /* not a git checkout (an unpacked tarball): the version alone */
+  }
+  return `cluster ${pkg.version} (${pkg.name}${commit ? `, commit ${commit}` : ''})`;
 }
 
 export function commandHelp(name: string, c: Command): string {
@@ -116,13 +184,23 @@ export async function main(args: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 2;
   }
+  if (name === '--version' || name === '-V') {
+    console.log(version());
+    return 0;
+  }
   const command = lookup(name);
   if (wantsHelp(command, rest)) {
     console.log(commandHelp(name, command));
     return 0;
   }
   if (name !== 'help') setQuiet(loadConfig().quiet); // every knob checked up front: a bad value is one line and exit 2
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    // An option error names the command it is about.
+    if (e instanceof OptionError) throw new UsageError(`${name}: ${e.message}; \`cluster ${name} --help\` lists its options`);
+    throw e;
+  }
 }
 
 /** Where an unexpected error's details go: the state dir when it exists, else the temp dir. */

@@ -11,7 +11,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { execaSync } from 'execa';
 import type { Cluster } from '../harness/cluster.js';
 import { PROJECT_ROOT } from '../harness/config.js';
@@ -19,6 +18,7 @@ import { HostError, UsageError } from '../harness/errors.js';
 import { progress } from '../harness/log.js';
 import { type ProveRow, type RowVerdict, proveSummary, selectRows, tableProblems } from '../harness/prove.js';
 import { type RowControl, proveRow, rejudge, restoreLeftover } from '../harness/prove-runner.js';
+import { opts } from './command.js';
 import { holdingLock } from './session.js';
 import type { StackOps } from '../stacks/contracts.js';
 
@@ -52,12 +52,7 @@ missed row. Never boots a cluster. Each row's vitest output is in reports/prove/
   --rejudge       judge the rows already run again from their saved reports (reports/prove/), no cluster
   --out FILE      also write the results as a markdown table (e.g. docs/prove.md)`,
   async run(args: string[]): Promise<number> {
-    let values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
-    try {
-      ({ values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }));
-    } catch (e) {
-      throw new UsageError((e as Error).message.split('\n')[0]);
-    }
+    const { values } = opts(args, OPTIONS);
     const stacks = await import('../stacks/index.js');
     const cluster = stacks.openCluster();
     const { proveTable } = await import('../tests/prove-table.js');

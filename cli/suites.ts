@@ -34,7 +34,7 @@ export function suiteCommands(suite: string, what: string, example: string, sele
   return {
     [suite]: {
       args: '[--cold] [vitest options...]',
-      summary: `run ${what} (bringing the cluster up if none is: see start); leaves it running`,
+      summary: `run ${what}`,
       details: `Brings the cluster up if no node is running (as \`start\` does: from the warm snapshot when one
 fits; --cold first: from the image), then runs \`vitest run ${shown}\` with the options given (e.g.
 \`${example}\`), holding the cluster lock throughout. Leaves the cluster running.`,

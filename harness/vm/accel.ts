@@ -112,5 +112,11 @@ export async function probeKvm(probe: ProbeKernel): Promise<{ kvmWorks: boolean;
     return { kvmWorks: false, reason: `/dev/kvm exists, but a KVM guest showed no userspace marker within ${PROBE_DEADLINE_MS / 1000}s` };
   }
   const last = seen.trim().split('\n').slice(-2).join(' | ') || 'no output';
-  return { kvmWorks: false, reason: `/dev/kvm exists, but QEMU exited (${r.exitCode}) under KVM: ${last}` };
+  return { kvmWorks: false, reason: `/dev/kvm exists, but QEMU ${howItEnded(r)} under KVM: ${last}` };
+}
+
+/** How a process ended, in words: its exit code, or the signal that killed it (which leaves no exit code: never "exited (undefined)"). */
+export function howItEnded(r: { exitCode?: number | null; signal?: string | null }): string {
+  if (r.exitCode !== undefined && r.exitCode !== null) return `exited (code ${r.exitCode})`;
+  return `was killed by ${r.signal ?? 'a signal'}`;
 }

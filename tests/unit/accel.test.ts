@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveAccel } from '../../harness/vm/accel.js';
+import { howItEnded, resolveAccel } from '../../harness/vm/accel.js';
 import { HostError } from '../../harness/errors.js';
 
 /**
@@ -71,5 +71,13 @@ describe('resolveAccel', () => {
       cacheVerdict(true, reason);
       expect(await resolveAccel('kvm', cacheDir, PROBE)).toEqual({ accel: 'kvm', reason: 'ULTRACLOUD_ACCEL=kvm (probe passed)' });
     });
+  });
+});
+
+describe('how the probe QEMU ended, in words', () => {
+  it('says the exit code, or the signal when it was killed (no exit code then)', () => {
+    expect(howItEnded({ exitCode: 1, signal: undefined })).toBe('exited (code 1)');
+    expect(howItEnded({ exitCode: undefined, signal: 'SIGSEGV' })).toBe('was killed by SIGSEGV');
+    expect(howItEnded({})).toBe('was killed by a signal');
   });
 });

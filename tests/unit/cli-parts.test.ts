@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { opts } from '../../cli/command.js';
-import { commandHelp, commands, describeFailure, isProgram, lookup, main, usage, wantsHelp } from '../../cli/main.js';
+import { GROUPS, commandHelp, commands, describeFailure, isProgram, lookup, main, usage, wantsHelp } from '../../cli/main.js';
 import { type SessionCluster, withCluster } from '../../cli/session.js';
 import { HostError, NodeError, UsageError } from '../../harness/errors.js';
 
@@ -46,7 +46,20 @@ describe('the command table', () => {
     expect(c.args).not.toContain('\n');
     expect(c.details.trim()).not.toBe('');
     expect(commandHelp(name, c).split('\n')[0]).toBe(`usage: cluster ${name} ${c.args}`);
-    expect(usage()).toContain(`  ${name} ${c.args}`);
+  });
+
+  it('every command is in exactly one group of the command list, and the list shows each (a fresh-<suite> on its suite\'s line)', () => {
+    const grouped = GROUPS.flatMap((g) => g.names);
+    expect([...grouped].sort()).toEqual([...COMMANDS].sort());
+    const text = usage(100);
+    for (const name of COMMANDS) expect(text, name).toMatch(new RegExp(`^  ${name}( |$)|also\\s[^)]*\\b${name}\\b`, 'm'));
+  });
+
+  it('the command list fits the width it is given', () => {
+    for (const width of [60, 80, 120]) {
+      const long = usage(width).split('\n').filter((l) => l.length > width);
+      expect(long, `lines over ${width}`).toEqual([]);
+    }
   });
 
   it('passes arguments through only where another program takes them', () => {
@@ -92,7 +105,7 @@ describe('main', () => {
   });
 
   it('an unknown command is a UsageError naming it', async () => {
-    await expect(main(['frobnicate'])).rejects.toThrow(new UsageError("unknown command 'frobnicate' (try: cluster help)"));
+    await expect(main(['frobnicate'])).rejects.toThrow(new UsageError("unknown command 'frobnicate'; `cluster help` lists them"));
   });
 
   it('is not run on import: this module is not the program', () => {
@@ -135,7 +148,7 @@ describe('option parsing', () => {
   });
 
   it('a stray argument is one line naming it', () => {
-    expect(usageError(() => opts(['node01', 'node02'], options, 1)).message).toBe("unexpected argument 'node02'");
+    expect(usageError(() => opts(['node01', 'node02'], options, 1)).message).toBe("takes at most 1 argument, got 'node02' too");
   });
 
   it('a missing option value is one line', () => {

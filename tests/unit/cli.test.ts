@@ -85,14 +85,33 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
     const r = await cluster(['status', '--bogus']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
-    expect(r.stderrLines[0]).toContain('--bogus');
+    expect(r.stderrLines[0]).toBe('cluster: status: unknown option --bogus; its options: --json; `cluster status --help` lists its options');
+  });
+
+  it('an option one slip away is named in our words, with the one meant; a near-miss command too', async () => {
+    const r = await cluster(['status', '--jsno']);
+    expect(r.code).toBe(2);
+    expect(r.stderrLines).toEqual(['cluster: status: unknown option --jsno (did you mean --json?); its options: --json; `cluster status --help` lists its options']);
+    const missing = await cluster(['logs', 'node01', '-n']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderrLines).toEqual(['cluster: logs: --lines (-n) needs a value: --lines <value>; `cluster logs --help` lists its options']);
+    const typo = await cluster(['stauts']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderrLines).toEqual(['cluster: unknown command \'stauts\' (did you mean `status`?); `cluster help` lists them']);
+  });
+
+  it('--version prints the version and the commit, exit 0', async () => {
+    const r = await cluster(['--version']);
+    expect(r.code).toBe(0);
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(r.stdout.trim()).toMatch(new RegExp(`^cluster ${pkg.version.replace(/\./g, '\\.')} \\(ultracloud-test-cluster(, commit [0-9a-f]{12})?\\)$`));
   });
 
   it('rejects a stray argument with exit 2', async () => {
     const r = await cluster(['status', 'extra']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
-    expect(r.stderrLines[0]).toContain("unexpected argument 'extra'");
+    expect(r.stderrLines[0]).toBe("cluster: status: takes no argument, got 'extra'; `cluster status --help` lists its options");
   });
 
   it('rejects a bad ULTRACLOUD_ACCEL with exit 2, naming the variable', async () => {
@@ -109,10 +128,10 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
     expect(r.stderrLines).toHaveLength(1);
   });
 
-  it('status on an empty state dir lists node01..node06 as stopped and changes nothing', async () => {
+  it('status on an empty state dir lists node01..node06 as stopped, changes nothing, and exits 1 saying no cluster runs', async () => {
     const r = await cluster(['status']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.stderrLines).toEqual([`cluster: no cluster is running (state dir ${stateDir}); \`cluster start\` boots one`]);
+    expect(r.code).toBe(1);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe(`state dir: ${stateDir}`);
     expect(lines[1].split(/\s+/)).toEqual(['NODE', 'STATE', 'PID', 'SSH', 'ACCEL', 'UPTIME', 'CPU', 'FORWARDS']);
@@ -129,12 +148,16 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
     expect(fs.readdirSync(cacheDir)).toEqual([]);
   });
 
-  it('status --json reports every node stopped, with ports from ULTRACLOUD_PORT_BASE', async () => {
+  it('status --json reports every node stopped, with ports from ULTRACLOUD_PORT_BASE, every key present (null where unknown)', async () => {
     const r = await cluster(['status', '--json'], { ULTRACLOUD_PORT_BASE: '30000' });
-    expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { stateDir: string; runtime: unknown; nodes: { node: string; state: string; sshPort: number }[] };
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { schema: number; stateDir: string; sshKey: string; runtime: unknown; nodes: Record<string, unknown>[] & { node: string; state: string; sshPort: number }[] };
+    expect(out.schema).toBe(1);
     expect(out.stateDir).toBe(stateDir);
+    expect(out.sshKey).toBe(path.join(stateDir, 'ssh', 'id_ed25519'));
     expect(out.runtime).toBeNull();
+    expect(Object.keys(out.nodes[0])).toEqual(['node', 'state', 'vm', 'pid', 'sshPort', 'ssh', 'forwards', 'accel', 'uptimeS', 'cpu']);
+    expect(out.nodes[0]).toMatchObject({ pid: null, uptimeS: null, cpu: null, ssh: `ssh -i ${out.sshKey} -p 30001 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1` });
     expect(out.nodes.map((n) => [n.node, n.state, n.sshPort])).toEqual([
       ['node01', 'stopped', 30001],
       ['node02', 'stopped', 30002],
@@ -166,7 +189,7 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
     const r = await cluster(['help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^usage: /);
-    expect(r.stdout).toContain('status [--json]');
+    expect(r.stdout).toMatch(/^inspect:\n  status \[--json\] +per node/m);
     expect(r.stderr).toBe('');
   });
 
@@ -212,7 +235,7 @@ describe.concurrent('cluster <command> --help', { timeout: 120_000 }, () => {
 
   it('the command list names every command and the new surface', async () => {
     const r = await cluster(['help']);
-    for (const c of COMMANDS) expect(r.stdout).toContain(`  ${c} `);
+    for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c}( |$)|also\\s[^)]*\\b${c}\\b`, 'm'));
     expect(r.stdout).toContain('console <node>');
     expect(r.stdout).toContain('start [--fresh] [--cold] [node]');
     expect(r.stdout).toContain('stop [--graceful] [node]');
@@ -248,7 +271,7 @@ describe.concurrent('cluster CLI: bad input is exit 2, one line', { timeout: 120
     [['start', 'node9'], 'unknown node'],
     [['stop', 'node9'], 'unknown node'],
     [['start', '--fresh', 'node01'], '--fresh'],
-    [['start', 'node01', 'node02'], "unexpected argument 'node02'"],
+    [['start', 'node01', 'node02'], "start: takes at most 1 argument, got 'node02' too"],
     [['logs'], 'needs a node name'],
   ])('%j', async (args, message) => {
     const r = await cluster(args);
@@ -270,8 +293,9 @@ describe.concurrent('cluster CLI: bad input is exit 2, one line', { timeout: 120
 
   it('accepts true/yes/no spellings of booleans', async () => {
     const r = await cluster(['status', '--json'], { ULTRACLOUD_KEEP_CLUSTER: 'true', ULTRACLOUD_VERBOSE: 'No', ULTRACLOUD_QUIET: 'YES' });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
+    // Accepted: no usage error (2); 1 only says no cluster runs here.
+    expect(r.code).toBe(1);
+    expect(r.stderrLines).toEqual([expect.stringContaining('no cluster is running')]);
   });
 });
 
@@ -296,7 +320,7 @@ describe.concurrent('the bin shim (npx cluster)', { timeout: 120_000 }, () => {
     fs.mkdirSync(path.dirname(link), { recursive: true });
     fs.symlinkSync(shim, link);
     const r = await cluster(['status', '--json'], { ULTRACLOUD_QUIET: '' }, { argv: [link], cwd: os.tmpdir() });
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1); // no cluster runs in the test's state dir
     expect(JSON.parse(r.stdout).nodes).toHaveLength(6);
   });
 
