@@ -20,6 +20,7 @@ import { HostError, NodeError, UsageError } from '../harness/errors.js';
 import { setQuiet } from '../harness/log.js';
 import { PROFILES } from '../harness/topology.js';
 import { benchCommands } from './bench.js';
+import { exportLogsCommand } from './export-logs.js';
 import { type Command, OptionError, closest, opts } from './command.js';
 import { inspectCommands } from './inspect.js';
 import { lifecycleCommands } from './lifecycle.js';
@@ -55,6 +56,7 @@ export const commands: Record<string, Command> = {
   ssh,
   console: consoleCommand,
   logs,
+  'export-logs': exportLogsCommand,
   stop,
   clean,
   ...suiteCommands('smoke', 'the smoke suite', 'cluster smoke -t chainfire'),
@@ -90,7 +92,7 @@ export const commands: Record<string, Command> = {
  */
 export const GROUPS: { title: string; names: string[] }[] = [
   { title: 'lifecycle', names: ['build', 'keys', 'start', 'stop', 'clean'] },
-  { title: 'inspect', names: ['status', 'ssh', 'console', 'logs'] },
+  { title: 'inspect', names: ['status', 'ssh', 'console', 'logs', 'export-logs'] },
   {
     title: 'suites (each boots the cluster when none is up and leaves it running; fresh-<suite>: clean, build, start, then the suite)',
     names: ['smoke', 'fresh-smoke', 'matrix', 'fresh-matrix', 'demo-vm-webapp', 'fresh-demo-vm-webapp', 'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak'],

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { execa } from 'execa';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PROJECT_ROOT } from '../../harness/config.js';
 import { isAlive } from '../../harness/proc.js';
 
@@ -50,9 +50,76 @@ async function cluster(args: string[], env: Record<string, string> = {}, via: { 
   return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr, stderrLines };
 }
 
-describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
-  it('rejects an unknown command with exit 2 and one line', async () => {
+/**
+ * The same command line run in this process: main() as runProgram runs it
+ * (its exit code, or the thrown error through describeFailure: the code and
+ * the one stderr line), stdout and stderr captured, the environment set as
+ * the spawned CLI would get it. For input that never reaches a process
+ * boundary (options, help, environment checks): a spawn costs a loaded
+ * host seconds of CPU each, and this file had about a hundred. What only a
+ * real process shows (the bin shim, exit codes passed through, signals,
+ * stand-in processes) is still spawned below. Not concurrent: it sets
+ * process.env for the call.
+ */
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const { main, describeFailure } = await import('../../cli/main.js');
+  const saved = { ...process.env };
+  const want = { ...baseEnv(), PHOTON_VM_DIR: stateDir, ULTRACLOUD_IMAGE_CACHE: cacheDir, ULTRACLOUD_QUIET: '1', ...env };
+  for (const k of Object.keys(process.env)) if (!(k in want)) delete process.env[k];
+  Object.assign(process.env, want);
+  let stdout = '';
+  let stderr = '';
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    stdout += `${a.map(String).join(' ')}\n`;
+  });
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  let code: number;
+  try {
+    code = await main(args);
+  } catch (e) {
+    const f = describeFailure(e, () => path.join(tmp, 'cli-error.log'));
+    stderr += `${f.line}\n`;
+    code = f.code;
+  } finally {
+    log.mockRestore();
+    out.mockRestore();
+    err.mockRestore();
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  stdout = stdout.replace(/\n$/, '');
+  const stderrLines = stderr.split('\n').filter((l) => l.trim() !== '');
+  return { code, stdout, stderr, stderrLines };
+}
+
+describe('the program itself (spawned): one line on stderr and its exit code', { timeout: 90_000 }, () => {
+  it('an unknown command is exit 2 and one line', async () => {
     const r = await cluster(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderrLines).toEqual(["cluster: unknown command 'frobnicate'; `cluster help` lists them"]);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a bad option is exit 2 and one line; help is exit 0 on stdout', async () => {
+    const [bad, help] = await Promise.all([cluster(['status', '--jsno']), cluster(['status', '--help'])]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderrLines).toHaveLength(1);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: cluster status/);
+    expect(help.stderr).toBe('');
+  });
+});
+
+describe('cluster CLI', { timeout: 90_000 }, () => {
+  it('rejects an unknown command with exit 2 and one line', async () => {
+    const r = await cli(['frobnicate']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
     expect(r.stderrLines[0]).toContain('unknown command');
@@ -61,14 +128,14 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
   });
 
   it('does not take inherited object keys for commands', async () => {
-    const r = await cluster(['constructor']);
+    const r = await cli(['constructor']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
     expect(r.stderrLines[0]).toContain('unknown command');
   });
 
   it('rejects an unknown node for ssh with exit 2 and one line', async () => {
-    const r = await cluster(['ssh', 'node9']);
+    const r = await cli(['ssh', 'node9']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
     expect(r.stderrLines[0]).toContain('unknown node');
@@ -76,46 +143,46 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
   });
 
   it('rejects ssh without a node name with exit 2', async () => {
-    const r = await cluster(['ssh']);
+    const r = await cli(['ssh']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
   });
 
   it('rejects an unknown option with exit 2 and one line', async () => {
-    const r = await cluster(['status', '--bogus']);
+    const r = await cli(['status', '--bogus']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
     expect(r.stderrLines[0]).toBe('cluster: status: unknown option --bogus; its options: --json; `cluster status --help` lists its options');
   });
 
   it('an option one slip away is named in our words, with the one meant; a near-miss command too', async () => {
-    const r = await cluster(['status', '--jsno']);
+    const r = await cli(['status', '--jsno']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toEqual(['cluster: status: unknown option --jsno (did you mean --json?); its options: --json; `cluster status --help` lists its options']);
-    const missing = await cluster(['logs', 'node01', '-n']);
+    const missing = await cli(['logs', 'node01', '-n']);
     expect(missing.code).toBe(2);
     expect(missing.stderrLines).toEqual(['cluster: logs: --lines (-n) needs a value: --lines <value>; `cluster logs --help` lists its options']);
-    const typo = await cluster(['stauts']);
+    const typo = await cli(['stauts']);
     expect(typo.code).toBe(2);
     expect(typo.stderrLines).toEqual(['cluster: unknown command \'stauts\' (did you mean `status`?); `cluster help` lists them']);
   });
 
   it('--version prints the version and the commit, exit 0', async () => {
-    const r = await cluster(['--version']);
+    const r = await cli(['--version']);
     expect(r.code).toBe(0);
     const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(r.stdout.trim()).toMatch(new RegExp(`^cluster ${pkg.version.replace(/\./g, '\\.')} \\(ultracloud-test-cluster(, commit [0-9a-f]{12})?\\)$`));
   });
 
   it('rejects a stray argument with exit 2', async () => {
-    const r = await cluster(['status', 'extra']);
+    const r = await cli(['status', 'extra']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
     expect(r.stderrLines[0]).toBe("cluster: status: takes no argument, got 'extra'; `cluster status --help` lists its options");
   });
 
   it('rejects a bad ULTRACLOUD_ACCEL with exit 2, naming the variable', async () => {
-    const r = await cluster(['status'], { ULTRACLOUD_ACCEL: 'foo' });
+    const r = await cli(['status'], { ULTRACLOUD_ACCEL: 'foo' });
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
     expect(r.stderrLines[0]).toContain('ULTRACLOUD_ACCEL');
@@ -123,13 +190,13 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
   });
 
   it('rejects a bad logs -n with exit 2', async () => {
-    const r = await cluster(['logs', 'node01', '-n', 'many']);
+    const r = await cli(['logs', 'node01', '-n', 'many']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
   });
 
   it('status on an empty state dir lists node01..node06 as stopped, changes nothing, and exits 1 saying no cluster runs', async () => {
-    const r = await cluster(['status']);
+    const r = await cli(['status']);
     expect(r.stderrLines).toEqual([`cluster: no cluster is running (state dir ${stateDir}); \`cluster start\` boots one`]);
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n');
@@ -149,7 +216,7 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
   });
 
   it('status --json reports every node stopped, with ports from ULTRACLOUD_PORT_BASE, every key present (null where unknown)', async () => {
-    const r = await cluster(['status', '--json'], { ULTRACLOUD_PORT_BASE: '30000' });
+    const r = await cli(['status', '--json'], { ULTRACLOUD_PORT_BASE: '30000' });
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as { schema: number; stateDir: string; sshKey: string; runtime: unknown; nodes: Record<string, unknown>[] & { node: string; state: string; sshPort: number }[] };
     expect(out.schema).toBe(1);
@@ -169,7 +236,7 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
   });
 
   it('--profile storage: storage-node01..05 on their own ports, in <state dir>-storage', async () => {
-    const r = await cluster(['status', '--json', '--profile', 'storage']);
+    const r = await cli(['status', '--json', '--profile', 'storage']);
     const out = JSON.parse(r.stdout) as { profile: string; stateDir: string; nodes: { node: string; sshPort: number }[] };
     expect(out.profile).toBe('storage');
     expect(out.stateDir).toBe(`${stateDir}-storage`);
@@ -177,16 +244,44 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
   });
 
   it('a suite the profile cannot serve is exit 2, one line', async () => {
-    const r = await cluster(['smoke', '--profile', 'storage']);
+    const r = await cli(['smoke', '--profile', 'storage']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toEqual(['cluster: `cluster smoke` needs the default profile: the storage profile boots only base, coronafs, lightningstor and serves unit, bench']);
-    const bad = await cluster(['status', '--profile', 'large']);
+    const bad = await cli(['status', '--profile', 'large']);
     expect(bad.code).toBe(2);
     expect(bad.stderrLines).toEqual(["cluster: ULTRACLOUD_PROFILE='large' is not one of: default, storage"]);
   });
 
+  it('export-logs of a stopped cluster copies the consoles there are, writes status.json, and lists what it could not fetch and why', async () => {
+    fs.mkdirSync(path.join(stateDir, 'node01'), { recursive: true });
+    fs.writeFileSync(path.join(stateDir, 'node01', 'vm.log'), 'node01 booted\n');
+    fs.mkdirSync(path.join(stateDir, 'baremetal', 'bm-w01'), { recursive: true });
+    fs.writeFileSync(path.join(stateDir, 'baremetal', 'bm-w01', 'vm.log'), 'ULTRACLOUD_MARKER installer:start\n');
+    const dir = path.join(tmp, 'exported');
+    try {
+      const r = await cli(['export-logs', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(fs.readFileSync(path.join(dir, 'node01', 'vm.log'), 'utf8')).toBe('node01 booted\n');
+      expect(fs.readFileSync(path.join(dir, 'chassis', 'bm-w01', 'vm.log'), 'utf8')).toContain('installer:start');
+      const status = JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as { schema: number; started: boolean };
+      expect(status).toMatchObject({ schema: 1, started: false });
+      const missing = fs.readFileSync(path.join(dir, 'MISSING.txt'), 'utf8');
+      expect(missing).toContain('node01: journal and units not fetched: the node is stopped (no SSH)');
+      expect(missing).toContain(`node02/vm.log: ${path.join(stateDir, 'node02', 'vm.log')} does not exist`);
+      expect(r.stdout.split('\n')[0]).toBe(`exported to ${dir}:`);
+      expect(r.stdout).toContain('  node01/vm.log  (14 bytes)');
+      expect(r.stderrLines.every((l) => l.startsWith('cluster: not collected: '))).toBe(true);
+      // A second export into the same folder would mix two runs' evidence: refused.
+      const again = await cli(['export-logs', dir]);
+      expect(again.code).toBe(1);
+      expect(again.stderrLines).toEqual([`cluster: ${dir} is not empty: export-logs writes into a new or empty folder`]);
+    } finally {
+      for (const p of [path.join(stateDir, 'node01'), path.join(stateDir, 'baremetal'), dir]) fs.rmSync(p, { recursive: true, force: true });
+    }
+  });
+
   it('help prints the usage and exits 0', async () => {
-    const r = await cluster(['help']);
+    const r = await cli(['help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^usage: /);
     expect(r.stdout).toMatch(/^inspect:\n  status \[--json\] +per node/m);
@@ -194,10 +289,10 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
   });
 
   it('--help exits 0, and no command at all prints the usage but exits 2', async () => {
-    const help = await cluster(['--help']);
+    const help = await cli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: /);
-    const none = await cluster([]);
+    const none = await cli([]);
     expect(none.code).toBe(2);
     expect(none.stdout).toMatch(/^usage: /);
   });
@@ -205,9 +300,9 @@ describe.concurrent('cluster CLI', { timeout: 90_000 }, () => {
 
 const COMMANDS = ['build', 'start', 'status', 'ssh', 'console', 'logs', 'stop', 'clean', 'smoke', 'fresh-smoke', 'validate', 'rerun-failed', 'help'];
 
-describe.concurrent('cluster <command> --help', { timeout: 120_000 }, () => {
+describe('cluster <command> --help', { timeout: 120_000 }, () => {
   it.each(COMMANDS)('%s --help prints that command\'s usage and exits 0', async (command) => {
-    const r = await cluster([command, '--help']);
+    const r = await cli([command, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[0]).toMatch(new RegExp(`^usage: cluster ${command}( |$)`));
     expect(r.stdout.split('\n').length).toBeGreaterThan(2);
@@ -215,26 +310,26 @@ describe.concurrent('cluster <command> --help', { timeout: 120_000 }, () => {
   });
 
   it('-h works too, after other options', async () => {
-    const r = await cluster(['logs', 'node01', '-h']);
+    const r = await cli(['logs', 'node01', '-h']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^usage: cluster logs /);
   });
 
   it('help <command> is the same as <command> --help', async () => {
-    const a = await cluster(['help', 'console']);
-    const b = await cluster(['console', '--help']);
+    const a = await cli(['help', 'console']);
+    const b = await cli(['console', '--help']);
     expect(a.code).toBe(0);
     expect(a.stdout).toBe(b.stdout);
   });
 
   it('help of an unknown command is exit 2, one line', async () => {
-    const r = await cluster(['help', 'frobnicate']);
+    const r = await cli(['help', 'frobnicate']);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
   });
 
   it('the command list names every command and the new surface', async () => {
-    const r = await cluster(['help']);
+    const r = await cli(['help']);
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c}( |$)|also\\s[^)]*\\b${c}\\b`, 'm'));
     expect(r.stdout).toContain('console <node>');
     expect(r.stdout).toContain('start [--fresh] [--cold] [node]');
@@ -242,13 +337,13 @@ describe.concurrent('cluster <command> --help', { timeout: 120_000 }, () => {
   });
 
   it('--help after `ssh <node>` belongs to the remote command (not ours)', async () => {
-    const r = await cluster(['ssh', 'node9', '--help']);
+    const r = await cli(['ssh', 'node9', '--help']);
     expect(r.code).toBe(2);
     expect(r.stderrLines[0]).toContain('unknown node');
   });
 });
 
-describe.concurrent('cluster CLI: bad input is exit 2, one line', { timeout: 120_000 }, () => {
+describe('cluster CLI: bad input is exit 2, one line', { timeout: 120_000 }, () => {
   it.each([
     ['build', '--bogus'],
     ['start', '--bogus'],
@@ -258,7 +353,7 @@ describe.concurrent('cluster CLI: bad input is exit 2, one line', { timeout: 120
     ['clean', '--bogus'],
     ['console', 'node01', '--bogus'],
   ])('%s %s', async (...args) => {
-    const r = await cluster(args);
+    const r = await cli(args);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
     expect(r.stderrLines[0]).toContain('--bogus');
@@ -274,7 +369,7 @@ describe.concurrent('cluster CLI: bad input is exit 2, one line', { timeout: 120
     [['start', 'node01', 'node02'], "start: takes at most 1 argument, got 'node02' too"],
     [['logs'], 'needs a node name'],
   ])('%j', async (args, message) => {
-    const r = await cluster(args);
+    const r = await cli(args);
     expect(r.code).toBe(2);
     expect(r.stderrLines).toHaveLength(1);
     expect(r.stderrLines[0]).toContain(message);
@@ -283,7 +378,7 @@ describe.concurrent('cluster CLI: bad input is exit 2, one line', { timeout: 120
   it.each(['ULTRACLOUD_KEEP_CLUSTER', 'ULTRACLOUD_ATTACH_ONLY', 'ULTRACLOUD_VERBOSE', 'ULTRACLOUD_QUIET', 'ULTRACLOUD_COLD'])(
     'a non-boolean %s is exit 2 naming it',
     async (name) => {
-      const r = await cluster(['status'], { [name]: 'on' });
+      const r = await cli(['status'], { [name]: 'on' });
       expect(r.code).toBe(2);
       expect(r.stderrLines).toHaveLength(1);
       expect(r.stderrLines[0]).toContain(name);
@@ -292,7 +387,7 @@ describe.concurrent('cluster CLI: bad input is exit 2, one line', { timeout: 120
   );
 
   it('accepts true/yes/no spellings of booleans', async () => {
-    const r = await cluster(['status', '--json'], { ULTRACLOUD_KEEP_CLUSTER: 'true', ULTRACLOUD_VERBOSE: 'No', ULTRACLOUD_QUIET: 'YES' });
+    const r = await cli(['status', '--json'], { ULTRACLOUD_KEEP_CLUSTER: 'true', ULTRACLOUD_VERBOSE: 'No', ULTRACLOUD_QUIET: 'YES' });
     // Accepted: no usage error (2); 1 only says no cluster runs here.
     expect(r.code).toBe(1);
     expect(r.stderrLines).toEqual([expect.stringContaining('no cluster is running')]);
