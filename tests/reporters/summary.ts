@@ -109,6 +109,13 @@ export function summarize(
   return s;
 }
 
+/** After a red run: where the evidence is and what to run next. */
+export const NEXT = [
+  'next: each failure with its node, expectation, console and journal is in reports/junit.xml (and above);',
+  '  `npx cluster rerun-failed` runs the failed tests again (a scenario whole) on the running cluster;',
+  '  `npx cluster export-logs` collects every node\'s console, journal and units into reports/logs/.',
+];
+
 export function formatSummary(s: RunSummary): string {
   const lines = [
     // Above the counts line: CI reads that one as the summary's first line.
@@ -118,6 +125,8 @@ export function formatSummary(s: RunSummary): string {
   if (s.reason === 'interrupted') lines.push('run interrupted: tests not run are counted as skipped');
   if (s.failures.length > 0) lines.push('failed:', ...s.failures.map((f) => `  ${f}`));
   if (s.unhandled.length > 0) lines.push(`unhandled errors: ${s.unhandled.length}`, ...s.unhandled.map((u) => `  ${u}`));
+  // Where to look next, only when something failed.
+  if (s.failed > 0 || s.unhandled.length > 0) lines.push(...NEXT);
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TestModule } from 'vitest/node';
-import { type CaseLike, type ModuleLike, type ProjectSpan, SummaryReporter, formatSummary, formatWall, summarize } from '../reporters/summary.js';
+import { type CaseLike, type ModuleLike, type ProjectSpan, SummaryReporter, NEXT, formatSummary, formatWall, summarize } from '../reporters/summary.js';
 
 const tcase = (fullName: string, state: ReturnType<CaseLike['result']>['state']): CaseLike => ({ fullName, result: () => ({ state }) });
 const mod = (relativeModuleId: string, tests: CaseLike[], opts: { errors?: string[]; suites?: { fullName: string; errors: string[] }[]; project?: string } = {}): ModuleLike => ({
@@ -36,6 +36,7 @@ describe('summary reporter', () => {
         '  tests/smoke/gateway.test.ts > node06 > 401 without a token',
         'unhandled errors: 1',
         '  TypeError: x is not a function',
+        ...NEXT,
         '',
       ].join('\n'),
     );
@@ -56,6 +57,7 @@ describe('summary reporter', () => {
       'failed:',
       '  tests/smoke/broken.test.ts (Error: Cannot find module ../x.js)',
       '  tests/smoke/prismnet-ports.test.ts > prismnet ports (Error: afterAll: cleanup failed)',
+      ...NEXT,
       '',
     ]);
   });
@@ -96,6 +98,7 @@ describe('summary reporter: wall time per project', () => {
       '7 passed, 1 failed, 1 skipped',
       'failed:',
       '  tests/smoke/gateway.test.ts > gw > y',
+      ...NEXT,
       '',
     ]);
   });
