@@ -21,6 +21,7 @@ import { setQuiet } from '../harness/log.js';
 import { PROFILES } from '../harness/topology.js';
 import { benchCommands } from './bench.js';
 import { exportLogsCommand } from './export-logs.js';
+import { replCommand } from './repl.js';
 import { type Command, OptionError, closest, opts } from './command.js';
 import { inspectCommands } from './inspect.js';
 import { lifecycleCommands } from './lifecycle.js';
@@ -57,6 +58,7 @@ export const commands: Record<string, Command> = {
   console: consoleCommand,
   logs,
   'export-logs': exportLogsCommand,
+  repl: replCommand,
   stop,
   clean,
   ...suiteCommands('smoke', 'the smoke suite', 'cluster smoke -t chainfire'),
@@ -92,7 +94,7 @@ export const commands: Record<string, Command> = {
  */
 export const GROUPS: { title: string; names: string[] }[] = [
   { title: 'lifecycle', names: ['build', 'keys', 'start', 'stop', 'clean'] },
-  { title: 'inspect', names: ['status', 'ssh', 'console', 'logs', 'export-logs'] },
+  { title: 'inspect', names: ['status', 'ssh', 'console', 'logs', 'export-logs', 'repl'] },
   {
     title: 'suites (each boots the cluster when none is up and leaves it running; fresh-<suite>: clean, build, start, then the suite)',
     names: ['smoke', 'fresh-smoke', 'matrix', 'fresh-matrix', 'demo-vm-webapp', 'fresh-demo-vm-webapp', 'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak'],

@@ -26,7 +26,7 @@ afterEach(() => {
 
 /** The command list as `cluster help` shows it, in its order. */
 const COMMANDS = [
-  'build', 'keys', 'start', 'status', 'ssh', 'console', 'logs', 'export-logs', 'stop', 'clean',
+  'build', 'keys', 'start', 'status', 'ssh', 'console', 'logs', 'export-logs', 'repl', 'stop', 'clean',
   'smoke', 'fresh-smoke', 'matrix', 'fresh-matrix', 'demo-vm-webapp', 'fresh-demo-vm-webapp',
   'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak',
   'bench-storage', 'fresh-bench-storage', 'fresh-storage-bench', 'bench-coronafs-local-matrix',
