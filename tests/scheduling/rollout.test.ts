@@ -226,7 +226,7 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
     timeline.close();
   });
 
-  test('a definition with more replicas than the nodes that can host it is reported, not capped', { timeout: budget(DP.settleS * 2, 60) }, async ({ cluster, expect }) => {
+  test('a definition with more replicas than the nodes that can host it is reported, not capped', { timeout: budget(DP.settleS * 2, 60) }, async ({ cluster, expect, annotate }) => {
     const { deployer } = cluster.ops;
     const [wide] = await deployer.evaluate(
       `{ ${WIDE} = { command = "while :; do sleep 60; done"; health = { command = "true"; intervalS = 10; }; replicas = 3; placement = { kinds = [ "worker" ]; antiAffinity = "required"; }; }; }`,
@@ -248,6 +248,8 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
       return { ok: b.ok && gone, seen: b.seen };
     });
     timeline.close();
+    // The whole rollout so far as a chart, attached to the last step (the HTML report and JUnit show it).
+    await annotate('rollout timeline: healthy replicas per service, phases and holds', 'chart', { path: await timeline.writeChart(), contentType: 'image/svg+xml' });
   });
 
   afterAll(async () => {
@@ -261,6 +263,7 @@ describe.sequential('rollout: deployer-seeded native services on the workers', (
       await ref.ops.deployer.seed(op(ref), [], true);
     } finally {
       timeline.save();
+      console.log(`rollout timeline: ${timeline.file} and its chart ${await timeline.writeChart()}`);
     }
   }, (BOOT_S + 300) * 1000);
 });
