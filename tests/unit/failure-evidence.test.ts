@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeError } from '../../harness/errors.js';
 import type { ExecResult } from '../../harness/remote/ssh.js';
 import type { Node } from '../../harness/remote/node.js';
-import { type EvidenceNode, consoleMarks, failedUnitNames, failureEvidence, nodesOfFailure } from '../../fixtures/failure-evidence.js';
+import { type EvidenceNode, consoleMarks, failureEvidence, nodesOfFailure } from '../../fixtures/failure-evidence.js';
 
 let dir: string;
 beforeAll(() => {
@@ -21,8 +21,12 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function fakeNode(answers: Record<string, ExecResult | Error>, asked: string[]): Node {
+function fakeNode(answers: Record<string, ExecResult | Error>, asked: string[], failed: string[] | Error = []): Node {
   return {
+    failedUnits: async () => {
+      if (failed instanceof Error) throw failed;
+      return failed;
+    },
     execute: async (command: string): Promise<ExecResult> => {
       asked.push(command);
       const key = Object.keys(answers).find((k) => command.startsWith(k));
@@ -55,9 +59,9 @@ describe('failure evidence', () => {
     nodes[1].node = fakeNode(
       {
         journalctl: ok('Dec 06 etcd[302]: lost leader\n'),
-        'systemctl list-units --failed': ok('etcd.service loaded failed failed etcd - highly-available key value store\n'),
       },
       asked,
+      ['etcd.service'],
     );
     const marks = consoleMarks(nodes);
     fs.appendFileSync(log, '\x1b[1mduring the test\x1b[0m\r\n');
@@ -78,7 +82,7 @@ describe('failure evidence', () => {
   it('a node that is down gives its console and says why there is no journal; a fetch that fails is named, not thrown', async () => {
     const nodes: EvidenceNode[] = [
       { name: 'node01', logFile: path.join(dir, 'none.log') },
-      { name: 'node02', logFile: path.join(dir, 'none2.log'), node: fakeNode({ journalctl: new Error('unreachable over SSH\nmore'), systemctl: { stdout: '', stderr: 'Failed to connect to bus', code: 1, timedOut: false } }, []) },
+      { name: 'node02', logFile: path.join(dir, 'none2.log'), node: fakeNode({ journalctl: new Error('unreachable over SSH\nmore') }, [], new Error('node02: command failed (exit 1): systemctl list-units --failed\nFailed to connect to bus')) },
     ];
     const a = await failureEvidence([new Error('expected 1 to be 2')], nodes, new Map(), Date.now());
     expect(a.map((x) => x.message)).toEqual([
@@ -86,14 +90,9 @@ describe('failure evidence', () => {
       'node01: not running: no journal or units',
       'node02: console during the test',
       'node02: journal since the test began (last 300 lines)',
-      'node02: failed units: (exit 1: Failed to connect to bus)',
+      'node02: failed units: (not fetched: node02: command failed (exit 1): systemctl list-units --failed)',
     ]);
     expect(a[0].attachment?.body).toMatch(/^\(no console: ENOENT/);
     expect(a[3].attachment?.body).toBe('(not fetched: unreachable over SSH)');
-  });
-
-  it('reads failed unit names from systemctl --plain', () => {
-    expect(failedUnitNames('etcd.service loaded failed failed etcd\nredis.socket loaded failed failed r\n')).toEqual(['etcd.service', 'redis.socket']);
-    expect(failedUnitNames('')).toEqual([]);
   });
 });
