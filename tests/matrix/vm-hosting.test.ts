@@ -58,7 +58,7 @@ const PATTERN = `MXVMH-${RUN}`;
  *   cleanup before it: 18-23 s, most of it the cleanup's libvirt calls) and
  *   one worker's download of the 1.2 MB image (1.3-1.8 s).
  * - VOLUME_S: creating and exporting a volume (step: 6.9-8.8 s; the export
- *   answers 0.4-0.5 s after `systemctl enable --now` returns).
+ *   answers 0.4-0.5 s after its unit is started).
  * - MATERIALIZE_S: copying the 16 MiB volume (1 MiB written) node04 ->
  *   node05 and comparing it: 1.4 s by hand (convert 0.8 s, compare 0.6 s),
  *   plus exporting it there and dropping the source; the whole move step
