@@ -30,10 +30,12 @@ export interface RoleImage {
   maskUnits?: string[];
   /**
    * Files made on the host at image build time (a bundled service of ours):
-   * `inputs` (files or folders) are hashed into the image recipe, `build`
-   * writes into the staging root that is copied into the image.
+   * `inputs` (files or folders) and `data()` (what else decides the
+   * output, e.g. the lockfile entries a bundle holds) are hashed into the
+   * image recipe, `build` writes into the staging root that is copied into
+   * the image.
    */
-  generated?: { inputs: string[]; build(stagingRoot: string): Promise<void> };
+  generated?: { inputs: string[]; data?(): unknown; build(stagingRoot: string): Promise<void> };
 }
 
 /** A command a hosting node must answer with exit 0 before it counts as ready (Role.readyChecks). */

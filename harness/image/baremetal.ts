@@ -42,7 +42,7 @@ export interface BaremetalDef {
     /** Run in the root (chroot, /bin/sh -eu). */
     customizeScript: string;
     /** Files made on the host into the staging tree (a bundled agent), hashed by their inputs. */
-    generated?: { inputs: string[]; build(staging: string): Promise<void> };
+    generated?: { inputs: string[]; data?(): unknown; build(staging: string): Promise<void> };
   };
   /** The installer's userland (mmdebstrap essential, the ISO's initramfs). */
   installer: {
@@ -85,7 +85,7 @@ export function baremetalRecipe(def: BaremetalDef, suite: string, sources: strin
       packages: [...def.system.packages].sort(),
       files: treeDigest(def.system.filesDir),
       customize: pathDigest(def.system.customizeScript),
-      generated: (def.system.generated?.inputs ?? []).map(pathDigest),
+      generated: [...(def.system.generated?.inputs ?? []).map(pathDigest), ...(def.system.generated?.data ? [def.system.generated.data()] : [])],
     },
     live: { packages: [...def.installer.packages].sort(), init: pathDigest(def.installer.init), modules: def.installer.modules },
     sources,

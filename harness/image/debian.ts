@@ -87,7 +87,7 @@ export function imageRecipe(stack: Stack, nodes: NodeSpec[], sources: string): R
     nodes: hostsOf(r, nodes).map((n) => n.name),
     files: r.image.filesDir ? treeDigest(r.image.filesDir) : {},
     customize: r.image.customizeScript ? sha256(fs.readFileSync(r.image.customizeScript)) : null,
-    generated: (r.image.generated?.inputs ?? []).map((p) => (fs.statSync(p).isDirectory() ? treeDigest(p) : sha256(fs.readFileSync(p)))),
+    generated: [...(r.image.generated?.inputs ?? []).map((p) => (fs.statSync(p).isDirectory() ? treeDigest(p) : sha256(fs.readFileSync(p)))), ...(r.image.generated?.data ? [r.image.generated.data()] : [])],
   }));
   const description = {
     stack: stack.name,

@@ -33,7 +33,7 @@ export interface GuestImageDef {
   /** Copied over the root after the packages. */
   filesDir?: string;
   /** Files made on the host into the staging tree (e.g. a bundled app), hashed by their inputs. */
-  generated?: { inputs: string[]; build(staging: string): Promise<void> };
+  generated?: { inputs: string[]; data?(): unknown; build(staging: string): Promise<void> };
   /** Run in the root (chroot, /bin/sh -eu) last: pruning, users, links. */
   customizeScript?: string;
   /** The ext4 filesystem's size (the disk's virtual size); sparse. */
@@ -65,7 +65,7 @@ export function guestRecipe(def: GuestImageDef, suite: string, sources: string):
     variant: def.variant,
     packages: [...def.packages].sort(),
     files: def.filesDir ? treeDigest(def.filesDir) : {},
-    generated: (def.generated?.inputs ?? []).map(digest),
+    generated: [...(def.generated?.inputs ?? []).map(digest), ...(def.generated?.data ? [def.generated.data()] : [])],
     customize: def.customizeScript ? sha256(fs.readFileSync(def.customizeScript)) : null,
     sizeMiB: def.sizeMiB,
     sources,
