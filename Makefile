@@ -9,7 +9,7 @@ cluster-smoke: deps
 	npm run -s cluster -- fresh-smoke
 
 # Harness unit tests plus the smoke suite (boots a cluster if none is up,
-# stops it again at the end). JUnit XML lands in reports/junit.xml.
+# stops it again at the end). Each run writes a folder reports/runs/<time>-<suite> (junit.xml, html/), reports/latest the newest.
 test: deps typecheck lint
 	npx vitest run
 

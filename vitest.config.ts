@@ -1,7 +1,10 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { budget } from './harness/budget.js';
 import { loadConfig } from './harness/config.js';
+import { openRun } from './harness/run-dir.js';
 import { profileServes } from './fixtures/projects.js';
+import type {} from './fixtures/run-dir.js';
 import { LayerSequencer } from './tests/layer-order.js';
 import { SummaryReporter } from './tests/reporters/summary.js';
 
@@ -9,21 +12,30 @@ import { SummaryReporter } from './tests/reporters/summary.js';
 // the storage roles, so only unit and bench run against it.
 const { profile } = loadConfig();
 
+// This run's folder (reports/runs/<UTC time>-<suite or "test">, reports/latest
+// points at it): its JUnit file, Vitest's HTML report, attachments, and the
+// suites' own files, which find it with inject('runDir') (fixtures/run-dir.ts).
+const RUN = openRun(process.argv, process.env);
+const provide = { runDir: RUN };
+
 // `unit` needs no VMs; the cluster suites (`smoke`, `matrix`) share one
 // cluster booted or attached by the global setup. `npx vitest run smoke`
 // selects files by path, so only that suite runs.
 export default defineConfig({
   test: {
     // The summary reporter prints CI's closing line ("N passed, N failed, N skipped") last.
-    reporters: ['default', 'junit', new SummaryReporter()],
+    // An explicit list switches Vitest's GitHub Actions reporter off: on again there.
+    reporters: ['default', 'junit', 'html', ...(process.env.GITHUB_ACTIONS === 'true' ? ['github-actions'] : []), new SummaryReporter(RUN)],
     // Cluster layers in the spec's order (set here: vitest reads the sequencer from the root config).
     sequence: { sequencer: LayerSequencer },
-    outputFile: { junit: 'reports/junit.xml' },
+    outputFile: { junit: path.join(RUN, 'junit.xml'), html: path.join(RUN, 'html', 'index.html') },
+    attachmentsDir: path.join(RUN, 'attachments'),
     projects: [
       {
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          provide,
         },
       },
       ...[
@@ -59,6 +71,7 @@ function clusterProject(name: string, groupOrder: number) {
       // For checks that wait on no deadline; a check that does declares
       // { timeout: budget(...its deadlines) } so the harness's error comes first.
       testTimeout: budget(),
+      provide,
       hookTimeout: 600_000,
       sequence: { groupOrder },
     },

@@ -22,7 +22,8 @@ export function benchCommands(): Record<string, Command> {
       if (!/^[1-9]\d?$/.test(values.runs)) throw new UsageError(`--runs takes a whole number 1-99, got '${values.runs}'`);
       sizes.runs = Number(values.runs);
     }
-    const defaultOut = values.quick ? path.join('reports', kind === 'storage' ? 'storage-benchmarks-quick.md' : 'coronafs-local-matrix-quick.md') : path.join('docs', kind === 'storage' ? 'storage-benchmarks.md' : 'coronafs-local-matrix.md');
+    // Under reports/bench unless asked (--out docs/storage-benchmarks.md publishes a full run).
+    const defaultOut = path.join('reports', 'bench', `${kind === 'storage' ? 'storage-benchmarks' : 'coronafs-local-matrix'}${values.quick ? '-quick' : ''}.md`);
     const file = path.resolve(PROJECT_ROOT, values.out ?? defaultOut);
     return withCluster({ purpose: `cluster ${name}`, fresh }, async (cluster) => {
       const refusal = cluster.attachRefusal();
@@ -43,18 +44,19 @@ export function benchCommands(): Record<string, Command> {
       return result.failed.length ? 1 : 0;
     });
   };
-  const usageOpts = `  --quick    tiny sizes, one run each (proves every section measures; report under reports/)
+  const usageOpts = `  --quick    tiny sizes, one run each (proves every section measures)
   --runs N   runs per figure (median of N, with min and max); default 3, quick 1
-  --out F    where the report goes (its SVG charts go into a folder named after it, beside it)`;
+  --out F    where the report goes (default reports/bench/; --out docs/... publishes it); its SVG
+             charts go into a folder named after it, beside it`;
   const storage = (fresh: boolean): Command => ({
     args: '[--quick] [--runs N] [--out FILE]',
-    summary: fresh ? 'clean + build + start + bench-storage' : 'benchmark CoronaFS exports, materialization and LightningStor S3, write docs/storage-benchmarks.md',
+    summary: fresh ? 'clean + build + start + bench-storage' : 'benchmark CoronaFS exports, materialization and LightningStor S3, write reports/bench/storage-benchmarks.md',
     details: `${fresh ? 'Throws the runtime state away, builds (or reuses) the image, brings the profile\'s nodes up on\nfresh disks, then runs bench-storage. ' : ''}Reuses the running cluster (bringing one up if none is) and measures, each figure the median of N
 runs: iperf3 baselines (worker -> controller, S3 client -> proxy); fio on a worker against its
 local disk, the controller export and its node-local export; materialization latency on both
 workers; a cross-worker write and read over one export (bytes verified); LightningStor S3 from
-node03 (one large object, many small ones serial and parallel). Writes docs/storage-benchmarks.md
-and an SVG chart per section (docs/storage-benchmarks/). A section whose server does not answer
+node03 (one large object, many small ones serial and parallel). Writes reports/bench/storage-
+benchmarks.md (-quick.md in quick mode) and an SVG chart per section beside it. A section whose server does not answer
 fails alone, with its reason in the report; the command then exits 1. With --profile storage (or
 ULTRACLOUD_PROFILE=storage) it runs on the five-node storage cluster (storage-node01..05, its own
 state dir and forwards) while the default cluster stays up.
@@ -67,12 +69,12 @@ ${usageOpts}`,
     'fresh-storage-bench': { ...storage(true), summary: 'the same as fresh-bench-storage (the spec spells it both ways)' },
     'bench-coronafs-local-matrix': {
       args: '[--quick] [--runs N] [--out FILE]',
-      summary: 'fio against one node\'s own CoronaFS export in every cache x aio mode QEMU accepts; writes docs/coronafs-local-matrix.md',
+      summary: 'fio against one node\'s own CoronaFS export in every cache x aio mode QEMU accepts; writes reports/bench/coronafs-local-matrix.md',
       details: `Reuses the running cluster (bringing one up if none is). On one worker, a volume is exported on
 the node's loopback by one qemu-storage-daemon per cache (none, writeback, unsafe) x aio (threads,
 native, io_uring) combination; modes QEMU refuses are listed with its words. The same fio jobs as
 bench-storage run against each; the table says which combination wins here. Writes
-docs/coronafs-local-matrix.md with an SVG chart.
+reports/bench/coronafs-local-matrix.md with an SVG chart.
 ${usageOpts}`,
       run: (args) => run('bench-coronafs-local-matrix', 'matrix', false, args),
     },

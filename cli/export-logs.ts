@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Cluster } from '../harness/cluster.js';
 import { HostError } from '../harness/errors.js';
 import { PROJECT_ROOT } from '../harness/config.js';
+import { LATEST } from '../harness/run-dir.js';
 import { statusDocument } from './inspect.js';
 import { type Command, openCluster, opts } from './command.js';
 
@@ -35,9 +36,14 @@ export interface Exported {
   missing: string[];
 }
 
-/** The default folder: reports/logs/<UTC time> (a name that sorts in time order). */
-export function defaultLogDir(now = new Date()): string {
-  return path.join(PROJECT_ROOT, 'reports', 'logs', now.toISOString().replace(/[:.]/g, '-'));
+/**
+ * The default folder: logs-<UTC time> in the latest run's folder (the
+ * evidence beside the report of the run that failed), else
+ * reports/logs/<UTC time>; names sort in time order.
+ */
+export function defaultLogDir(now = new Date(), latest = LATEST): string {
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  return fs.existsSync(latest) ? path.join(fs.realpathSync(latest), `logs-${stamp}`) : path.join(PROJECT_ROOT, 'reports', 'logs', stamp);
 }
 
 /** Collects the cluster's evidence into `dir` (created; must not hold files already). */
@@ -96,7 +102,7 @@ export async function exportLogs(cluster: Cluster, dir: string): Promise<Exporte
 export const exportLogsCommand: Command = {
   args: '[DIR]',
   summary: "collect each node's console, journal and units, status --json and the chassis' consoles into one folder",
-  details: `Writes into DIR (default reports/logs/<UTC time>; a new or empty folder):
+  details: `Writes into DIR (default logs-<UTC time> in the latest run's folder, reports/latest; else reports/logs/<UTC time>; a new or empty folder):
 
   status.json                 what \`cluster status --json\` prints
   <node>/vm.log               the node's serial console, every boot since the cluster started

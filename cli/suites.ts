@@ -6,10 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../harness/config.js';
-import { HostError } from '../harness/errors.js';
+import { HostError, UsageError } from '../harness/errors.js';
 import { progress } from '../harness/log.js';
 import { SCENARIO_PROJECTS, isScenario, projectOf } from '../fixtures/projects.js';
-import { type FailedCase, JUNIT_REPORT, ReportError, parseFailures, rerunArgs } from '../harness/rerun.js';
+import { type FailedCase, JUNIT_FILE, JUNIT_REPORT, ReportError, parseFailures, rerunArgs } from '../harness/rerun.js';
+import { resolveRun } from '../harness/run-dir.js';
 import { type Command, openCluster, requireServes, takeCold } from './command.js';
 import { runVitest, withCluster } from './session.js';
 
@@ -71,9 +72,10 @@ running cluster, with ULTRACLOUD_ATTACH_ONLY=1: fails if no cluster is up, never
   },
 
   'rerun-failed': {
-    args: '[vitest options...]',
+    args: '[--run RUN] [vitest options...]',
     summary: `run again the tests that failed in the last run (${JUNIT_REPORT}; a scenario whole), never booting a cluster`,
     details: `Reads ${JUNIT_REPORT} (the JUnit report of the last \`vitest run\`, \`smoke\`, \`validate\`...),
+or with --run RUN that of an earlier run (a folder, or a name under reports/runs/),
 lists what failed, and runs \`vitest run\` on those files with a --testNamePattern that admits
 exactly the failed tests, with ULTRACLOUD_ATTACH_ONLY=1: cluster tests run against the running
 cluster, never booting one. A file of a scenario project (${SCENARIO_PROJECTS.join(', ')}) is one
@@ -83,26 +85,34 @@ file that failed outside its tests (its health check) re-runs all its tests; a f
 load makes the failed files run whole. Nothing failed: one line, exit 0. No report: exit 1.
 Options go to vitest (e.g. \`cluster rerun-failed --bail 1\`; a -t narrows the selection, a
 scenario's too: a step it picks without the steps before it fails). The
-run writes a new report (unless a --reporter of yours replaces the configured ones): run it again
-to re-run what still fails.`,
+run writes a run folder of its own (reports/runs/<time>-rerun, then reports/latest), so the
+full run's record stays; run it again to re-run what still fails.`,
     passThrough: true,
-    async run(args) {
+    async run(argv) {
+      const { run: asked, rest: args } = takeRunOption(argv);
+      let report: string;
+      try {
+        report = path.join(resolveRun(asked), JUNIT_FILE);
+      } catch (e) {
+        throw new HostError(`${(e as Error).message} (\`cluster smoke\`, \`cluster validate\`, \`npx vitest run\`)`);
+      }
+      const shown = path.relative(PROJECT_ROOT, report);
       let xml: string;
       try {
-        xml = fs.readFileSync(path.join(PROJECT_ROOT, JUNIT_REPORT), 'utf8');
+        xml = fs.readFileSync(report, 'utf8');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        throw new HostError(`no test report (${JUNIT_REPORT}): run the tests first (\`cluster smoke\`, \`cluster validate\`, \`npx vitest run\`)`);
+        throw new HostError(`no test report (${shown}): that run wrote none (stopped before its end?); run the tests first`);
       }
       let failures: FailedCase[];
       try {
         failures = parseFailures(xml);
       } catch (e) {
-        if (e instanceof ReportError) throw new HostError(`cannot read ${JUNIT_REPORT}: ${e.message}`);
+        if (e instanceof ReportError) throw new HostError(`cannot read ${shown}: ${e.message}`);
         throw e;
       }
       if (failures.length === 0) {
-        progress('rerun', `nothing failed in the last run (${JUNIT_REPORT}): nothing to re-run`);
+        progress('rerun', `nothing failed in that run (${shown}): nothing to re-run`);
         return 0;
       }
       const cluster = await openCluster();
@@ -127,7 +137,22 @@ to re-run what still fails.`,
         );
       }
       if (plan.wholeFiles.length > 0) progress('rerun', `${plan.wholeFiles.join(', ')} ran no test: running the failed files whole`);
-      return runVitest(cluster, plan.args, { ULTRACLOUD_ATTACH_ONLY: '1' });
+      return runVitest(cluster, plan.args, { ULTRACLOUD_ATTACH_ONLY: '1', ULTRACLOUD_RUN_LABEL: 'rerun' });
     },
   },
 } satisfies Record<string, Command>;
+
+/** `--run RUN` / `--run=RUN` taken out of rerun-failed's arguments; the rest go to vitest. */
+export function takeRunOption(args: string[]): { run?: string; rest: string[] } {
+  const rest: string[] = [];
+  let run: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--run') {
+      if (i + 1 >= args.length || args[i + 1].startsWith('-')) throw new UsageError('--run needs a run: a folder, or a name under reports/runs/ (e.g. --run 20261206T203400Z-test)');
+      run = args[++i];
+    } else if (a.startsWith('--run=')) run = a.slice('--run='.length);
+    else rest.push(a);
+  }
+  return { run, rest };
+}

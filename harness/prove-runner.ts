@@ -110,7 +110,8 @@ function runVitest(args: string[], logFile: string, rowId: string): { child: Chi
     cwd: PROJECT_ROOT,
     stdio: ['ignore', fd, fd],
     // Attach only, and allowed to attach while this row's fault is pending.
-    env: { ...process.env, ULTRACLOUD_ATTACH_ONLY: '1', ULTRACLOUD_PROVE_ROW: rowId },
+    // Its own run folder (timelines, attachments), under the row's reports: never a new reports/runs entry.
+    env: { ...process.env, ULTRACLOUD_ATTACH_ONLY: '1', ULTRACLOUD_PROVE_ROW: rowId, ULTRACLOUD_RUN_DIR: path.join(PROVE_REPORTS, 'runs', rowId) },
   });
   const done = new Promise<number>((resolve) =>
     child.on('exit', (c, sig) => {

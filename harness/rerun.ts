@@ -1,6 +1,6 @@
 /**
  * `cluster rerun-failed`: what failed in the last run, read from the JUnit
- * report Vitest wrote (`reports/junit.xml`), and the `vitest run` arguments
+ * report Vitest wrote (`reports/latest/junit.xml`, or a run folder's), and the `vitest run` arguments
  * that run exactly that again.
  *
  * How Vitest 4.1's JUnit reporter writes a run (checked against its output):
@@ -27,8 +27,10 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
-/** Where vitest.config.ts has the JUnit reporter write, relative to the project root. */
-export const JUNIT_REPORT = 'reports/junit.xml';
+/** Where vitest.config.ts has the JUnit reporter write: in each run's folder (harness/run-dir.ts); the newest is reports/latest. */
+export const JUNIT_REPORT = 'reports/latest/junit.xml';
+/** The JUnit file's name in a run folder. */
+export const JUNIT_FILE = 'junit.xml';
 
 /** The JUnit reporter's separator between describe and test names. */
 const SEP = ' > ';

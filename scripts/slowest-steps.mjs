@@ -7,7 +7,7 @@
  * The project is the folder after tests/ in the file's path (tests/smoke/boot.test.ts: smoke).
  *
  * Usage: node scripts/slowest-steps.mjs [--top N] [REPORT]
- * (default reports/junit.xml, top 20). Test time only: a project's wall
+ * (default reports/latest/junit.xml: the newest run's, top 20). Test time only: a project's wall
  * time (setup, boot, files run side by side) is in the summary reporter's
  * `project NAME: ...` lines at the end of the run.
  * Exits 2, with one line on stderr, on bad input: no file, not XML, no testcase.
@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
-const DEFAULT_REPORT = 'reports/junit.xml';
+const DEFAULT_REPORT = 'reports/latest/junit.xml';
 const DEFAULT_TOP = 20;
 
 /** Bad input: the message is the whole story, printed as one line. */

@@ -8,7 +8,7 @@
  * reset mid-install once) converge; a wrong bootstrap token and a plan that
  * fits no disk stop with their failure markers before anything is written.
  *
- * Markers, kernel parameters and each console go to reports/baremetal-iso/.
+ * Markers, kernel parameters and each console go to baremetal-iso/ in the run folder (reports/latest).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,6 +34,7 @@ import { type BaremetalImages, chassisIso } from '../../harness/image/baremetal.
 import { SshPool } from '../../harness/remote/ssh.js';
 import { waitFor } from '../../harness/remote/wait.js';
 import type { BaremetalNodeStatus } from '../../stacks/contracts.js';
+import { runDir } from '../../fixtures/run-dir.js';
 
 /**
  * Deadlines, measured on the 2-core TCG host with the six nodes up and all
@@ -50,7 +51,7 @@ const REFUSE_S = 300;
 const INSTALL_S = 900;
 const CONVERGE_S = 600;
 
-const RUN_DIR = path.resolve('reports/baremetal-iso');
+const RUN_DIR = runDir('baremetal-iso');
 const DEP = new TestCluster(clusterInfo).ops.deployer.baremetal;
 
 interface Run {

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { afterAll, describe } from 'vitest';
 import { TestCluster, clusterInfo, test } from '../../fixtures/cluster.js';
 import { budget } from '../../harness/budget.js';
-import { PROJECT_ROOT } from '../../harness/config.js';
 import { type BenchCluster, type BenchRun, QUICK, STORAGE_INTRO, MATRIX_INTRO, benchNodes, benchNodesLocal, localMatrixSection, runBench, storageSections } from '../../bench/storage-bench.js';
+import { runDir } from '../../fixtures/run-dir.js';
 
-const OUT = path.join(PROJECT_ROOT, 'reports', 'bench');
+const OUT = runDir('bench');
 const SECTIONS = ['network', 'coronafs-fio', 'materialization', 'cross-worker', 'lightningstor'];
 /**
  * Deadlines (s), measured on the 2-core TCG host: the whole quick bench

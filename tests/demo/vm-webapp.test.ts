@@ -58,6 +58,7 @@ import { sleep } from '../../harness/proc.js';
 import type { Volume } from '../../stacks/contracts.js';
 import { parseGuestMarker } from '../../stacks/reference/plasmavmc/index.js';
 import { WEBAPP_PORT } from '../../guests/webapp/index.js';
+import { runDir } from '../../fixtures/run-dir.js';
 
 const SERVING = process.env.ULTRACLOUD_WEBAPP_SERVE === '1';
 const D = SERVING ? SERVE : DEMO;
@@ -135,7 +136,7 @@ async function fileSha256(file: string): Promise<string> {
 /** Snapshot keys of one counter value (services/webapp: snapshots/<10 digits>-<random>.json). */
 const snapshotPrefix = (counter: number) => `snapshots/${String(counter).padStart(10, '0')}-`;
 
-/** Figures for the report (reports/demo-vm-webapp.json) and the console. */
+/** Figures for the report (demo-vm-webapp.json in the run folder) and the console. */
 const figures: Record<string, unknown> = { deployment: D.name, url: URL };
 
 describe.sequential(`tenant web app (${D.name})`, () => {
@@ -577,8 +578,8 @@ describe.sequential(`tenant web app (${D.name})`, () => {
   });
 
   afterAll(async () => {
-    const out = path.join('reports', `${SERVING ? 'serve' : 'demo'}-vm-webapp.json`);
-    fs.mkdirSync('reports', { recursive: true });
+    const out = runDir(`${SERVING ? 'serve' : 'demo'}-vm-webapp.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
     // The demo leaves nothing behind; serve leaves the VM for the operator (the CLI tears it down).
     if (clusterRef && !SERVING) await removeWebapp(clusterRef, D, clusterInfo.portBase);

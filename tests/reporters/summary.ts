@@ -8,6 +8,7 @@
  * clock as Vitest reports the events (the global setup's cluster boot and
  * the first module's import come before that and are not counted).
  */
+import path from 'node:path';
 import type { Reporter, SerializedError, TestModule, TestRunEndReason, Vitest } from 'vitest/node';
 
 /** The parts of Vitest's reported tasks the summary reads (TestModule fits), so it is testable with plain objects. */
@@ -109,14 +110,16 @@ export function summarize(
   return s;
 }
 
-/** After a red run: where the evidence is and what to run next. */
-export const NEXT = [
-  'next: each failure with its node, expectation, console and journal is in reports/junit.xml (and above);',
-  '  `npx cluster rerun-failed` runs the failed tests again (a scenario whole) on the running cluster;',
-  '  `npx cluster export-logs` collects every node\'s console, journal and units into reports/logs/.',
-];
+/** After a red run: where the evidence is and what to run next (`run`: the run folder, relative). */
+export function next(run = 'reports/latest'): string[] {
+  return [
+    `next: each failure with its node, expectation, console and journal is in ${run}/html/index.html (npx vite preview --outDir ${run}/html) and ${run}/junit.xml (and above);`,
+    '  `npx cluster rerun-failed` runs the failed tests again (a scenario whole) on the running cluster, into a run folder of its own;',
+    '  `npx cluster export-logs` collects every node\'s console, journal and units into the run folder (logs-<time>/).',
+  ];
+}
 
-export function formatSummary(s: RunSummary): string {
+export function formatSummary(s: RunSummary, run?: string): string {
   const lines = [
     // Above the counts line: CI reads that one as the summary's first line.
     ...s.projects.map((p) => `project ${p.name}: ${p.ms !== undefined ? formatWall(p.ms) : p.started ? 'cut short' : 'not run'} (${p.tests} tests)`),
@@ -125,8 +128,9 @@ export function formatSummary(s: RunSummary): string {
   if (s.reason === 'interrupted') lines.push('run interrupted: tests not run are counted as skipped');
   if (s.failures.length > 0) lines.push('failed:', ...s.failures.map((f) => `  ${f}`));
   if (s.unhandled.length > 0) lines.push(`unhandled errors: ${s.unhandled.length}`, ...s.unhandled.map((u) => `  ${u}`));
+  if (run) lines.push(`run folder: ${run} (reports/latest)`);
   // Where to look next, only when something failed.
-  if (s.failed > 0 || s.unhandled.length > 0) lines.push(...NEXT);
+  if (s.failed > 0 || s.unhandled.length > 0) lines.push(...next(run));
   return `${lines.join('\n')}\n`;
 }
 
@@ -135,8 +139,11 @@ export class SummaryReporter implements Reporter {
   private others: Promise<unknown>[] = [];
   private spans = new Map<string, ProjectSpan>();
 
-  /** `now` is for the tests; Vitest constructs it with none. */
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `run`: the run folder (vitest.config.ts); `now` is for the tests. */
+  constructor(
+    private readonly run?: string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   onInit(vitest: Vitest): void {
     // Vitest runs the reporters' onTestRunEnd side by side, and JUnit logs
@@ -172,6 +179,6 @@ export class SummaryReporter implements Reporter {
 
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>, reason: TestRunEndReason): Promise<void> {
     await Promise.allSettled(this.others.splice(0));
-    process.stdout.write(`\n${formatSummary(summarize(testModules, unhandledErrors, reason, this.spans))}`);
+    process.stdout.write(`\n${formatSummary(summarize(testModules, unhandledErrors, reason, this.spans), this.run && path.relative(process.cwd(), this.run))}`);
   }
 }

@@ -7,7 +7,7 @@
  * HOLD_S and checked stable, and each way back to balanced. The services'
  * health is sampled every second on node06 throughout (the deployer's view
  * of the agents' health checks) and the whole timeline is saved next to the
- * JUnit report (reports/rollout-timeline.json). A planned drain and its undo
+ * JUnit report (rollout-timeline.json in the run folder). A planned drain and its undo
  * never leave a service without a healthy replica. A window is judged on
  * what it saw: it needs the samples its length implies (less a stated
  * allowance), a failed sample is unknown, never healthy, and a failed read
@@ -28,6 +28,7 @@ import { OPERATOR, balanced, cleanup, op, sampler, settled, status, waitView } f
 import { RolloutTimeline } from '../../fixtures/rollout-sampler.js';
 import { budget } from '../../harness/budget.js';
 import type { DeployerServiceDef } from '../../stacks/contracts.js';
+import { runDir } from '../../fixtures/run-dir.js';
 
 const DRAINED = 'node04';
 const LOST = 'node05';
@@ -41,7 +42,7 @@ const LEFTOVERS = { poweredOff: LOST, services: [WIDE] };
  * Every phase, its events, samples, held windows and verdicts (fixtures/rollout-sampler.ts: how a window of samples is
  * judged: enough known samples for its length, a failed sample unknown, never healthy).
  */
-const timeline = new RolloutTimeline(path.resolve('reports', 'rollout-timeline.json'), { testFile: 'tests/scheduling/rollout.test.ts', holdS: HOLD_S });
+const timeline = new RolloutTimeline(runDir('rollout-timeline.json'), { testFile: 'tests/scheduling/rollout.test.ts', holdS: HOLD_S });
 
 /**
  * Deadlines (s), measured on the 2-core TCG host (README of the role):

@@ -1,4 +1,4 @@
-/** Where a run's time goes (scripts/slowest-steps.mjs): run as a command on JUnit files in a temp dir, never reports/junit.xml. */
+/** Where a run's time goes (scripts/slowest-steps.mjs): run as a command on JUnit files in a temp dir, never reports/. */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -80,10 +80,10 @@ describe('slowest steps', () => {
     ]);
   });
 
-  test('reads reports/junit.xml under the working directory by default, top 20', () => {
+  test('reads reports/latest/junit.xml (the newest run) under the working directory by default, top 20', () => {
     const many = junit({ 'tests/smoke/many.test.ts': Array.from({ length: 25 }, (_, i) => `<testcase CLASS name="step ${i}" time="${i}"></testcase>`) });
-    fs.mkdirSync(path.join(dir, 'reports'), { recursive: true });
-    write('reports/junit.xml', many);
+    fs.mkdirSync(path.join(dir, 'reports', 'latest'), { recursive: true });
+    write('reports/latest/junit.xml', many);
     const r = run();
     expect(r.status).toBe(0);
     const rows = tableRows(r.stdout);

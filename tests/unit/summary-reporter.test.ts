@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TestModule } from 'vitest/node';
-import { type CaseLike, type ModuleLike, type ProjectSpan, SummaryReporter, NEXT, formatSummary, formatWall, summarize } from '../reporters/summary.js';
+import { type CaseLike, type ModuleLike, type ProjectSpan, SummaryReporter, next, formatSummary, formatWall, summarize } from '../reporters/summary.js';
 
 const tcase = (fullName: string, state: ReturnType<CaseLike['result']>['state']): CaseLike => ({ fullName, result: () => ({ state }) });
 const mod = (relativeModuleId: string, tests: CaseLike[], opts: { errors?: string[]; suites?: { fullName: string; errors: string[] }[]; project?: string } = {}): ModuleLike => ({
@@ -36,7 +36,7 @@ describe('summary reporter', () => {
         '  tests/smoke/gateway.test.ts > node06 > 401 without a token',
         'unhandled errors: 1',
         '  TypeError: x is not a function',
-        ...NEXT,
+        ...next(),
         '',
       ].join('\n'),
     );
@@ -57,7 +57,7 @@ describe('summary reporter', () => {
       'failed:',
       '  tests/smoke/broken.test.ts (Error: Cannot find module ../x.js)',
       '  tests/smoke/prismnet-ports.test.ts > prismnet ports (Error: afterAll: cleanup failed)',
-      ...NEXT,
+      ...next(),
       '',
     ]);
   });
@@ -98,7 +98,7 @@ describe('summary reporter: wall time per project', () => {
       '7 passed, 1 failed, 1 skipped',
       'failed:',
       '  tests/smoke/gateway.test.ts > gw > y',
-      ...NEXT,
+      ...next(),
       '',
     ]);
   });
@@ -118,7 +118,7 @@ describe('summary reporter: wall time per project', () => {
 
     it('times each project from its first module starting to its last one ending; the counts come after the project lines', async () => {
       let now = 0;
-      const r = new SummaryReporter(() => now);
+      const r = new SummaryReporter(undefined, () => now);
       const unitA = mod('tests/unit/a.test.ts', passed(2, 'a'), { project: 'unit' }) as unknown as TestModule;
       const unitB = mod('tests/unit/b.test.ts', passed(1, 'b'), { project: 'unit' }) as unknown as TestModule;
       const smoke = mod('tests/smoke/boot.test.ts', passed(4, 'boot'), { project: 'smoke' }) as unknown as TestModule;
@@ -151,7 +151,7 @@ describe('summary reporter: wall time per project', () => {
 
     it('starts a fresh clock for each run (watch mode)', async () => {
       let now = 0;
-      const r = new SummaryReporter(() => now);
+      const r = new SummaryReporter(undefined, () => now);
       const m = mod('tests/unit/a.test.ts', passed(1, 'a'), { project: 'unit' }) as unknown as TestModule;
       r.onTestModuleStart(m);
       now = 100 * MIN;
