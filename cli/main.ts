@@ -65,7 +65,7 @@ export const commands: Record<string, Command> = {
   ...suiteCommands('matrix', 'the matrix suite of composed service scenarios', 'cluster matrix -t gateway'),
   ...suiteCommands('demo-vm-webapp', 'the tenant web app demo (tests/demo)', 'cluster demo-vm-webapp -t migrat', ['--project', 'demo']),
   ...serveCommands,
-  ...suiteCommands('baremetal-iso', 'the bare-metal ISO bootstrap: raw-QEMU chassis phone home to deployer, install, converge (tests/baremetal; run folder reports/baremetal-iso/)', 'cluster baremetal-iso -t converge', ['--project', 'baremetal']),
+  ...suiteCommands('baremetal-iso', 'the bare-metal ISO bootstrap: raw-QEMU chassis phone home to deployer, install, converge (tests/baremetal; its files go to baremetal-iso/ in the run folder)', 'cluster baremetal-iso -t converge', ['--project', 'baremetal']),
   ...suiteCommands('rollout-soak', 'the deployer scheduling soak: drain and fail-stop (tests/scheduling)', 'cluster rollout-soak -t drain', ['--project', 'scheduling']),
   ...benchCommands(),
   prove: proveCommand,
