@@ -22,6 +22,7 @@ APT_PACKAGES=(
   xorriso mtools    # grub-mkrescue's ISO writer and its EFI image
   cpio zstd         # the installer's initramfs and the install bundle
   ovmf              # UEFI firmware for the bare-metal chassis
+  chromium          # tests/unit/html-report.test.ts: the HTML report opened in headless Chromium (puppeteer-core)
   # The unit tests run these binaries on 127.0.0.1 themselves (ssh-exec: the
   # kill-on-close guarantees against a real sshd; creditservice-sentinel:
   # real Sentinel failovers). Their services stay off: see SERVICES below.

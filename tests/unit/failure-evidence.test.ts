@@ -76,6 +76,8 @@ describe('failure evidence', () => {
     ]);
     expect(a[1].attachment?.body).toBe('during the test\n');
     expect(a[2].attachment?.body).toContain('lost leader');
+    // Plain text, said so: a string body is read as base64 otherwise (the HTML report showed garbage).
+    expect([a[1].attachment?.bodyEncoding, a[2].attachment?.bodyEncoding]).toEqual(['utf-8', 'utf-8']);
     expect(asked[0]).toBe(`journalctl --no-pager -o short-iso-precise --since @${started / 1000} -n 300`);
   });
 
