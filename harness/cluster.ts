@@ -103,9 +103,9 @@ export class Cluster<Ops = unknown> extends ClusterCore<Ops> {
     return bootNode(this, name);
   }
 
-  /** SSH, then each unit the node's roles need, then the end of boot; fails fast. */
+  /** SSH, then each unit the node's roles need, then the end of boot; fails fast. A node that was up already: not recorded as a boot. */
   async waitReady(s: NodeSpec, deadlineMs: number, since = Date.now()): Promise<void> {
-    return waitReady(this, s, deadlineMs, since);
+    return waitReady(this, s, deadlineMs, since, false);
   }
 
   /** The disk a node's overlay sits on: the snapshot's disk of that node when restored from one, else the image. */

@@ -11,6 +11,7 @@ import { shellQuote } from '../remote/node.js';
 import { waitFor } from '../remote/wait.js';
 import { readyChecks, readyUnits } from '../stack.js';
 import type { NodeSpec } from '../topology.js';
+import { appendBootRecord } from './boot-record.js';
 import type { ClusterCore } from './core.js';
 
 /** A boot wait prints which nodes it still waits for, and on what, this often. */
@@ -28,8 +29,12 @@ export class ClusterStartError extends Error {
   }
 }
 
-/** SSH, then each unit the node's roles need, then the end of boot; fails fast. */
-export async function waitReady(c: ClusterCore, s: NodeSpec, deadlineMs: number, since = Date.now()): Promise<void> {
+/**
+ * SSH, then each unit the node's roles need, then the end of boot; fails
+ * fast. A boot (`record`) is written to the state dir's boot timeline
+ * (boot-record.ts); a check of nodes that were up already is not.
+ */
+export async function waitReady(c: ClusterCore, s: NodeSpec, deadlineMs: number, since = Date.now(), record = true): Promise<void> {
   const node = c.node(s.name);
   const vm = node.vm;
   const deadline = since + deadlineMs;
@@ -47,6 +52,7 @@ export async function waitReady(c: ClusterCore, s: NodeSpec, deadlineMs: number,
     () => vm.consoleTail(),
   );
   progress(s.name, `SSH up (${elapsed(since)})`);
+  const sshAt = Date.now();
   const units = readyUnits(c.stack, s);
   // One round trip when all is well (each one costs a TCG guest a fraction of a second); the unit-by-unit wait below names what is not.
   const quick = await node.execute(
@@ -56,7 +62,9 @@ export async function waitReady(c: ClusterCore, s: NodeSpec, deadlineMs: number,
   const [head, ...props] = quick.stdout.trim().split('\n');
   const active = props.filter((l) => l === 'ActiveState=active').length;
   if (head === 'running' && active === units.length) {
+    const unitsAt = Date.now();
     await passChecks(c, s, deadline, since);
+    if (record) appendBootRecord(c.stateDir, { node: s.name, startedAt: since, sshAt, unitsAt, readyAt: Date.now() });
     progress(s.name, `ready: ${units.join(', ')} active, system running (${elapsed(since)})`);
     return;
   }
@@ -81,7 +89,9 @@ export async function waitReady(c: ClusterCore, s: NodeSpec, deadlineMs: number,
       consoleTail: vm.consoleTail(),
     });
   }
+  const unitsAt = Date.now();
   await passChecks(c, s, deadline, since);
+  if (record) appendBootRecord(c.stateDir, { node: s.name, startedAt: since, sshAt, unitsAt, readyAt: Date.now() });
   progress(s.name, `ready: ${units.join(', ')} active, system ${state} (${elapsed(since)})`);
 }
 

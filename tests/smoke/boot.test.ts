@@ -9,7 +9,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe } from 'vitest';
+import { bootSvg } from '../../fixtures/boot-chart.js';
 import { clusterInfo, test } from '../../fixtures/cluster.js';
+import { runDir } from '../../fixtures/run-dir.js';
+import { readBootRecords } from '../../harness/cluster/boot-record.js';
 import { budget } from '../../harness/budget.js';
 
 /** Host and guest clocks may differ by scheduling noise, not by drift. */
@@ -128,6 +131,20 @@ describe.concurrent.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as c
  * The cluster's secrets travel as root-only fw_cfg files to the nodes whose
  * roles read them: never on a command line, in a log or in a report.
  */
+describe('boots', () => {
+  test('every node has a recorded boot (QEMU start or restore, SSH, units, ready checks, in that order), charted', async ({ annotate, expect }) => {
+    const records = readBootRecords(clusterInfo.stateDir);
+    for (const n of clusterInfo.nodes) {
+      const mine = records.filter((r) => r.node === n.name);
+      expect(mine.length, `${n.name}: boots recorded in ${clusterInfo.stateDir}/boot-timeline.jsonl`).toBeGreaterThan(0);
+      for (const r of mine) expect(r.startedAt <= r.sshAt && r.sshAt <= r.unitsAt && r.unitsAt <= r.readyAt, `${n.name}: ${JSON.stringify(r)} in order`).toBe(true);
+    }
+    const chart = runDir('boot-timeline.svg');
+    fs.writeFileSync(chart, await bootSvg(records));
+    await annotate('boots: QEMU start or restore to SSH, units, ready, per node', 'chart', { path: chart, contentType: 'image/svg+xml' });
+  });
+});
+
 describe('secrets', () => {
   /** Text forms a secret could leak in: as is, and base64 (what a command line would carry). */
   const forms = (b: Buffer) => [b.toString('utf8').trim(), b.toString('base64')].filter((f) => f.length >= 16);

@@ -3,7 +3,11 @@
  * units are active, retried while they fail, and a check that never passes
  * fails the boot naming the check, its command and its last output.
  */
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readBootRecords } from '../../harness/cluster/boot-record.js';
 import type { ClusterCore } from '../../harness/cluster/core.js';
 import { waitReady } from '../../harness/cluster/readiness.js';
 import type { ExecResult } from '../../harness/remote/ssh.js';
@@ -13,6 +17,11 @@ import type { NodeSpec } from '../../harness/topology.js';
 const CHECK = 'virsh -q -c qemu:///system capabilities >/dev/null';
 const role = { name: 'plasmavmc', hostedOn: () => true, units: ['libvirtd.socket'], readyChecks: [{ what: 'libvirtd answers', command: CHECK }] } as unknown as Role;
 const spec = { name: 'node04' } as NodeSpec;
+
+const stateDirs: string[] = [];
+afterAll(() => {
+  for (const d of stateDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 /** A core whose one node answers the boot's own commands as a ready node and the check with `check(n)` on its n-th call. */
 function core(check: (n: number) => ExecResult) {
@@ -29,7 +38,9 @@ function core(check: (n: number) => ExecResult) {
       throw new Error(`unexpected command ${command}`);
     },
   };
-  const c = { node: () => node, ssh: { waitForSsh: async () => undefined }, stack: { roles: [role] } as unknown as Stack } as unknown as ClusterCore;
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ready-checks-'));
+  stateDirs.push(stateDir);
+  const c = { node: () => node, ssh: { waitForSsh: async () => undefined }, stack: { roles: [role] } as unknown as Stack, stateDir } as unknown as ClusterCore;
   return { c, asked, checks: () => checks };
 }
 
@@ -40,6 +51,11 @@ describe('ready checks', () => {
     expect(checks()).toBe(2);
     expect(asked[0]).toMatch(/^systemctl is-system-running --wait; systemctl show/);
     expect(asked.slice(1)).toEqual([CHECK, CHECK]);
+    // The boot is on the state dir's timeline, its stages in order (the boot chart reads it).
+    const [r, ...more] = readBootRecords((c as unknown as { stateDir: string }).stateDir);
+    expect(more).toEqual([]);
+    expect(r.node).toBe('node04');
+    expect(r.startedAt <= r.sshAt && r.sshAt <= r.unitsAt && r.unitsAt <= r.readyAt).toBe(true);
   });
 
   it('a check that never passes fails the boot, naming it, its command and its last output', async () => {
