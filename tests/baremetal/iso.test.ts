@@ -35,6 +35,7 @@ import { SshPool } from '../../harness/remote/ssh.js';
 import { waitFor } from '../../harness/remote/wait.js';
 import type { BaremetalNodeStatus } from '../../stacks/contracts.js';
 import { runDir } from '../../fixtures/run-dir.js';
+import { markersSvg } from '../../fixtures/baremetal-chart.js';
 
 /**
  * Deadlines, measured on the 2-core TCG host with the six nodes up and all
@@ -88,6 +89,7 @@ describe.sequential('bare-metal bootstrap from the ISO', () => {
       RUN_DIR,
       runs.map((r) => ({ plan: r.plan, params: r.params, markers: r.chassis.markers(), consoleLog: fs.existsSync(r.chassis.logFile) ? fs.readFileSync(r.chassis.logFile, 'utf8') : '', startedAt: r.startedAt, result: r.result })),
     );
+    fs.writeFileSync(path.join(RUN_DIR, 'markers.svg'), await markersSvg(runs.map((r) => ({ chassis: r.plan.id, startedAt: r.startedAt, markers: r.chassis.markers() }))));
   });
 
   test('builds the installer ISO and the install bundle (cached by recipe)', { timeout: budget(IMAGE_S + STAGE_S) }, async ({ cluster }) => {
@@ -164,7 +166,7 @@ describe.sequential('bare-metal bootstrap from the ISO', () => {
     expect(n.state).not.toBe('converged');
   });
 
-  test('both chassis install, reboot from disk and converge on their desired systems', { timeout: budget(INSTALL_S + CONVERGE_S + 60) }, async ({ cluster }) => {
+  test('both chassis install, reboot from disk and converge on their desired systems', { timeout: budget(INSTALL_S + CONVERGE_S + 60) }, async ({ cluster, annotate }) => {
     const node = cluster.node(DEPLOYER_NODE);
     await Promise.all(
       ['bm-cp01', 'bm-w01'].map(async (id) => {
@@ -186,6 +188,11 @@ describe.sequential('bare-metal bootstrap from the ISO', () => {
         r.result = `converged (install ${installId}, system ${st.system} ${st.generation}, ${st.attempts} attempt${st.attempts > 1 ? 's' : ''})`;
       }),
     );
+    // Every chassis so far (the refused, the diskless, the reset and these two), as a chart beside the markers.
+    const chart = path.join(RUN_DIR, 'markers-converged.svg');
+    fs.mkdirSync(RUN_DIR, { recursive: true });
+    fs.writeFileSync(chart, await markersSvg(runs.map((r) => ({ chassis: r.plan.id, startedAt: r.startedAt, markers: r.chassis.markers() }))));
+    await annotate('bare-metal markers per chassis, seconds since power-on', 'chart', { path: chart, contentType: 'image/svg+xml' });
   });
 
   test('the installed disks run the desired systems (over SSH, not the ISO)', { timeout: budget(300) }, async () => {
