@@ -26,7 +26,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { type ExpectStatic, afterAll, describe } from 'vitest';
+import { type ExpectStatic, type TestContext, afterAll, describe } from 'vitest';
 import { type TestCluster, clusterInfo, skipAfterFailedStep, test, timing } from '../../fixtures/cluster.js';
 import { stepState } from '../../fixtures/scenario.js';
 import {
@@ -59,6 +59,7 @@ import type { Volume } from '../../stacks/contracts.js';
 import { parseGuestMarker } from '../../stacks/reference/plasmavmc/index.js';
 import { WEBAPP_PORT } from '../../guests/webapp/index.js';
 import { runDir } from '../../fixtures/run-dir.js';
+import { type Poll, migrationSvg } from '../../fixtures/migration-chart.js';
 
 const SERVING = process.env.ULTRACLOUD_WEBAPP_SERVE === '1';
 const D = SERVING ? SERVE : DEMO;
@@ -424,7 +425,7 @@ describe.sequential(`tenant web app (${D.name})`, () => {
    * (the longest stretch without a 200 is the downtime it saw), then checks
    * the state there: the same counter; live: the same boot, cold: a new one.
    */
-  const moveVm = async (how: 'live' | 'cold', why: string, cluster: TestCluster, expect: ExpectStatic, disks: { root: Volume; data: Volume }) => {
+  const moveVm = async (how: 'live' | 'cold', why: string, cluster: TestCluster, expect: ExpectStatic, disks: { root: Volume; data: Volume }, annotate: TestContext['annotate']) => {
     const { plasmavmc, prismnet } = cluster.ops;
     const central = cluster.node(CENTRAL);
     const home = cluster.node(HOME);
@@ -436,8 +437,11 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     let longestGap = 0;
     let polls = 0;
     const unanswered: { count: number; first?: string; last?: string } = { count: 0 };
+    /** Every poll, for the chart: when it was sent and whether it got a 200. */
+    const pollLog: Poll[] = [];
     const poller = (async () => {
       while (polling) {
+        const sentAt = Date.now();
         // A poll without an answer is the downtime this client measures: counted, with its first and last error, never thrown.
         let status: number | undefined;
         try {
@@ -448,6 +452,7 @@ describe.sequential(`tenant web app (${D.name})`, () => {
           unanswered.first ??= unanswered.last;
         }
         polls++;
+        pollLog.push({ at: sentAt, answered: status === 200 });
         if (status === 200) {
           longestGap = Math.max(longestGap, Date.now() - lastOk);
           lastOk = Date.now();
@@ -456,6 +461,8 @@ describe.sequential(`tenant web app (${D.name})`, () => {
       }
     })();
     let moveSeconds: number;
+    const moveStartedAt = Date.now();
+    let moveEndedAt = moveStartedAt;
     try {
       if (how === 'live') {
         // The port bound on both workers for the move; node05 takes its traffic once the guest announces itself there.
@@ -472,6 +479,7 @@ describe.sequential(`tenant web app (${D.name})`, () => {
         await plasmavmc.startGuest(other, guestSpec(D, disks.root.export, disks.data.export));
         moveSeconds = (Date.now() - t0) / 1000;
       }
+      moveEndedAt = Date.now();
       state = await waitState(cluster, `from ${OTHER} after the ${how} move`, how === 'live' ? 120 : BOOT_S.qemu, (s) => s.node === OTHER);
       await sleep(2000);
     } finally {
@@ -479,6 +487,9 @@ describe.sequential(`tenant web app (${D.name})`, () => {
       await poller;
     }
     longestGap = Math.max(longestGap, Date.now() - lastOk);
+    const chart = runDir(`demo-${how}-move.svg`);
+    fs.writeFileSync(chart, await migrationSvg(pollLog, { how, startedAt: moveStartedAt, endedAt: moveEndedAt }, POLL_MS));
+    await annotate(`the ${how} move: polls of /state per ${POLL_MS} ms, answered or not (the gap is the downtime the client saw)`, 'chart', { path: chart, contentType: 'image/svg+xml' });
     figures.move = { how, why, seconds: moveSeconds, downtimeSeenMs: longestGap, polls, unanswered: unanswered.count, pollMs: POLL_MS };
     console.log(`demo: ${how} move ${HOME} -> ${OTHER} in ${moveSeconds.toFixed(1)} s; a client polling /state every ${POLL_MS} ms saw ${(longestGap / 1000).toFixed(1)} s without an answer (${unanswered.count} of ${polls} polls unanswered${unanswered.count ? `: first '${unanswered.first}', last '${unanswered.last}'` : ''})${how === 'cold' ? ` (cold move: ${why})` : ''}`);
     expect(await plasmavmc.guests(home), `guests left on ${HOME}`).not.toContain(D.name);
@@ -491,7 +502,7 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     expect(state!.counter).toBeGreaterThanOrEqual(acked);
   };
 
-  test(STEP.moveLive, { timeout: budget(MIGRATE_S, BOOT_S.qemu, VISIT_S, 120) }, async ({ cluster, expect, skip }) => {
+  test(STEP.moveLive, { timeout: budget(MIGRATE_S, BOOT_S.qemu, VISIT_S, 120) }, async ({ cluster, expect, skip, annotate }) => {
     const move = moveExpectation();
     if (!move.live) {
       console.log(`demo: live migration skipped: the harness expects no nested KVM: ${move.reason}`);
@@ -503,17 +514,17 @@ describe.sequential(`tenant web app (${D.name})`, () => {
     // Expected on both workers: the guest must run as a KVM guest and node05's libvirt must offer KVM; never a cold move instead.
     await requireKvmGuest(cluster, expect, HOME, domainType, "the running guest's domain type");
     await requireKvmGuest(cluster, expect, OTHER, await cluster.ops.plasmavmc.domainType(cluster.node(OTHER)), 'the domain type its libvirt offers');
-    await moveVm('live', move.reason, cluster, expect, disks);
+    await moveVm('live', move.reason, cluster, expect, disks, annotate);
     movedLive.set({ node: OTHER });
   });
 
-  test(STEP.moveCold, { timeout: budget(MIGRATE_S, BOOT_S.qemu, VISIT_S, 120) }, async ({ cluster, expect, skip }) => {
+  test(STEP.moveCold, { timeout: budget(MIGRATE_S, BOOT_S.qemu, VISIT_S, 120) }, async ({ cluster, expect, skip, annotate }) => {
     const move = moveExpectation();
     if (move.live) skip(`nested KVM is expected on both workers, so the VM moves by live migration (the step before): ${move.reason}`);
     movedCold.begin();
     booted.need(skip);
     const disks = volumes.need(skip);
-    await moveVm('cold', `the harness expects no nested KVM: ${move.reason}`, cluster, expect, disks);
+    await moveVm('cold', `the harness expects no nested KVM: ${move.reason}`, cluster, expect, disks, annotate);
     movedCold.set({ node: OTHER });
   });
 
