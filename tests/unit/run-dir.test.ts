@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { keepRuns, listRuns, openRun, pruneRuns, resolveRun, runLabel, runName } from '../../harness/run-dir.js';
+import { defaultLogDir } from '../../cli/export-logs.js';
 import { takeRunOption } from '../../cli/suites.js';
 
 const dirs: string[] = [];
@@ -103,5 +104,15 @@ describe('which run a reader means', () => {
     expect(takeRunOption(['--run=x', '-t', 'name'])).toEqual({ run: 'x', rest: ['-t', 'name'] });
     expect(takeRunOption(['--bail', '1'])).toEqual({ run: undefined, rest: ['--bail', '1'] });
     expect(() => takeRunOption(['--run'])).toThrow('--run needs a run');
+  });
+});
+
+describe('export-logs writes beside the latest run', () => {
+  test('logs-<time> in the run reports/latest points at; reports/logs/<time> when there was no run', () => {
+    const root = tmp();
+    const latest = path.join(root, 'latest');
+    expect(defaultLogDir(AT, latest)).toMatch(/reports\/logs\/2026-12-06T20-34-00-123Z$/);
+    const run = openRun(['node', 'vitest.mjs', 'run', 'smoke'], {}, AT, path.join(root, 'runs'), latest);
+    expect(defaultLogDir(AT, latest)).toBe(path.join(fs.realpathSync(run), 'logs-2026-12-06T20-34-00-123Z'));
   });
 });
