@@ -9,7 +9,7 @@
  * the first module's import come before that and are not counted).
  */
 import path from 'node:path';
-import type { Reporter, SerializedError, TestModule, TestRunEndReason, Vitest } from 'vitest/node';
+import type { Reporter, SerializedError, TestModule, TestRunEndReason, TestSpecification, Vitest } from 'vitest/node';
 
 /** The parts of Vitest's reported tasks the summary reads (TestModule fits), so it is testable with plain objects. */
 interface ErrorsLike {
@@ -134,10 +134,27 @@ export function formatSummary(s: RunSummary, run?: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The projects a run will go through, in the order Vitest runs them (groupOrder, then first seen), once each (pure). */
+export function suiteOrder(specs: { name: string; groupOrder: number }[]): string[] {
+  const first = new Map<string, { groupOrder: number; i: number }>();
+  specs.forEach((sp, i) => {
+    if (!first.has(sp.name)) first.set(sp.name, { groupOrder: sp.groupOrder, i });
+  });
+  return [...first.entries()].sort(([, a], [, b]) => a.groupOrder - b.groupOrder || a.i - b.i).map(([name]) => name);
+}
+
+/** "suite 3 of 8: matrix (after unit, smoke)"; none for a run of one suite or a project not in the plan (pure). */
+export function suiteLine(order: string[], name: string): string | undefined {
+  const i = order.indexOf(name);
+  if (order.length < 2 || i < 0) return undefined;
+  return `suite ${i + 1} of ${order.length}: ${name}${i > 0 ? ` (after ${order.slice(0, i).join(', ')})` : ''}`;
+}
+
 /** List it after the other reporters: its lines come after theirs. */
 export class SummaryReporter implements Reporter {
   private others: Promise<unknown>[] = [];
   private spans = new Map<string, ProjectSpan>();
+  private order: string[] = [];
 
   /** `run`: the run folder (vitest.config.ts); `now` is for the tests. */
   constructor(
@@ -162,14 +179,18 @@ export class SummaryReporter implements Reporter {
     }
   }
 
-  onTestRunStart(): void {
+  onTestRunStart(specifications: ReadonlyArray<TestSpecification> = []): void {
     // A watch-mode rerun starts its own clock.
     this.spans = new Map();
+    this.order = suiteOrder(specifications.map((sp) => ({ name: sp.project.name, groupOrder: sp.project.config.sequence?.groupOrder ?? 0 })));
   }
 
   onTestModuleStart(m: TestModule): void {
     if (this.spans.has(m.project.name)) return;
     this.spans.set(m.project.name, { start: this.now() });
+    // Where a long run stands: "suite 3 of 8: matrix (after unit, smoke)".
+    const line = suiteLine(this.order, m.project.name);
+    if (line) process.stdout.write(`\n${line}\n`);
   }
 
   onTestModuleEnd(m: TestModule): void {

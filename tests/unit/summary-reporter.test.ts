@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TestModule } from 'vitest/node';
-import { type CaseLike, type ModuleLike, type ProjectSpan, SummaryReporter, next, formatSummary, formatWall, summarize } from '../reporters/summary.js';
+import { type CaseLike, type ModuleLike, type ProjectSpan, SummaryReporter, next, formatSummary, suiteLine, suiteOrder, formatWall, summarize } from '../reporters/summary.js';
 
 const tcase = (fullName: string, state: ReturnType<CaseLike['result']>['state']): CaseLike => ({ fullName, result: () => ({ state }) });
 const mod = (relativeModuleId: string, tests: CaseLike[], opts: { errors?: string[]; suites?: { fullName: string; errors: string[] }[]; project?: string } = {}): ModuleLike => ({
@@ -170,5 +170,26 @@ describe('summary reporter: wall time per project', () => {
       vi.restoreAllMocks();
       expect(out.join('')).toBe('\nproject unit: 0m07s (1 tests)\n1 passed, 0 failed, 0 skipped\n');
     });
+  });
+});
+
+describe('where a long run stands', () => {
+  it("the projects in Vitest's order (groupOrder, then first seen), once each", () => {
+    const specs = [
+      { name: 'smoke', groupOrder: 1 },
+      { name: 'unit', groupOrder: 0 },
+      { name: 'matrix', groupOrder: 2 },
+      { name: 'smoke', groupOrder: 1 },
+      { name: 'unit', groupOrder: 0 },
+    ];
+    expect(suiteOrder(specs)).toEqual(['unit', 'smoke', 'matrix']);
+  });
+
+  it('"suite N of M: name (after ...)"; nothing for a run of one suite or a project not planned', () => {
+    const order = ['unit', 'smoke', 'matrix'];
+    expect(suiteLine(order, 'unit')).toBe('suite 1 of 3: unit');
+    expect(suiteLine(order, 'matrix')).toBe('suite 3 of 3: matrix (after unit, smoke)');
+    expect(suiteLine(['smoke'], 'smoke')).toBeUndefined();
+    expect(suiteLine(order, 'bench')).toBeUndefined();
   });
 });
