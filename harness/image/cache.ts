@@ -60,10 +60,31 @@ export async function cachedBuild<T>(o: CachedBuild<T>): Promise<T> {
     if (again) return again;
     await removeStaleBuilds(imagesDir);
     if (o.buildBytes) requireFreeSpace(o.cacheDir, o.buildBytes, `the ${o.what}`, 'free space there, or set ULTRACLOUD_IMAGE_CACHE elsewhere');
+    const last = lastBuild(imagesDir, o.name);
+    if (last) progress('image', `${o.what} ${o.name}: the last of its kind here (${last.name}) took ${last.seconds} s; about as long again`);
     return await o.build(dir);
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The newest finished build of the same kind as `name` (`reference-`,
+ * `guest-webapp-`, `baremetal-` and a recipe hash), by its image.json:
+ * what a progress line estimates a new build from.
+ */
+export function lastBuild(imagesDir: string, name: string): { name: string; seconds: number } | undefined {
+  const kind = name.slice(0, name.lastIndexOf('-') + 1);
+  if (!kind || !fs.existsSync(imagesDir)) return undefined;
+  let best: { name: string; seconds: number; at: number } | undefined;
+  for (const e of fs.readdirSync(imagesDir)) {
+    if (e === name || !e.startsWith(kind) || !/^[0-9a-f]+$/.test(e.slice(kind.length))) continue;
+    const b = readBuilt<{ builtAt?: string; buildSeconds?: number }>(path.join(imagesDir, e));
+    const at = b?.builtAt ? Date.parse(b.builtAt) : NaN;
+    if (b?.buildSeconds === undefined || !Number.isFinite(at)) continue;
+    if (!best || at > best.at) best = { name: e, seconds: b.buildSeconds, at };
+  }
+  return best && { name: best.name, seconds: best.seconds };
 }
 
 /** Leftovers of killed builds: stop their processes, unmount, remove. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cachedBuild, readBuilt } from '../../harness/image/cache.js';
+import { cachedBuild, lastBuild, readBuilt } from '../../harness/image/cache.js';
 
 const tmp: string[] = [];
 afterEach(() => {
@@ -70,5 +70,25 @@ describe('the image cache frame', () => {
     await expect(cachedBuild({ ...f.o, preflight: () => { throw new Error('not root'); } })).rejects.toThrow('not root');
     expect(fs.existsSync(path.join(cacheDir, 'images'))).toBe(false);
     expect(f.calls.built).toBe(0);
+  });
+});
+
+describe('the estimate a new build is announced with', () => {
+  it('is the newest finished build of the same kind; other kinds, unfinished builds and the recipe itself do not count', () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'last-build-'));
+    tmp.push(d);
+    const put = (name: string, record?: object) => {
+      fs.mkdirSync(path.join(d, name), { recursive: true });
+      if (record) fs.writeFileSync(path.join(d, name, 'image.json'), JSON.stringify(record));
+    };
+    expect(lastBuild(d, 'reference-aaaa')).toBeUndefined();
+    put('reference-1111', { builtAt: '2026-12-06T08:56:20.002Z', buildSeconds: 704 });
+    put('reference-2222', { builtAt: '2026-12-06T20:41:41.053Z', buildSeconds: 477 });
+    put('reference-3333');
+    put('guest-webapp-4444', { builtAt: '2026-12-07T00:00:00.000Z', buildSeconds: 80 });
+    put('reference-aaaa', { builtAt: '2026-12-08T00:00:00.000Z', buildSeconds: 1 });
+    expect(lastBuild(d, 'reference-aaaa')).toEqual({ name: 'reference-2222', seconds: 477 });
+    expect(lastBuild(d, 'guest-webapp-bbbb')).toEqual({ name: 'guest-webapp-4444', seconds: 80 });
+    expect(lastBuild(d, 'baremetal-cccc')).toBeUndefined();
   });
 });
