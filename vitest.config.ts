@@ -17,6 +17,9 @@ const { profile } = loadConfig();
 // suites' own files, which find it with inject('runDir') (fixtures/run-dir.ts).
 const RUN = openRun(process.argv, process.env);
 const provide = { runDir: RUN };
+// At the root (the HTML reporter copies attachments from it into html/data) and in each
+// project (a project does not inherit the root's: it would copy into .vitest-attachments/).
+const attachmentsDir = path.join(RUN, 'attachments');
 
 // `unit` needs no VMs; the cluster suites (`smoke`, `matrix`) share one
 // cluster booted or attached by the global setup. `npx vitest run smoke`
@@ -29,13 +32,14 @@ export default defineConfig({
     // Cluster layers in the spec's order (set here: vitest reads the sequencer from the root config).
     sequence: { sequencer: LayerSequencer },
     outputFile: { junit: path.join(RUN, 'junit.xml'), html: path.join(RUN, 'html', 'index.html') },
-    attachmentsDir: path.join(RUN, 'attachments'),
+    attachmentsDir,
     projects: [
       {
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           provide,
+          attachmentsDir,
         },
       },
       ...[
@@ -72,6 +76,7 @@ function clusterProject(name: string, groupOrder: number) {
       // { timeout: budget(...its deadlines) } so the harness's error comes first.
       testTimeout: budget(),
       provide,
+      attachmentsDir,
       hookTimeout: 600_000,
       sequence: { groupOrder },
     },

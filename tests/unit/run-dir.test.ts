@@ -116,3 +116,24 @@ describe('export-logs writes beside the latest run', () => {
     expect(defaultLogDir(AT, latest)).toBe(path.join(fs.realpathSync(run), 'logs-2026-12-06T20-34-00-123Z'));
   });
 });
+
+describe("vitest.config.ts points every project at the run's folder", () => {
+  test('the JUnit file, the HTML report and the attachments, at the root and in each project (a project does not inherit them)', async () => {
+    const dir = tmp();
+    const before = process.env.ULTRACLOUD_RUN_DIR;
+    process.env.ULTRACLOUD_RUN_DIR = dir;
+    try {
+      const { default: cfg } = (await import('../../vitest.config.js')) as { default: { test: { outputFile: Record<string, string>; attachmentsDir: string; projects: { test: { name: string; attachmentsDir?: string; provide?: { runDir?: string } } }[] } } };
+      expect(cfg.test.outputFile).toEqual({ junit: path.join(dir, 'junit.xml'), html: path.join(dir, 'html', 'index.html') });
+      expect(cfg.test.attachmentsDir).toBe(path.join(dir, 'attachments'));
+      expect(cfg.test.projects.length).toBeGreaterThan(1);
+      for (const p of cfg.test.projects) {
+        expect(p.test.attachmentsDir, `${p.test.name}: attachmentsDir`).toBe(path.join(dir, 'attachments'));
+        expect(p.test.provide?.runDir, `${p.test.name}: the runDir it provides`).toBe(dir);
+      }
+    } finally {
+      if (before === undefined) delete process.env.ULTRACLOUD_RUN_DIR;
+      else process.env.ULTRACLOUD_RUN_DIR = before;
+    }
+  });
+});
