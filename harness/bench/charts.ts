@@ -3,8 +3,8 @@
  * Vega view and rendered headless, no browser): one panel per measured
  * quantity, a bar per series at its median with a rule from min to max.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { specToSvg } from '../vega-svg.js';
 import type { SectionResult } from './report.js';
 
 export interface ChartDatum {
@@ -76,10 +76,5 @@ export function chartSpec(title: string, data: ChartDatum[]): TopLevelSpec {
 export async function renderChart(s: SectionResult): Promise<string | undefined> {
   const data = chartData(s);
   if (data.length === 0) return undefined;
-  const view = new vega.View(vega.parse(compile(chartSpec(s.title, data)).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return specToSvg(chartSpec(s.title, data));
 }
