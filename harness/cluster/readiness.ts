@@ -61,13 +61,14 @@ export async function waitReady(c: ClusterCore, s: NodeSpec, deadlineMs: number,
   );
   const [head, ...props] = quick.stdout.trim().split('\n');
   const active = props.filter((l) => l === 'ActiveState=active').length;
-  if (head === 'running' && active === units.length) {
+  /** Units active and the system in `state`: the ready checks, then the boot on the timeline. */
+  const finish = async (state: string) => {
     const unitsAt = Date.now();
     await passChecks(c, s, deadline, since);
     if (record) appendBootRecord(c.stateDir, { node: s.name, startedAt: since, sshAt, unitsAt, readyAt: Date.now() });
-    progress(s.name, `ready: ${units.join(', ')} active, system running (${elapsed(since)})`);
-    return;
-  }
+    progress(s.name, `ready: ${units.join(', ')} active, system ${state} (${elapsed(since)})`);
+  };
+  if (head === 'running' && active === units.length) return finish('running');
   for (const unit of units) await node.waitForUnit(unit, Math.max(1000, deadline - Date.now()));
   const r = await node.execute('systemctl is-system-running --wait', Math.max(1000, deadline - Date.now()));
   const state = r.stdout.trim();
@@ -89,10 +90,7 @@ export async function waitReady(c: ClusterCore, s: NodeSpec, deadlineMs: number,
       consoleTail: vm.consoleTail(),
     });
   }
-  const unitsAt = Date.now();
-  await passChecks(c, s, deadline, since);
-  if (record) appendBootRecord(c.stateDir, { node: s.name, startedAt: since, sshAt, unitsAt, readyAt: Date.now() });
-  progress(s.name, `ready: ${units.join(', ')} active, system ${state} (${elapsed(since)})`);
+  await finish(state);
 }
 
 /**
