@@ -19,6 +19,7 @@ import { build, preflightImage } from './images.js';
 import { type BootPlan, type StartOptions, leftByDeadRunner, planStart } from './plan-start.js';
 import { ClusterStartError, waitTier } from './readiness.js';
 import { type ClusterRuntime, STATE_MARKER, ensureKey, ensureStateDir, setBootState, writeRuntime } from './runtime.js';
+import { type BootKind, bootEstimate, lastBootTime, recordBootTime } from './boot-times.js';
 import { baseDisk, captureSnapshot, tryRestore } from './snapshots.js';
 import { expectations } from './status.js';
 
@@ -88,9 +89,15 @@ export async function start(c: ClusterCore, opts: StartOptions = {}): Promise<vo
 
   // A whole cluster to bring up: from the warm snapshot when one fits, else cold (and captured once ready).
   if (plan.kind === 'whole') {
+    const last = (kind: BootKind) => bootEstimate(kind, lastBootTime(c.cfg.cacheDir, kind, c.stack.name, c.cfg.profile));
+    if (!plan.forcedCold) progress('boot', `from the warm snapshot if one fits: ${last('restore')}`);
     const why = plan.forcedCold ?? (await tryRestore(c, runtime, bootT0));
-    if (why === undefined) return;
+    if (why === undefined) {
+      recordBootTime(c.cfg.cacheDir, { kind: 'restore', stack: c.stack.name, profile: c.cfg.profile, seconds: runtime.readyS ?? (Date.now() - bootT0) / 1000, at: new Date().toISOString() });
+      return;
+    }
     progress('snapshot', `cold boot: ${why}`);
+    progress('boot', `cold boot of ${c.specs.length} nodes: ${last('cold')}`);
     runtime.boot = 'cold';
     delete runtime.snapshot;
     writeRuntime(c.runtimeFile, runtime);
@@ -98,6 +105,10 @@ export async function start(c: ClusterCore, opts: StartOptions = {}): Promise<vo
   const created = await bootTiers(c, plan, toStart, runtime);
   runtime.readyS = (Date.now() - bootT0) / 1000;
   progress('boot', `all ${c.specs.length} nodes ready in ${elapsed(bootT0)}${bootT0 - t0 > 5000 ? ` (${elapsed(t0)} with the image step)` : ''}`);
+  // Only a whole cold boot is the next one's estimate (a partial start or a power cycle is not).
+  if (plan.kind === 'whole' && created.size === c.specs.length) {
+    recordBootTime(c.cfg.cacheDir, { kind: 'cold', stack: c.stack.name, profile: c.cfg.profile, seconds: runtime.readyS, at: new Date().toISOString() });
+  }
   // Only a cluster booted whole on new disks, before anything touched it, is worth keeping. Still
   // 'booting' meanwhile: a runner killed mid-capture leaves paused nodes that the next start replaces.
   if (plan.kind === 'whole' && created.size === c.specs.length) {
