@@ -29,6 +29,7 @@ APT_PACKAGES=(
   openssh-server    # /usr/sbin/sshd
   redis-server      # redis-server
   redis-sentinel    # redis-sentinel
+  etcd-server       # /usr/bin/etcd: tests/unit/etcd-registers.test.ts runs the register workload against a real one-member etcd
 )
 
 # The services those packages' postinst would start and enable: a fresh
@@ -38,8 +39,9 @@ declare -A SERVICES=(
   [openssh-server]="ssh.service ssh.socket"
   [redis-server]="redis-server.service"
   [redis-sentinel]="redis-sentinel.service"
+  [etcd-server]="etcd.service"
 )
-declare -A SYSV_SCRIPTS=([openssh-server]=ssh [redis-server]=redis-server [redis-sentinel]=redis-sentinel)
+declare -A SYSV_SCRIPTS=([openssh-server]=ssh [redis-server]=redis-server [redis-sentinel]=redis-sentinel [etcd-server]=etcd)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

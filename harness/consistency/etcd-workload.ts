@@ -1,0 +1,53 @@
+/**
+ * The chainfire register workload (services/workloads/etcd-registers.mjs):
+ * its settings, the command that runs it on a node, and its output read
+ * back as a history. The script is plain Node with no dependencies, so it
+ * is copied to the node as it is (Node.putFile), not bundled.
+ */
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config.js';
+import { shellQuote } from '../remote/node.js';
+import type { HistoryEvent } from './history.js';
+
+export const ETCD_REGISTERS_SCRIPT = path.join(PROJECT_ROOT, 'services', 'workloads', 'etcd-registers.mjs');
+
+export interface EtcdRegistersConfig {
+  /** host:port of each member's client URL; client i talks to endpoint i mod n. */
+  endpoints: string[];
+  clients: number;
+  keys: number;
+  timeLimitS: number;
+  opLimit: number;
+  opTimeoutMs: number;
+  /** Serializable reads (a member's local state, no quorum): not linearizable under a partition, on purpose. */
+  serializable: boolean;
+  /** A fresh key prefix per run, so every register starts unwritten (null). */
+  prefix: string;
+  seed: number;
+}
+
+export interface WorkloadOutput {
+  /** The node's wall clock when the workload began (ms): event times are ms after it. */
+  wallAtStart: number;
+  endpoints: string[];
+  serializable: boolean;
+  events: Array<HistoryEvent & { endpoint?: string }>;
+}
+
+/** The shell command that runs the script at `script` (a path on the node) with `cfg`. */
+export function workloadCommand(script: string, cfg: EtcdRegistersConfig): string {
+  return `node ${shellQuote(script)} ${shellQuote(JSON.stringify(cfg))}`;
+}
+
+/** The script's stdout as a history; anything else is an error with the text's start. */
+export function parseWorkloadOutput(stdout: string): WorkloadOutput {
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  let out: WorkloadOutput;
+  try {
+    out = JSON.parse(line) as WorkloadOutput;
+  } catch {
+    throw new Error(`the register workload printed no history: ${stdout.slice(0, 300)}`);
+  }
+  if (!Array.isArray(out.events) || !Number.isFinite(out.wallAtStart)) throw new Error(`the register workload's output has no events or start time: ${line.slice(0, 300)}`);
+  return out;
+}

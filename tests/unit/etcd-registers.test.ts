@@ -1,0 +1,97 @@
+/**
+ * The chainfire register workload against a real one-member etcd (Debian's
+ * etcd-server, which `make deps` installs with its service off) on
+ * 127.0.0.1: it records a history the checker reads, its outcomes are
+ * classified as the script says (a refused connection is a fail, a timeout
+ * of a write is info), and it stops by itself at its limits.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ETCD_REGISTERS_SCRIPT, type EtcdRegistersConfig, parseWorkloadOutput } from '../../harness/consistency/etcd-workload.js';
+import { countEvents, pairOperations } from '../../harness/consistency/history.js';
+import { checkLinearizable } from '../../harness/consistency/linearizable.js';
+import { registerModel } from '../../harness/consistency/register.js';
+import { findBinary, freePorts, missingPackageError, waitUntil } from './helpers/local-redis.js';
+
+const run = promisify(execFile);
+
+async function workload(cfg: Partial<EtcdRegistersConfig> & Pick<EtcdRegistersConfig, 'endpoints'>) {
+  const full: EtcdRegistersConfig = { clients: 4, keys: 2, timeLimitS: 3, opLimit: 400, opTimeoutMs: 1000, serializable: false, prefix: `/unit/${Date.now()}`, seed: 7, ...cfg };
+  const t0 = Date.now();
+  const { stdout } = await run(process.execPath, [ETCD_REGISTERS_SCRIPT, JSON.stringify(full)], { timeout: 60_000 });
+  return { out: parseWorkloadOutput(stdout), ms: Date.now() - t0 };
+}
+
+describe('register workload on a real etcd', () => {
+  let etcd: ChildProcess | undefined;
+  let dir: string;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    const bin = findBinary('etcd');
+    if (!bin) throw missingPackageError('etcd-server');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uc-etcd-'));
+    const [client, peer] = await freePorts(2);
+    endpoint = `127.0.0.1:${client}`;
+    etcd = spawn(bin, ['--name', 'unit', '--data-dir', path.join(dir, 'data'), '--listen-client-urls', `http://${endpoint}`, '--advertise-client-urls', `http://${endpoint}`,
+      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `unit=http://127.0.0.1:${peer}`], { stdio: 'ignore' });
+    await waitUntil('etcd answers /health', 30_000, async () => {
+      const r = await fetch(`http://${endpoint}/health`);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    });
+  }, 60_000);
+
+  afterAll(() => {
+    etcd?.kill('SIGKILL');
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records reads, writes and cas that all succeed, and the history is linearizable', async () => {
+    const { out } = await workload({ endpoints: [endpoint] });
+    const c = countEvents(out.events);
+    expect(c.operations).toBeGreaterThan(20);
+    expect(c.fail + c.info).toBe(0);
+    const ops = pairOperations(out.events);
+    for (const f of ['read', 'write', 'cas']) expect(ops.filter((o) => o.f === f).length, f).toBeGreaterThan(0);
+    // A cas that applied and one that did not, and a read that saw a written value: the results are real.
+    expect(ops.some((o) => o.f === 'cas' && o.output === true)).toBe(true);
+    expect(ops.some((o) => o.f === 'cas' && o.output === false)).toBe(true);
+    expect(ops.some((o) => o.f === 'read' && typeof o.output === 'number')).toBe(true);
+    expect(checkLinearizable(registerModel, ops).verdict).toBe('linearizable');
+  }, 60_000);
+
+  it('stops at its operation limit', async () => {
+    const { out } = await workload({ endpoints: [endpoint], opLimit: 25, timeLimitS: 30 });
+    expect(countEvents(out.events).operations).toBe(25);
+  }, 60_000);
+
+  it('a member that refuses connections: every operation a fail naming ECONNREFUSED, none info', async () => {
+    const [closed] = await freePorts(1);
+    const { out } = await workload({ endpoints: [`127.0.0.1:${closed}`], timeLimitS: 1, clients: 2 });
+    const c = countEvents(out.events);
+    expect(c.operations).toBeGreaterThan(0);
+    expect(c).toEqual({ operations: c.operations, ok: 0, fail: c.operations, info: 0 });
+    expect(out.events.filter((e) => e.type === 'fail').every((e) => e.error?.includes('ECONNREFUSED'))).toBe(true);
+  }, 60_000);
+
+  it('a frozen member: writes that time out are info (may have happened), reads fail, and the history still checks', async () => {
+    etcd?.kill('SIGSTOP');
+    try {
+      const { out } = await workload({ endpoints: [endpoint], timeLimitS: 2, opTimeoutMs: 500, clients: 3 });
+      const c = countEvents(out.events);
+      expect(c.ok).toBe(0);
+      expect(c.info).toBeGreaterThan(0);
+      const ends = out.events.filter((e) => e.type !== 'invoke');
+      expect(ends.filter((e) => e.f === 'read').every((e) => e.type === 'fail' && e.error === 'timeout')).toBe(true);
+      expect(ends.filter((e) => e.f !== 'read').every((e) => e.type === 'info' && e.error === 'timeout')).toBe(true);
+      // An info client goes on as a new process: no process has two operations open.
+      expect(() => pairOperations(out.events)).not.toThrow();
+    } finally {
+      etcd?.kill('SIGCONT');
+    }
+  }, 60_000);
+});
