@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, inject } from 'vitest';
 import { NodeError } from '../harness/errors.js';
 import { type ConsoleMark, alarmLines, consoleSince, markConsole } from '../harness/health.js';
+import { NEMESIS_COMMENT } from '../harness/nemesis.js';
 import { TestCluster } from '../fixtures/cluster.js';
 
 interface Before {
@@ -45,17 +46,22 @@ afterAll(async () => {
       const found: string[] = alarmLines(consoleSince(node.vm.logFile, mark.console)).map((l) => `console: ${l}`);
       if (!node.vm.pid()) {
         found.push('QEMU is not running (it was when this file started)');
+      } else if ((await node.vm.state()) === 'paused') {
+        found.push('the VM is paused (QMP stop): a nemesis pause outlived its test');
       } else {
         try {
           // One round trip; a node booted again during the file has its whole new boot read.
           const since = mark.cursor ? `--after-cursor=${mark.cursor}` : '-b';
-          const [, failed = '', kernel = ''] = (
+          const [, failed = '', kernel = '', nemesis = '0'] = (
             await node.succeed(
               `b=$(cat /proc/sys/kernel/random/boot_id); echo "$b"; echo @@; systemctl list-units --failed --plain --no-legend; echo @@; ` +
-                `if [ "$b" = '${mark.bootId ?? ''}' ]; then s="${since}"; else s=-b; fi; journalctl -k --no-pager -o short-monotonic $s`,
+                `if [ "$b" = '${mark.bootId ?? ''}' ]; then s="${since}"; else s=-b; fi; journalctl -k --no-pager -o short-monotonic $s; echo @@; ` +
+                `if command -v iptables >/dev/null; then iptables -S | grep -c -e '--comment ${NEMESIS_COMMENT}' || true; else echo 0; fi`,
               60_000,
             )
           ).split(/^@@\n/m);
+          // A partition must not outlive its test (harness/nemesis.ts heals on test end).
+          if (Number(nemesis.trim()) > 0) found.push(`${nemesis.trim()} nemesis rule(s) left in iptables (${NEMESIS_COMMENT}): a partition outlived its test`);
           for (const unit of failed.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean)) {
             found.push(`failed unit: ${unit}\n${await node.journal(unit, 15)}`);
           }

@@ -19,8 +19,8 @@ export interface EtcdRegistersConfig {
   timeLimitS: number;
   opLimit: number;
   opTimeoutMs: number;
-  /** Serializable reads (a member's local state, no quorum): not linearizable under a partition, on purpose. */
-  serializable: boolean;
+  /** Serializable reads (a member's local state, no quorum): not linearizable under a partition, on purpose. A list: through those endpoints only. */
+  serializable: boolean | string[];
   /** A fresh key prefix per run, so every register starts unwritten (null). */
   prefix: string;
   seed: number;
@@ -30,7 +30,7 @@ export interface WorkloadOutput {
   /** The node's wall clock when the workload began (ms): event times are ms after it. */
   wallAtStart: number;
   endpoints: string[];
-  serializable: boolean;
+  serializable: boolean | string[];
   events: Array<HistoryEvent & { endpoint?: string }>;
 }
 

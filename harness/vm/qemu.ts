@@ -119,6 +119,15 @@ export class QemuVm extends QemuProcess {
     await qmp<string>(this.qmpSocket, 'human-monitor-command', { 'command-line': `hostfwd_remove mgmt tcp:127.0.0.1:${hostPort}` });
   }
 
+  /**
+   * Cuts (`up` false) or restores a NIC's link by its netdev id ('cluster':
+   * the VDE switch; 'mgmt': SSH and forwards), as the NixOS test driver's
+   * block(): QEMU drops every frame both ways and the guest sees no carrier.
+   */
+  async setLink(netdev: 'cluster' | 'mgmt', up: boolean): Promise<void> {
+    await qmp(this.qmpSocket, 'set_link', { name: netdev, up }, 10_000);
+  }
+
   /** Freezes the guest (CPUs and its clock); block I/O is drained. */
   async pause(): Promise<void> {
     await qmp(this.qmpSocket, 'stop', undefined, 10_000);

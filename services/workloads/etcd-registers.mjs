@@ -19,6 +19,10 @@
  *   node etcd-registers.mjs '{"endpoints":["10.0.0.11:2379"],"clients":5,
  *     "keys":3,"timeLimitS":40,"opLimit":2000,"opTimeoutMs":1500,
  *     "serializable":false,"prefix":"/uc-faults/run1","seed":1}'
+ *
+ * "serializable": true reads every member's local state (no quorum: stale
+ * under a partition, on purpose); a list of endpoints does so through those
+ * only.
  */
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 for (const k of ['endpoints', 'clients', 'keys', 'timeLimitS', 'opLimit', 'opTimeoutMs', 'prefix']) {
@@ -62,7 +66,8 @@ async function post(endpoint, path, body) {
 
 const ops = {
   async read(endpoint, key) {
-    const j = await post(endpoint, 'kv/range', { key: b64(keyName(key)), serializable: !!cfg.serializable });
+    const serializable = Array.isArray(cfg.serializable) ? cfg.serializable.includes(endpoint) : !!cfg.serializable;
+    const j = await post(endpoint, 'kv/range', { key: b64(keyName(key)), serializable });
     const kv = j.kvs?.[0];
     return kv ? Number(unb64(kv.value ?? '')) : null;
   },
@@ -111,4 +116,4 @@ async function client(index) {
 }
 
 await Promise.all(Array.from({ length: cfg.clients }, (_, i) => client(i)));
-process.stdout.write(`${JSON.stringify({ wallAtStart, endpoints: cfg.endpoints, serializable: !!cfg.serializable, events })}\n`);
+process.stdout.write(`${JSON.stringify({ wallAtStart, endpoints: cfg.endpoints, serializable: cfg.serializable ?? false, events })}\n`);
