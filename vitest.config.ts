@@ -54,8 +54,10 @@ export default defineConfig({
       clusterProject('scheduling', 5),
       // The storage bench's quick mode (tests/bench: tiny sizes, one run each; the full bench is `cluster bench-storage`).
       clusterProject('bench', 6),
+      // Consistency under faults (tests/faults): register histories under partitions, pauses and crashes, checked whole.
+      clusterProject('faults', 7),
       // The quick subset of `cluster prove` (faults applied, checks must go red): last, on the cluster the others leave.
-      clusterProject('prove', 7),
+      clusterProject('prove', 8),
       ].filter((p) => profileServes(profile, p.test.name)),
     ],
   },

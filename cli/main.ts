@@ -67,6 +67,7 @@ export const commands: Record<string, Command> = {
   ...serveCommands,
   ...suiteCommands('baremetal-iso', 'the bare-metal ISO bootstrap: raw-QEMU chassis phone home to deployer, install, converge (tests/baremetal; its files go to baremetal-iso/ in the run folder)', 'cluster baremetal-iso -t converge', ['--project', 'baremetal']),
   ...suiteCommands('rollout-soak', 'the deployer scheduling soak: drain and fail-stop (tests/scheduling)', 'cluster rollout-soak -t drain', ['--project', 'scheduling']),
+  ...suiteCommands('faults', 'chainfire register histories under partitions, pauses and crashes, judged by the linearizability checker (tests/faults; history, verdict and timeline in faults/ of the run folder)', 'cluster faults -t partitioned', ['--project', 'faults']),
   ...benchCommands(),
   prove: proveCommand,
   ...attachedSuiteCommands,
@@ -97,7 +98,7 @@ export const GROUPS: { title: string; names: string[] }[] = [
   { title: 'inspect', names: ['status', 'ssh', 'console', 'logs', 'export-logs', 'repl'] },
   {
     title: 'suites (each boots the cluster when none is up and leaves it running; fresh-<suite>: clean, build, start, then the suite)',
-    names: ['smoke', 'fresh-smoke', 'matrix', 'fresh-matrix', 'demo-vm-webapp', 'fresh-demo-vm-webapp', 'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak'],
+    names: ['smoke', 'fresh-smoke', 'matrix', 'fresh-matrix', 'demo-vm-webapp', 'fresh-demo-vm-webapp', 'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak', 'faults', 'fresh-faults'],
   },
   { title: 'bench', names: ['bench-storage', 'fresh-bench-storage', 'fresh-storage-bench', 'bench-coronafs-local-matrix'] },
   { title: 'CI and re-runs (never boot a cluster)', names: ['validate', 'rerun-failed', 'prove'] },

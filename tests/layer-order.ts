@@ -15,6 +15,7 @@ export const LAYER_ORDER: Record<string, string[]> = {
   baremetal: ['iso'],
   scheduling: ['rollout'],
   bench: ['storage'],
+  faults: ['chainfire-registers'],
   prove: ['quick'],
 };
 

@@ -93,3 +93,14 @@ export function countEvents(events: HistoryEvent[]): { operations: number; ok: n
   c.info += c.operations - c.ok - c.fail - c.info; // invokes with no end are unknown too
   return c;
 }
+
+/** The longest time from an invoke to its end, over every ended operation (pure). */
+export function longestOperationMs(events: HistoryEvent[]): number {
+  const open = new Map<number, number>();
+  let longest = 0;
+  for (const e of events) {
+    if (e.type === 'invoke') open.set(e.process, e.time);
+    else if (open.has(e.process)) longest = Math.max(longest, e.time - (open.get(e.process) as number));
+  }
+  return longest;
+}

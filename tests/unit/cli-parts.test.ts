@@ -28,7 +28,7 @@ afterEach(() => {
 const COMMANDS = [
   'build', 'keys', 'start', 'status', 'ssh', 'console', 'logs', 'export-logs', 'repl', 'stop', 'clean',
   'smoke', 'fresh-smoke', 'matrix', 'fresh-matrix', 'demo-vm-webapp', 'fresh-demo-vm-webapp',
-  'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak',
+  'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak', 'faults', 'fresh-faults',
   'bench-storage', 'fresh-bench-storage', 'fresh-storage-bench', 'bench-coronafs-local-matrix',
   'prove', 'validate', 'rerun-failed', 'help',
 ];
@@ -66,7 +66,7 @@ describe('the command table', () => {
     const through = COMMANDS.filter((n) => commands[n].passThrough);
     expect(through).toEqual([
       'ssh', 'smoke', 'fresh-smoke', 'matrix', 'fresh-matrix', 'demo-vm-webapp', 'fresh-demo-vm-webapp',
-      'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak',
+      'serve-vm-webapp', 'fresh-serve-vm-webapp', 'baremetal-iso', 'fresh-baremetal-iso', 'rollout-soak', 'fresh-rollout-soak', 'faults', 'fresh-faults',
       'validate', 'rerun-failed',
     ]);
   });

@@ -1,0 +1,114 @@
+/**
+ * chainfire under faults, judged by its whole history (issue 28): clients
+ * on the gateway node (outside the quorum) read, write and compare-and-set
+ * a few registers through every member while the nemesis partitions the
+ * leader from the majority, freezes a follower's server and kills another's;
+ * the linearizability checker (harness/consistency) then judges every
+ * operation, not one write and one read. The history, verdict and timeline
+ * are saved in the run folder (faults/<name>/) and attached.
+ *
+ * The second test proves the checker bites on this cluster: serializable
+ * reads (a member's local state, no quorum) on a partitioned follower are
+ * stale, and the history must be found not linearizable, with its window.
+ */
+import { describe } from 'vitest';
+import { timing } from '../../fixtures/cluster.js';
+import { registerRun, sleep, test } from '../../fixtures/consistency.js';
+import { budget } from '../../harness/budget.js';
+
+const CF = timing?.chainfire;
+/** etcd's raft peer port: the partitions cut raft between members and nothing else on the nodes. */
+const RAFT = [2380];
+
+describe('chainfire registers under faults', () => {
+  test(
+    'linearizable through a partitioned leader, a frozen follower and a killed follower, and every member healthy after',
+    { timeout: budget(255, CF?.rejoinS ?? 120, 600) },
+    async ({ cluster, nemesis, annotate, expect }) => {
+      const control = cluster.nodesOfKind('control');
+      const leader = await cluster.ops.chainfire.leader(control.map((n) => cluster.node(n)));
+      const followers = control.filter((n) => n !== leader);
+      const run = await registerRun(cluster, nemesis, {
+        name: 'leader-partition',
+        clientNode: cluster.nodesOfKind('gateway')[0],
+        members: control,
+        workload: { clients: 6, keys: 8, timeLimitS: 95, opLimit: 4000, opTimeoutMs: 5000, serializable: false },
+        async schedule(n) {
+          await sleep(8_000);
+          // Longer than twice the election timeout (20 s, randomised up to 40 s): the majority elects a new leader meanwhile.
+          await n.partition([[leader], followers], { ports: RAFT });
+          await sleep(45_000);
+          await n.heal();
+          await sleep(6_000);
+          await n.pauseUnit(followers[0], 'etcd.service');
+          await sleep(10_000);
+          await n.heal();
+          await sleep(4_000);
+          await n.crashUnit(followers[1], 'etcd.service');
+          await sleep(2_000);
+          await n.heal();
+        },
+      });
+      await annotate(run.line, 'verdict', { path: run.files.verdict, contentType: 'application/json' });
+      await annotate('history: operations per client, nemesis windows shaded', 'chart', { path: run.files.timeline, contentType: 'image/svg+xml' });
+      expect(run.check.verdict, `${run.line}; see ${run.files.timeline}`).toBe('linearizable');
+      // The client's own timeout ends every operation (a request left running would hide what happened when).
+      expect(run.longestMs, 'the longest operation, invoke to end (ms)').toBeLessThan(5_000 + 2_000);
+
+      // The faults touched the clients: operations failed or went unknown inside the partition,
+      // and the cluster served reads and writes again after it.
+      const partition = run.windows[0];
+      const ends = run.output.events.filter((e) => e.type !== 'invoke');
+      const hurt = ends.filter((e) => (e.type === 'fail' || e.type === 'info') && e.time >= partition.from && e.time <= partition.to + 6_000);
+      expect(hurt.length, `no operation failed or timed out during ${partition.what}: the nemesis did not reach the clients`).toBeGreaterThan(0);
+      const okAfter = ends.filter((e) => e.type === 'ok' && e.time > partition.to);
+      expect(new Set(okAfter.map((e) => e.f)), `reads and writes after ${partition.what} was healed`).toEqual(new Set(['read', 'write', 'cas']));
+
+      // No member is left behind: each is healthy and the members agree on a leader again.
+      for (const name of control) {
+        await cluster.eventually(`chainfire on ${name} healthy again`, CF?.rejoinS ?? 120, async () => ({ ok: await cluster.ops.chainfire.healthy(cluster.node(name)), seen: 'endpoint health failing' }), { node: name, intervalMs: 2000 });
+      }
+      await cluster.eventually('the members agree on one leader', CF?.newLeaderS ?? 90, async () => {
+        const l = await cluster.ops.chainfire.leader(control.map((n) => cluster.node(n)));
+        return { ok: true, seen: l, value: l };
+      });
+    },
+  );
+
+  test(
+    'serializable reads on a partitioned follower are stale: the checker finds the history not linearizable and names the window',
+    { timeout: budget(150, 600) },
+    async ({ cluster, nemesis, annotate, expect }) => {
+      const control = cluster.nodesOfKind('control');
+      const leader = await cluster.ops.chainfire.leader(control.map((n) => cluster.node(n)));
+      const [follower, other] = control.filter((n) => n !== leader);
+      const run = await registerRun(cluster, nemesis, {
+        name: 'stale-follower',
+        clientNode: cluster.nodesOfKind('gateway')[0],
+        // Clients 0 and 1 on the follower, 2 and 3 on the majority.
+        members: [follower, leader, follower, other],
+        // Serializable reads through the follower only: the majority's clients read with quorum, so a stale read can only be the follower's.
+        workload: { clients: 4, keys: 4, timeLimitS: 30, opLimit: 3000, opTimeoutMs: 3000, serializable: [`${cluster.node(follower).spec.clusterIp}:2379`] },
+        async schedule(n) {
+          await sleep(5_000);
+          // Shorter than the election timeout: the follower never campaigns, so healing disturbs nobody.
+          await n.partition([[follower], [leader, other]], { ports: RAFT });
+          await sleep(15_000);
+          await n.heal();
+        },
+      });
+      await annotate(run.line, 'verdict', { path: run.files.verdict, contentType: 'application/json' });
+      await annotate('history with the stale read outlined', 'chart', { path: run.files.timeline, contentType: 'image/svg+xml' });
+      expect(run.check.verdict, run.line).toBe('not linearizable');
+      expect(run.longestMs, 'the longest operation, invoke to end (ms)').toBeLessThan(3_000 + 2_000);
+      const bad = run.check.keys.find((k) => k.violation)?.violation;
+      // The read that could not be placed was served by the partitioned follower, inside the partition.
+      const served = run.output.events.find((e) => e.type === 'invoke' && e.process === bad?.blocked.process && e.time === bad?.blocked.call);
+      expect(bad?.blocked.f).toBe('read');
+      expect(served?.endpoint).toBe(`${cluster.node(follower).spec.clusterIp}:2379`);
+      const partition = run.windows[0];
+      expect(bad!.window.to).toBeGreaterThan(partition.from);
+      expect(bad!.window.from).toBeLessThan(partition.to + 2_000);
+    },
+  );
+});
