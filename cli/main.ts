@@ -21,6 +21,7 @@ import { setQuiet } from '../harness/log.js';
 import { PROFILES } from '../harness/topology.js';
 import { benchCommands } from './bench.js';
 import { exportLogsCommand } from './export-logs.js';
+import { faultsCommands } from './faults.js';
 import { replCommand } from './repl.js';
 import { type Command, OptionError, closest, opts } from './command.js';
 import { inspectCommands } from './inspect.js';
@@ -67,7 +68,7 @@ export const commands: Record<string, Command> = {
   ...serveCommands,
   ...suiteCommands('baremetal-iso', 'the bare-metal ISO bootstrap: raw-QEMU chassis phone home to deployer, install, converge (tests/baremetal; its files go to baremetal-iso/ in the run folder)', 'cluster baremetal-iso -t converge', ['--project', 'baremetal']),
   ...suiteCommands('rollout-soak', 'the deployer scheduling soak: drain and fail-stop (tests/scheduling)', 'cluster rollout-soak -t drain', ['--project', 'scheduling']),
-  ...suiteCommands('faults', 'chainfire register histories under partitions, pauses and crashes, judged by the linearizability checker (tests/faults; history, verdict and timeline in faults/ of the run folder)', 'cluster faults -t partitioned', ['--project', 'faults']),
+  ...faultsCommands(),
   ...benchCommands(),
   prove: proveCommand,
   ...attachedSuiteCommands,

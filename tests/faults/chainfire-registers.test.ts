@@ -14,39 +14,39 @@
 import { describe } from 'vitest';
 import { timing } from '../../fixtures/cluster.js';
 import { registerRun, sleep, test } from '../../fixtures/consistency.js';
+import { QUICK_TIME_LIMIT_S, faultPlan, planOptions } from '../../fixtures/fault-plan.js';
 import { budget } from '../../harness/budget.js';
 
 const CF = timing?.chainfire;
 /** etcd's raft peer port: the partitions cut raft between members and nothing else on the nodes. */
 const RAFT = [2380];
+/** `cluster faults --time-limit S --nemesis ...` (the environment); none in `make test`. */
+const PLAN_OPTIONS = planOptions(process.env);
 
 describe('chainfire registers under faults', () => {
   test(
     'linearizable through a partitioned leader, a frozen follower and a killed follower, and every member healthy after',
-    { timeout: budget(255, CF?.rejoinS ?? 120, 600) },
+    { timeout: budget(PLAN_OPTIONS.timeLimitS ?? QUICK_TIME_LIMIT_S, 160, CF?.rejoinS ?? 120, 600) },
     async ({ cluster, nemesis, annotate, expect }) => {
       const control = cluster.nodesOfKind('control');
       const leader = await cluster.ops.chainfire.leader(control.map((n) => cluster.node(n)));
       const followers = control.filter((n) => n !== leader);
+      // The quick plan, or `cluster faults --time-limit S --nemesis ...` (fixtures/fault-plan.ts).
+      const plan = faultPlan(leader, [followers[0], followers[1]], PLAN_OPTIONS);
       const run = await registerRun(cluster, nemesis, {
         name: 'leader-partition',
         clientNode: cluster.nodesOfKind('gateway')[0],
         members: control,
-        workload: { clients: 6, keys: 8, timeLimitS: 95, opLimit: 4000, opTimeoutMs: 5000, serializable: false },
+        workload: { clients: 6, keys: 8, timeLimitS: plan.timeLimitS, opLimit: 4000 * Math.ceil(plan.timeLimitS / QUICK_TIME_LIMIT_S), opTimeoutMs: 5000, serializable: false },
         async schedule(n) {
-          await sleep(8_000);
-          // Longer than twice the election timeout (20 s, randomised up to 40 s): the majority elects a new leader meanwhile.
-          await n.partition([[leader], followers], { ports: RAFT });
-          await sleep(45_000);
-          await n.heal();
-          await sleep(6_000);
-          await n.pauseUnit(followers[0], 'etcd.service');
-          await sleep(10_000);
-          await n.heal();
-          await sleep(4_000);
-          await n.crashUnit(followers[1], 'etcd.service');
-          await sleep(2_000);
-          await n.heal();
+          for (const step of plan.steps) {
+            await sleep(step.gapS * 1000);
+            if (step.nemesis === 'partition') await n.partition([[step.target], control.filter((m) => m !== step.target)], { ports: RAFT });
+            else if (step.nemesis === 'pause') await n.pauseUnit(step.target, 'etcd.service');
+            else await n.crashUnit(step.target, 'etcd.service');
+            await sleep(step.holdS * 1000);
+            await n.heal();
+          }
         },
       });
       await annotate(run.line, 'verdict', { path: run.files.verdict, contentType: 'application/json' });
