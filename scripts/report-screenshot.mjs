@@ -7,7 +7,7 @@
  * annotations (attachments, charts) shown; with --open NAME the text
  * attachment of that annotation type (console, journal) is opened instead.
  *
- *   node scripts/report-screenshot.mjs RUN_DIR "test name" OUT.png [--open console]
+ *   node scripts/report-screenshot.mjs RUN_DIR "test name" OUT.png [--open console] [--nth N]
  *
  * RUN_DIR: a run folder (reports/latest, reports/runs/<time>-<suite>).
  */
@@ -20,13 +20,16 @@ const CHROMIUM = '/usr/bin/chromium';
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon' };
 
 function usage(why) {
-  console.error(`report-screenshot: ${why}\nusage: node scripts/report-screenshot.mjs RUN_DIR "test name" OUT.png [--open ANNOTATION_TYPE]`);
+  console.error(`report-screenshot: ${why}\nusage: node scripts/report-screenshot.mjs RUN_DIR "test name" OUT.png [--open ANNOTATION_TYPE] [--nth N]`);
   process.exit(2);
 }
 
 const args = process.argv.slice(2);
 const openAt = args.indexOf('--open');
 const open = openAt >= 0 ? args.splice(openAt, 2)[1] : undefined;
+const nthAt = args.indexOf('--nth');
+const nth = nthAt >= 0 ? Number(args.splice(nthAt, 2)[1]) : undefined;
+if (nthAt >= 0 && !(Number.isInteger(nth) && nth >= 1)) usage('--nth needs a whole number from 1 (which of the tests named alike, in the tree\'s order)');
 if (openAt >= 0 && !open) usage('--open needs an annotation type (console, journal, ...)');
 const [runDir, name, out] = args;
 if (!runDir || !name || !out) usage('RUN_DIR, a test name and OUT.png are required');
@@ -58,7 +61,9 @@ try {
   await new Promise((r) => setTimeout(r, 1000));
   const entries = await page.$$(`xpath/.//*[contains(text(), ${JSON.stringify(name.slice(0, 60))})]`);
   if (entries.length === 0) throw new Error(`no test named like "${name}" in the report`);
-  await entries[entries.length - 1].click();
+  // Several tests named alike (a describe.each over nodes): --nth picks one, else the last.
+  if (nth !== undefined && nth > entries.length) throw new Error(`--nth ${nth}: only ${entries.length} test(s) named like "${name}"`);
+  await entries[(nth ?? entries.length) - 1].click();
   await page.waitForFunction(() => /Test Annotations|Report/.test(document.body.innerText), { timeout: 30_000 });
   await new Promise((r) => setTimeout(r, 1500));
   if (open) {
