@@ -52,6 +52,11 @@ export function partitionRules(peers: string[], ports?: number[]): string[] {
   return rules;
 }
 
+/** `signal` to every process of `unit` (systemd's view of it: the main process and its children). */
+async function signalUnit(node: Node, unit: string, signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): Promise<void> {
+  await node.succeed(`systemctl kill --kill-who=all -s ${signal} ${shellQuote(unit)}`);
+}
+
 export class Nemesis {
   readonly windows: NemesisWindow[] = [];
   private readonly active: Active[] = [];
@@ -96,16 +101,7 @@ export class Nemesis {
   /** Every process of `unit` on `name` stopped with SIGSTOP (SIGCONT on heal). */
   async pauseUnit(name: string, unit: string): Promise<void> {
     const n = this.node(name);
-    const u = shellQuote(unit);
-    await this.apply(
-      `pause ${unit} on ${name} (SIGSTOP)`,
-      async () => {
-        await n.succeed(`systemctl kill --kill-who=all -s SIGSTOP ${u}`);
-      },
-      async () => {
-        await n.succeed(`systemctl kill --kill-who=all -s SIGCONT ${u}`);
-      },
-    );
+    await this.apply(`pause ${unit} on ${name} (SIGSTOP)`, () => signalUnit(n, unit, 'SIGSTOP'), () => signalUnit(n, unit, 'SIGCONT'));
   }
 
   /** `unit` on `name` killed with SIGKILL; started again on heal (and waited for). */
@@ -114,9 +110,7 @@ export class Nemesis {
     const u = shellQuote(unit);
     await this.apply(
       `crash ${unit} on ${name} (SIGKILL)`,
-      async () => {
-        await n.succeed(`systemctl kill --kill-who=all -s SIGKILL ${u}`);
-      },
+      () => signalUnit(n, unit, 'SIGKILL'),
       async () => {
         await n.succeed(`systemctl reset-failed ${u} 2>/dev/null; systemctl start ${u}`, startTimeoutMs);
       },

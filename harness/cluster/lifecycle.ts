@@ -89,15 +89,14 @@ export async function start(c: ClusterCore, opts: StartOptions = {}): Promise<vo
 
   // A whole cluster to bring up: from the warm snapshot when one fits, else cold (and captured once ready).
   if (plan.kind === 'whole') {
-    const last = (kind: BootKind) => bootEstimate(kind, lastBootTime(c.cfg.cacheDir, kind, c.stack.name, c.cfg.profile));
-    if (!plan.forcedCold) progress('boot', `from the warm snapshot if one fits: ${last('restore')}`);
+    if (!plan.forcedCold) progress('boot', `from the warm snapshot if one fits: ${lastBoot(c, 'restore')}`);
     const why = plan.forcedCold ?? (await tryRestore(c, runtime, bootT0));
     if (why === undefined) {
-      recordBootTime(c.cfg.cacheDir, { kind: 'restore', stack: c.stack.name, profile: c.cfg.profile, seconds: runtime.readyS ?? (Date.now() - bootT0) / 1000, at: new Date().toISOString() });
+      recordBoot(c, 'restore', bootT0);
       return;
     }
     progress('snapshot', `cold boot: ${why}`);
-    progress('boot', `cold boot of ${c.specs.length} nodes: ${last('cold')}`);
+    progress('boot', `cold boot of ${c.specs.length} nodes: ${lastBoot(c, 'cold')}`);
     runtime.boot = 'cold';
     delete runtime.snapshot;
     writeRuntime(c.runtimeFile, runtime);
@@ -105,13 +104,11 @@ export async function start(c: ClusterCore, opts: StartOptions = {}): Promise<vo
   const created = await bootTiers(c, plan, toStart, runtime);
   runtime.readyS = (Date.now() - bootT0) / 1000;
   progress('boot', `all ${c.specs.length} nodes ready in ${elapsed(bootT0)}${bootT0 - t0 > 5000 ? ` (${elapsed(t0)} with the image step)` : ''}`);
-  // Only a whole cold boot is the next one's estimate (a partial start or a power cycle is not).
+  // Only a cluster booted whole on new disks, before anything touched it, is worth keeping (and the
+  // next cold boot's estimate: a partial start or a power cycle is not). Still 'booting' meanwhile:
+  // a runner killed mid-capture leaves paused nodes that the next start replaces.
   if (plan.kind === 'whole' && created.size === c.specs.length) {
-    recordBootTime(c.cfg.cacheDir, { kind: 'cold', stack: c.stack.name, profile: c.cfg.profile, seconds: runtime.readyS, at: new Date().toISOString() });
-  }
-  // Only a cluster booted whole on new disks, before anything touched it, is worth keeping. Still
-  // 'booting' meanwhile: a runner killed mid-capture leaves paused nodes that the next start replaces.
-  if (plan.kind === 'whole' && created.size === c.specs.length) {
+    recordBoot(c, 'cold', bootT0);
     try {
       await captureSnapshot(c, runtime);
     } catch (e) {
@@ -124,6 +121,16 @@ export async function start(c: ClusterCore, opts: StartOptions = {}): Promise<vo
     }
   }
   setBootState(c.runtimeFile, runtime, 'ready');
+}
+
+/** The last whole-cluster boot of `kind` on this host, as the progress line's estimate. */
+function lastBoot(c: ClusterCore, kind: BootKind): string {
+  return bootEstimate(kind, lastBootTime(c.cfg.cacheDir, kind, c.stack.name, c.cfg.profile));
+}
+
+/** This whole-cluster boot's time (since `t0`, the image step left out), for the next start's estimate. */
+function recordBoot(c: ClusterCore, kind: BootKind, t0: number): void {
+  recordBootTime(c.cfg.cacheDir, { kind, stack: c.stack.name, profile: c.cfg.profile, seconds: (Date.now() - t0) / 1000, at: new Date().toISOString() });
 }
 
 /** The running nodes whose QEMU is paused (QMP), by name. */

@@ -7,16 +7,13 @@
  * rendered headless to SVG (harness/vega-svg.ts).
  */
 import type { TopLevelSpec } from 'vega-lite';
+import type { NemesisWindow as Window } from '../nemesis.js';
 import { specToSvg } from '../vega-svg.js';
 import type { HistoryEvent } from './history.js';
 import type { CheckResult } from './linearizable.js';
 
-/** A fault the nemesis held for a while: "partition node01 | node02 node03", "pause node02". */
-export interface NemesisWindow {
-  what: string;
-  from: number;
-  to: number;
-}
+/** A fault the nemesis held (harness/nemesis.ts), its end known, on the history's clock. */
+export type NemesisWindow = Required<Window>;
 
 export interface TimelineInput {
   title: string;

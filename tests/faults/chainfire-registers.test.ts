@@ -13,9 +13,10 @@
  */
 import { describe } from 'vitest';
 import { timing } from '../../fixtures/cluster.js';
-import { registerRun, sleep, test } from '../../fixtures/consistency.js';
+import { registerRun, test } from '../../fixtures/consistency.js';
 import { QUICK_TIME_LIMIT_S, faultPlan, planOptions } from '../../fixtures/fault-plan.js';
 import { budget } from '../../harness/budget.js';
+import { sleep } from '../../harness/proc.js';
 
 const CF = timing?.chainfire;
 /** etcd's raft peer port: the partitions cut raft between members and nothing else on the nodes. */
