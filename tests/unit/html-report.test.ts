@@ -10,35 +10,16 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runDir } from '../../fixtures/run-dir.js';
+import { serveFolder } from '../../harness/report-server.js';
 
 const FIXTURE = path.resolve('tests/unit/fixtures/html-report');
 const CHROMIUM = '/usr/bin/chromium';
 const FAILED = 'a failed check with its evidence';
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
-
-/** The report's folder served as `vite preview` would: files only, 404 for anything else. */
-function serve(root: string): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://local').pathname);
-    let file = path.join(root, rel);
-    if (!file.startsWith(root)) file = root;
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
-    if (!fs.existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 describe('the HTML report in a browser', () => {
   let out: string;
   let server: http.Server | undefined;
@@ -61,13 +42,13 @@ describe('the HTML report in a browser', () => {
 
   test('Chromium shows the failed check, its error, its console attachment and its chart; a screenshot is saved in the run folder', { timeout: 120_000 }, async () => {
     expect(fs.existsSync(CHROMIUM), `${CHROMIUM} (Debian chromium; scripts/install-deps.sh installs it)`).toBe(true);
-    server = await serve(path.join(out, 'html'));
-    const { port } = server.address() as AddressInfo;
+    let url: string;
+    ({ server, url } = await serveFolder(path.join(out, 'html')));
     // --no-sandbox: the harness runs as root, where Chromium's sandbox refuses to start.
     browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     const page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 900 });
-    await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: 'networkidle0', timeout: 60_000 });
+    await page.goto(url, { waitUntil: 'networkidle0', timeout: 60_000 });
 
     // The file list: the failed check is there, marked failed in the totals.
     const listed = await page.evaluate(() => document.body.innerText);

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * A screenshot of one test in a run's HTML report (Vitest's, in the run
  * folder's html/), taken in headless Chromium (Debian `chromium`, driven by
@@ -7,20 +6,19 @@
  * annotations (attachments, charts) shown; with --open NAME the text
  * attachment of that annotation type (console, journal) is opened instead.
  *
- *   node scripts/report-screenshot.mjs RUN_DIR "test name" OUT.png [--open console] [--nth N]
+ *   npx tsx scripts/report-screenshot.ts RUN_DIR "test name" OUT.png [--open console] [--nth N]
  *
  * RUN_DIR: a run folder (reports/latest, reports/runs/<time>-<suite>).
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
+import { serveFolder } from '../harness/report-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon' };
 
-function usage(why) {
-  console.error(`report-screenshot: ${why}\nusage: node scripts/report-screenshot.mjs RUN_DIR "test name" OUT.png [--open ANNOTATION_TYPE] [--nth N]`);
+function usage(why: string): never {
+  console.error(`report-screenshot: ${why}\nusage: npx tsx scripts/report-screenshot.ts RUN_DIR "test name" OUT.png [--open ANNOTATION_TYPE] [--nth N]`);
   process.exit(2);
 }
 
@@ -29,7 +27,7 @@ const openAt = args.indexOf('--open');
 const open = openAt >= 0 ? args.splice(openAt, 2)[1] : undefined;
 const nthAt = args.indexOf('--nth');
 const nth = nthAt >= 0 ? Number(args.splice(nthAt, 2)[1]) : undefined;
-if (nthAt >= 0 && !(Number.isInteger(nth) && nth >= 1)) usage('--nth needs a whole number from 1 (which of the tests named alike, in the tree\'s order)');
+if (nth !== undefined && !(Number.isInteger(nth) && nth >= 1)) usage('--nth needs a whole number from 1 (which of the tests named alike, in the tree\'s order)');
 if (openAt >= 0 && !open) usage('--open needs an annotation type (console, journal, ...)');
 const [runDir, name, out] = args;
 if (!runDir || !name || !out) usage('RUN_DIR, a test name and OUT.png are required');
@@ -38,23 +36,14 @@ const root = path.resolve(runDir, 'html');
 if (!fs.existsSync(path.join(root, 'index.html'))) usage(`${root}/index.html: no HTML report there`);
 if (!fs.existsSync(CHROMIUM)) usage(`${CHROMIUM} is missing (Debian chromium; scripts/install-deps.sh installs it)`);
 
-const server = http.createServer((req, res) => {
-  const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://local').pathname);
-  let file = path.join(root, rel);
-  if (!file.startsWith(root)) file = root;
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
-  if (!fs.existsSync(file)) return void res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
-  fs.createReadStream(file).pipe(res);
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const { server, url } = await serveFolder(root);
 // --no-sandbox: as root, Chromium's sandbox refuses to start.
 const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
 let code = 0;
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1500, height: 1000 });
-  await page.goto(`http://127.0.0.1:${server.address().port}/`, { waitUntil: 'networkidle0', timeout: 60_000 });
+  await page.goto(url, { waitUntil: 'networkidle0', timeout: 60_000 });
   // The search box narrows the tree to the test; then its entry is opened.
   const search = await page.$('input[placeholder*="Search"], input[aria-label*="Search"], input');
   if (search) await search.type(name.slice(0, 60));
@@ -77,14 +66,14 @@ try {
     const comma = href.indexOf(',');
     const data = href.slice(comma + 1);
     const text = href.slice(0, comma).endsWith(';base64') ? Buffer.from(data, 'base64').toString('utf8') : decodeURIComponent(data);
-    const escaped = text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
+    const escaped = text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c as '&' | '<' | '>']);
     await page.setViewport({ width: 1500, height: 400 });
     await page.setContent(`<h3 style="font: bold 14px sans-serif; margin: 12px">${open} attachment of: ${name.replace(/[&<>]/g, '')}</h3><pre style="font: 12px monospace; white-space: pre-wrap; margin: 12px">${escaped}</pre>`);
   }
-  await page.screenshot({ path: out, fullPage: true });
+  await page.screenshot({ path: out as `${string}.png`, fullPage: true });
   console.log(`report-screenshot: ${out} (${fs.statSync(out).size} bytes)`);
 } catch (e) {
-  console.error(`report-screenshot: ${e.message}`);
+  console.error(`report-screenshot: ${(e as Error).message}`);
   code = 1;
 } finally {
   await browser.close();
