@@ -11,6 +11,10 @@ import type { BmNodeView, BmState } from '../services/deployer/src/baremetal/sto
 
 export interface ChainfireOps {
   timing: { newLeaderS: number; rejoinS: number };
+  /** The server's systemd unit on each member (what a nemesis pauses or kills). */
+  unit: string;
+  /** Its TCP ports: clients (the v3 API and its JSON gateway) and peers (Raft: what a partition cuts). */
+  ports: { client: number; peer: number };
   members(node: Node): Promise<{ name: string; started: boolean }[]>;
   /**
    * The leader a quorum agrees on: asks each of `nodes` for the leader it

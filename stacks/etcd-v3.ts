@@ -56,7 +56,8 @@ export function agreedLeader(answers: { node: string; leader?: string; error?: s
 }
 
 /** Members, leader, put and a linearizable get over etcd v3; stop, start, health and timing are the stack's. */
-export const etcdV3Ops: Pick<ChainfireOps, 'members' | 'leader' | 'put' | 'get'> = {
+export const etcdV3Ops: Pick<ChainfireOps, 'ports' | 'members' | 'leader' | 'put' | 'get'> = {
+  ports: { client: 2379, peer: 2380 },
   async members(node) {
     return (await memberList(node)).map((m) => ({ name: m.name, started: (m.clientURLs ?? []).length > 0 }));
   },

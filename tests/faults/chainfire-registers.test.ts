@@ -19,8 +19,6 @@ import { budget } from '../../harness/budget.js';
 import { sleep } from '../../harness/proc.js';
 
 const CF = timing?.chainfire;
-/** etcd's raft peer port: the partitions cut raft between members and nothing else on the nodes. */
-const RAFT = [2380];
 /** `cluster faults --time-limit S --nemesis ...` (the environment); none in `make test`. */
 const PLAN_OPTIONS = planOptions(process.env);
 
@@ -32,6 +30,8 @@ describe('chainfire registers under faults', () => {
       const control = cluster.nodesOfKind('control');
       const leader = await cluster.ops.chainfire.leader(control.map((n) => cluster.node(n)));
       const followers = control.filter((n) => n !== leader);
+      // The partitions cut Raft between members (its peer port) and nothing else on the nodes.
+      const { unit, ports } = cluster.ops.chainfire;
       // The quick plan, or `cluster faults --time-limit S --nemesis ...` (fixtures/fault-plan.ts).
       const plan = faultPlan(leader, [followers[0], followers[1]], PLAN_OPTIONS);
       const run = await registerRun(cluster, nemesis, {
@@ -42,9 +42,9 @@ describe('chainfire registers under faults', () => {
         async schedule(n) {
           for (const step of plan.steps) {
             await sleep(step.gapS * 1000);
-            if (step.nemesis === 'partition') await n.partition([[step.target], control.filter((m) => m !== step.target)], { ports: RAFT });
-            else if (step.nemesis === 'pause') await n.pauseUnit(step.target, 'etcd.service');
-            else await n.crashUnit(step.target, 'etcd.service');
+            if (step.nemesis === 'partition') await n.partition([[step.target], control.filter((m) => m !== step.target)], { ports: [ports.peer] });
+            else if (step.nemesis === 'pause') await n.pauseUnit(step.target, unit);
+            else await n.crashUnit(step.target, unit);
             await sleep(step.holdS * 1000);
             await n.heal();
           }
@@ -83,17 +83,18 @@ describe('chainfire registers under faults', () => {
       const control = cluster.nodesOfKind('control');
       const leader = await cluster.ops.chainfire.leader(control.map((n) => cluster.node(n)));
       const [follower, other] = control.filter((n) => n !== leader);
+      const { ports } = cluster.ops.chainfire;
       const run = await registerRun(cluster, nemesis, {
         name: 'stale-follower',
         clientNode: cluster.nodesOfKind('gateway')[0],
         // Clients 0 and 1 on the follower, 2 and 3 on the majority.
         members: [follower, leader, follower, other],
         // Serializable reads through the follower only: the majority's clients read with quorum, so a stale read can only be the follower's.
-        workload: { clients: 4, keys: 4, timeLimitS: 30, opLimit: 3000, opTimeoutMs: 3000, serializable: [`${cluster.node(follower).spec.clusterIp}:2379`] },
+        workload: { clients: 4, keys: 4, timeLimitS: 30, opLimit: 3000, opTimeoutMs: 3000, serializable: [`${cluster.node(follower).spec.clusterIp}:${ports.client}`] },
         async schedule(n) {
           await sleep(5_000);
           // Shorter than the election timeout: the follower never campaigns, so healing disturbs nobody.
-          await n.partition([[follower], [leader, other]], { ports: RAFT });
+          await n.partition([[follower], [leader, other]], { ports: [ports.peer] });
           await sleep(15_000);
           await n.heal();
         },
@@ -106,7 +107,7 @@ describe('chainfire registers under faults', () => {
       // The read that could not be placed was served by the partitioned follower, inside the partition.
       const served = run.output.events.find((e) => e.type === 'invoke' && e.process === bad?.blocked.process && e.time === bad?.blocked.call);
       expect(bad?.blocked.f).toBe('read');
-      expect(served?.endpoint).toBe(`${cluster.node(follower).spec.clusterIp}:2379`);
+      expect(served?.endpoint).toBe(`${cluster.node(follower).spec.clusterIp}:${ports.client}`);
       const partition = run.windows[0];
       expect(bad!.window.to).toBeGreaterThan(partition.from);
       expect(bad!.window.from).toBeLessThan(partition.to + 2_000);

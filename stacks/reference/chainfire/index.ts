@@ -34,6 +34,7 @@ export const TIMING = {
 
 export const chainfireOps: ChainfireOps = {
   timing: TIMING,
+  unit: 'etcd.service',
   ...etcdV3Ops,
   async stop(node) {
     await node.succeed('systemctl stop etcd.service');

@@ -13,10 +13,11 @@ import type { Role } from '../../../harness/stack.js';
 import type { ChainfireOps } from '../../contracts.js';
 import { etcdV3Ops } from '../../etcd-v3.js';
 import { TIMING } from '../timing.js';
-import { healthy, nixRole, unitControl } from '../surfaces.js';
+import { SURFACES, healthy, nixRole, unitControl } from '../surfaces.js';
 
 export const chainfireOps: ChainfireOps = {
   timing: TIMING.chainfire,
+  unit: SURFACES.chainfire.unit,
   ...etcdV3Ops,
   healthy: (node) => healthy(node, 'chainfire'),
   ...unitControl('chainfire'),
