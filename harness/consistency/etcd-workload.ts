@@ -31,7 +31,19 @@ export interface WorkloadOutput {
   wallAtStart: number;
   endpoints: string[];
   serializable: boolean | string[];
+  /** The most any of the script's timers ran late (ms): how starved the node was. */
+  loopDelayMaxMs: number;
   events: Array<HistoryEvent & { endpoint?: string }>;
+}
+
+/**
+ * The longest an operation may take when the client's own timer ends it:
+ * its limit, plus how late the node ran that timer (the script measures
+ * it), plus the moment to record the end. Past this bound the timer did not
+ * end it (a request left running, as Node 18's fetch did under partitions).
+ */
+export function operationBoundMs(opTimeoutMs: number, out: Pick<WorkloadOutput, 'loopDelayMaxMs'>): number {
+  return opTimeoutMs + out.loopDelayMaxMs + 500;
 }
 
 /** The shell command that runs the script at `script` (a path on the node) with `cfg`. */
@@ -48,6 +60,6 @@ export function parseWorkloadOutput(stdout: string): WorkloadOutput {
   } catch {
     throw new Error(`the register workload printed no history: ${stdout.slice(0, 300)}`);
   }
-  if (!Array.isArray(out.events) || !Number.isFinite(out.wallAtStart)) throw new Error(`the register workload's output has no events or start time: ${line.slice(0, 300)}`);
+  if (!Array.isArray(out.events) || !Number.isFinite(out.wallAtStart) || !Number.isFinite(out.loopDelayMaxMs)) throw new Error(`the register workload's output has no events, start time or loop delay: ${line.slice(0, 300)}`);
   return out;
 }

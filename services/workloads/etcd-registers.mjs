@@ -25,6 +25,7 @@
  * only.
  */
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 for (const k of ['endpoints', 'clients', 'keys', 'timeLimitS', 'opLimit', 'opTimeoutMs', 'prefix']) {
@@ -34,6 +35,10 @@ for (const k of ['endpoints', 'clients', 'keys', 'timeLimitS', 'opLimit', 'opTim
   }
 }
 
+// How late this process' timers ran (a starved node runs them late): an
+// operation ended by its own timer may end that much past opTimeoutMs.
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 const t0 = performance.now();
 const wallAtStart = Date.now();
 const now = () => Math.round((performance.now() - t0) * 1000) / 1000;
@@ -140,4 +145,6 @@ async function client(index) {
 }
 
 await Promise.all(Array.from({ length: cfg.clients }, (_, i) => client(i)));
-process.stdout.write(`${JSON.stringify({ wallAtStart, endpoints: cfg.endpoints, serializable: cfg.serializable ?? false, events })}\n`);
+loopDelay.disable();
+const loopDelayMaxMs = Math.round(loopDelay.max / 1e6);
+process.stdout.write(`${JSON.stringify({ wallAtStart, endpoints: cfg.endpoints, serializable: cfg.serializable ?? false, loopDelayMaxMs, events })}\n`);

@@ -53,8 +53,9 @@ describe('chainfire registers under faults', () => {
       await annotate(run.line, 'verdict', { path: run.files.verdict, contentType: 'application/json' });
       await annotate('history: operations per client, nemesis windows shaded', 'chart', { path: run.files.timeline, contentType: 'image/svg+xml' });
       expect(run.check.verdict, `${run.line}; see ${run.files.timeline}`).toBe('linearizable');
-      // The client's own timeout ends every operation (a request left running would hide what happened when).
-      expect(run.longestMs, 'the longest operation, invoke to end (ms)').toBeLessThan(5_000 + 2_000);
+      // The client's own timeout ends every operation (a request left running would hide what happened when):
+      // 5 s, plus however late the starved client node ran that timer (the workload measures it).
+      expect(run.longestMs, `the longest operation, invoke to end (ms); ${run.line}`).toBeLessThanOrEqual(run.boundMs);
 
       // The faults touched the clients: operations failed or went unknown inside the partition,
       // and the cluster served reads and writes again after it.
@@ -102,7 +103,7 @@ describe('chainfire registers under faults', () => {
       await annotate(run.line, 'verdict', { path: run.files.verdict, contentType: 'application/json' });
       await annotate('history with the stale read outlined', 'chart', { path: run.files.timeline, contentType: 'image/svg+xml' });
       expect(run.check.verdict, run.line).toBe('not linearizable');
-      expect(run.longestMs, 'the longest operation, invoke to end (ms)').toBeLessThan(3_000 + 2_000);
+      expect(run.longestMs, `the longest operation, invoke to end (ms); ${run.line}`).toBeLessThanOrEqual(run.boundMs);
       const bad = run.check.keys.find((k) => k.violation)?.violation;
       // The read that could not be placed was served by the partitioned follower, inside the partition.
       const served = run.output.events.find((e) => e.type === 'invoke' && e.process === bad?.blocked.process && e.time === bad?.blocked.call);

@@ -17,7 +17,7 @@ interface ErrorsLike {
 }
 export interface CaseLike {
   fullName: string;
-  result(): { state: 'passed' | 'failed' | 'skipped' | 'pending' };
+  result(): { state: 'passed' | 'failed' | 'skipped' | 'pending'; errors?: ReadonlyArray<{ message: string; name?: string }> };
 }
 export interface SuiteLike extends ErrorsLike {
   fullName: string;
@@ -57,7 +57,11 @@ export interface RunSummary {
   projects: ProjectWall[];
 }
 
-const firstLine = (e: { message: string; name?: string }) => `${e.name ?? 'Error'}: ${(e.message ?? '').split('\n')[0]}`;
+/** An error's first line, cut at 300 characters: enough to tell one failure from another in the tail of a CI log. */
+export const firstLine = (e: { message: string; name?: string }) => {
+  const line = `${e.name ?? 'Error'}: ${(e.message ?? '').split('\n')[0]}`;
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+};
 
 /** Per project: its tests (every state) and its span's length; projects in the order they started, those that never did last. */
 export function projectWalls(modules: ReadonlyArray<ModuleLike>, spans: ReadonlyMap<string, ProjectSpan>): ProjectWall[] {
@@ -90,11 +94,14 @@ export function summarize(
   const s: RunSummary = { passed: 0, failed: 0, skipped: 0, failures: [], unhandled: unhandledErrors.map(firstLine), reason, projects: projectWalls(modules, spans) };
   for (const m of modules) {
     for (const t of m.children.allTests()) {
-      const state = t.result().state;
+      const r = t.result();
+      const state = r.state;
       if (state === 'passed') s.passed++;
       else if (state === 'failed') {
         s.failed++;
-        s.failures.push(`${m.relativeModuleId} > ${t.fullName}`);
+        // The first error's first line under the name: a CI log's tail says what broke, not only where.
+        const err = r.errors?.[0];
+        s.failures.push(`${m.relativeModuleId} > ${t.fullName}${err ? `\n    ${firstLine(err)}` : ''}`);
       }
       // Not run: skipped, or pending in a run that was cut short (the reason line says so).
       else s.skipped++;

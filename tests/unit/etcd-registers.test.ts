@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ETCD_REGISTERS_SCRIPT, type EtcdRegistersConfig, parseWorkloadOutput } from '../../harness/consistency/etcd-workload.js';
+import { ETCD_REGISTERS_SCRIPT, type EtcdRegistersConfig, operationBoundMs, parseWorkloadOutput } from '../../harness/consistency/etcd-workload.js';
 import { countEvents, longestOperationMs, pairOperations } from '../../harness/consistency/history.js';
 import { checkLinearizable } from '../../harness/consistency/linearizable.js';
 import { registerModel } from '../../harness/consistency/register.js';
@@ -88,8 +88,8 @@ describe('register workload on a real etcd', () => {
       const ends = out.events.filter((e) => e.type !== 'invoke');
       expect(ends.filter((e) => e.f === 'read').every((e) => e.type === 'fail' && e.error === 'timeout')).toBe(true);
       expect(ends.filter((e) => e.f !== 'read').every((e) => e.type === 'info' && e.error === 'timeout')).toBe(true);
-      // Each ended by the client's own timer (500 ms), not by the server.
-      expect(longestOperationMs(out.events)).toBeLessThan(500 + 1000);
+      // Each ended by the client's own timer (500 ms, plus however late this host ran it), not by the server.
+      expect(longestOperationMs(out.events)).toBeLessThanOrEqual(operationBoundMs(500, out));
       // An info client goes on as a new process: no process has two operations open.
       expect(() => pairOperations(out.events)).not.toThrow();
     } finally {

@@ -42,6 +42,19 @@ describe('summary reporter', () => {
     );
   });
 
+  it("puts a failed test's first error line under its name, cut at 300 characters, so a log's tail says what broke", () => {
+    const failed = (message: string): CaseLike => ({ fullName: 'faults > linearizable', result: () => ({ state: 'failed', errors: [{ name: 'AssertionError', message }] }) });
+    const s = summarize([mod('tests/faults/a.test.ts', [failed('verdict: expected \'unknown\' to be \'linearizable\'\n- Expected\n+ Received')]), mod('tests/faults/b.test.ts', [failed('x'.repeat(400))])], [], 'failed');
+    const lines = formatSummary(s).split('\n');
+    expect(lines.slice(1, 6)).toEqual([
+      'failed:',
+      '  tests/faults/a.test.ts > faults > linearizable',
+      "    AssertionError: verdict: expected 'unknown' to be 'linearizable'",
+      '  tests/faults/b.test.ts > faults > linearizable',
+      `    AssertionError: ${'x'.repeat(299 - 'AssertionError: '.length)}…`,
+    ]);
+  });
+
   it('counts a file that failed to load and a failed hook as failures, by name (never a green-looking line)', () => {
     const s = summarize(
       [
