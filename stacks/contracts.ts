@@ -4,6 +4,7 @@
  * package names.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { LeaderTerm, LeadershipHistory } from '../harness/consistency/leadership.js';
 import type { Node } from '../harness/remote/node.js';
 import type { NodeSpec } from '../harness/topology.js';
 import type { BmCheck, BmClass, BmDisk, BmFile, BmPartition, BmSelector, BmSystem } from '../services/deployer/src/baremetal/schema.js';
@@ -658,6 +659,15 @@ export interface DeployerSample {
   error?: string;
 }
 
+/** Where chainfire's history stood when a leadership run began (DeployerOps.leadershipMark). */
+export interface LeadershipMark {
+  revision: number;
+  /** The reading node's clock (s since the epoch): the deployers' journals are read from a minute before it. */
+  atS: number;
+  /** The term held then, if any. */
+  term?: LeaderTerm;
+}
+
 export interface DeployerOps {
   /**
    * Deadlines (s): a change (seed, drain) reconciled and healthy; a failed
@@ -677,6 +687,12 @@ export interface DeployerOps {
   status(node: Node): Promise<DeployerView>;
   drain(node: Node, target: string): Promise<void>;
   undrain(node: Node, target: string): Promise<void>;
+  /** The deployer's systemd unit on the control nodes (what a nemesis freezes or kills). */
+  unit: string;
+  /** Chainfire's revision and the leader's term now, read through `via` (a control node): a leadership history starts here. */
+  leadershipMark(via: Node): Promise<LeadershipMark>;
+  /** Every term and leader write in chainfire since `mark`, and every action the deployers on `deployers` logged as leader (issue 28). */
+  leadershipHistory(via: Node, deployers: Node[], mark: LeadershipMark): Promise<LeadershipHistory>;
   /** Stops/starts the deployer (control nodes) or the agent (workers) on `node`. */
   stop(node: Node): Promise<void>;
   start(node: Node): Promise<void>;

@@ -16,6 +16,7 @@ import { BM_PREFIX } from './baremetal/store.js';
 import type { Config } from './config.js';
 import { Etcd, type Op } from './etcd.js';
 import { KeptLease, Waker, sleep } from './lease.js';
+import { type LeadershipEvent, leadershipLine } from './leadership-log.js';
 import { assignmentKey, diff, instanceName, plan } from './placement.js';
 import { K, PREFIX, assignmentValue, readState } from './state.js';
 import { sdNotify, statusArg } from './systemd.js';
@@ -35,9 +36,15 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
   let lastContact = 0;
   let lastStatus = '';
   let lastStatusAt = 0;
-  const lease = new KeptLease(etcd, cfg.leaseTtlS, log, () => {
-    if (leaderRev) log('lease expired: no longer leader');
+  const leadership = (e: LeadershipEvent) => log(leadershipLine(e));
+  /** Leads no more: says so once, with why (the history's end of this term). */
+  const stepDown = (why: string, leaseId = lease.id) => {
+    if (leaderRev) leadership({ event: 'step-down', term: leaderRev, lease: leaseId, why });
     leaderRev = 0;
+  };
+  const lease = new KeptLease(etcd, cfg.leaseTtlS, log, (oldId) => {
+    if (leaderRev) log('lease expired: no longer leader');
+    stepDown('lease expired', oldId);
   });
 
   let roleNodes = '';
@@ -108,12 +115,16 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
       if (me && me.lease === lease.id) {
         leaderRev = me.createRevision;
         log(`leading (leader key revision ${leaderRev})`);
+        leadership({ event: 'lead', term: leaderRev, lease: lease.id });
         await sdNotify(statusArg(`leader since ${new Date().toISOString()}`));
       }
     } else {
       const cur = r.ranges[0]?.[0];
       // Our own key from before a restart of the loop (same lease): take it back.
-      if (cur && cur.lease === lease.id) leaderRev = cur.createRevision;
+      if (cur && cur.lease === lease.id) {
+        leaderRev = cur.createRevision;
+        leadership({ event: 'lead', term: leaderRev, lease: lease.id });
+      }
     }
   };
 
@@ -122,7 +133,7 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
     lastContact = Date.now();
     if (!st.leader || st.leader.createRevision !== leaderRev) {
       log(`leader key is ${st.leader ? `${st.leader.name}'s` : 'gone'}: standing by`);
-      leaderRev = 0;
+      stepDown(`leader key is ${st.leader ? `${st.leader.name}'s (revision ${st.leader.createRevision})` : 'gone'}`);
       return;
     }
     const now = Date.now();
@@ -140,12 +151,23 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
       lastStatusAt = now;
     }
     if (ops.length === 0) return;
-    const r = await etcd.txn([{ key: K.leader, target: 'CREATE', createRevision: leaderRev }], ops);
+    const keys = ops.map((o) => ('put' in o ? o.put.key : 'del' in o ? o.del.key : o.range.key));
+    let r: Awaited<ReturnType<typeof etcd.txn>>;
+    try {
+      r = await etcd.txn([{ key: K.leader, target: 'CREATE', createRevision: leaderRev }], ops);
+    } catch (e) {
+      // No answer (a timeout, a member without quorum): the write may still commit, fenced like any other.
+      leadership({ event: 'unknown', term: leaderRev, lease: lease.id, keys });
+      throw e;
+    }
     if (!r.succeeded) {
       log('lost the leader key during a pass: standing by');
-      leaderRev = 0;
+      leadership({ event: 'fenced', term: leaderRev, lease: lease.id });
+      stepDown('fenced: the leader key changed during a pass');
       return;
     }
+    // Every write a leader makes, with the revision it committed at: the history a faults test checks against chainfire's.
+    leadership({ event: 'act', term: leaderRev, lease: lease.id, revision: r.revision, keys });
     for (const a of d.put) log(`assign ${assignmentKey(a)} ${a.state}`);
     for (const a of d.del) log(`unassign ${assignmentKey(a)}`);
     if (d.put.length + d.del.length > 0) {
@@ -210,5 +232,7 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
   server.close();
   // Hand over at once: the leader key goes with the lease.
   await lease.stop(true);
-  log(`deployer ${cfg.node} stopped${leaderRev ? ' (handed over: lease revoked)' : ''}`);
+  const handedOver = leaderRev !== 0;
+  stepDown('stopped: lease revoked');
+  log(`deployer ${cfg.node} stopped${handedOver ? ' (handed over: lease revoked)' : ''}`);
 }

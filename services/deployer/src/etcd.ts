@@ -125,8 +125,8 @@ export class Etcd {
     return Number(r.deleted ?? 0);
   }
 
-  /** Applies `success` when every compare holds, else `failure`; says which, with the range results of the ops run. */
-  async txn(compare: Compare[], success: Op[], failure: Op[] = []): Promise<{ succeeded: boolean; ranges: KeyValue[][] }> {
+  /** Applies `success` when every compare holds, else `failure`; says which, with the range results of the ops run and the store's revision after it (the txn's own when it wrote). */
+  async txn(compare: Compare[], success: Op[], failure: Op[] = []): Promise<{ succeeded: boolean; ranges: KeyValue[][]; revision: number }> {
     const cmp = compare.map((c) =>
       c.target === 'CREATE'
         ? { key: b64(c.key), target: 'CREATE', result: c.result ?? 'EQUAL', create_revision: String(c.createRevision) }
@@ -138,12 +138,12 @@ export class Etcd {
         : 'del' in o
           ? { request_delete_range: { key: b64(o.del.key), ...(o.del.prefix ? { range_end: prefixEnd(o.del.key) } : {}) } }
           : { request_range: { key: b64(o.range.key), ...(o.range.prefix ? { range_end: prefixEnd(o.range.key) } : {}) } };
-    const r = await this.call<{ succeeded?: boolean; responses?: { response_range?: { kvs?: RawKv[] } }[] }>('/v3/kv/txn', {
+    const r = await this.call<{ succeeded?: boolean; header?: { revision?: string }; responses?: { response_range?: { kvs?: RawKv[] } }[] }>('/v3/kv/txn', {
       compare: cmp,
       success: success.map(op),
       failure: failure.map(op),
     });
-    return { succeeded: !!r.succeeded, ranges: (r.responses ?? []).filter((x) => x.response_range).map((x) => (x.response_range!.kvs ?? []).map(kv)) };
+    return { succeeded: !!r.succeeded, ranges: (r.responses ?? []).filter((x) => x.response_range).map((x) => (x.response_range!.kvs ?? []).map(kv)), revision: Number(r.header?.revision ?? 0) };
   }
 
   /** A lease; etcd may grant a longer TTL than asked (its minimum is 1.5 election timeouts). */

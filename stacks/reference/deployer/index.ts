@@ -15,6 +15,7 @@ import { shellQuote } from '../../../harness/remote/node.js';
 import type { Role } from '../../../harness/stack.js';
 import { bundledService } from '../../../services/bundled.js';
 import type { BaremetalNodeStatus, BaremetalOps, DeployerOps, DeployerSample, DeployerServiceDef, DeployerView } from '../../contracts.js';
+import { DEPLOYER_UNIT, leadershipHistory, leadershipMark } from './leadership.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SERVICES_NIX = path.join(here, 'services.nix');
@@ -73,6 +74,9 @@ const toJson = (defs: DeployerServiceDef[]) => JSON.stringify(Object.fromEntries
 
 export const deployerOps: DeployerOps = {
   timing: TIMING,
+  unit: DEPLOYER_UNIT,
+  leadershipMark,
+  leadershipHistory,
   async definitions() {
     const { loadServices } = await import('../../../services/deployer/nix.js');
     return loadServices(SERVICES_NIX);
@@ -103,10 +107,10 @@ export const deployerOps: DeployerOps = {
     await node.succeed(`${CTL} undrain ${shellQuote(target)}`);
   },
   async stop(node) {
-    await node.succeed(`systemctl stop ${node.spec.kind === 'control' ? 'deployer.service' : 'deployer-agent.service'}`, 60_000);
+    await node.succeed(`systemctl stop ${node.spec.kind === 'control' ? DEPLOYER_UNIT : 'deployer-agent.service'}`, 60_000);
   },
   async start(node) {
-    await node.succeed(`systemctl start ${node.spec.kind === 'control' ? 'deployer.service' : 'deployer-agent.service'}`, 600_000);
+    await node.succeed(`systemctl start ${node.spec.kind === 'control' ? DEPLOYER_UNIT : 'deployer-agent.service'}`, 600_000);
   },
   async fetch(via, addr, port) {
     return (await via.succeed(`curl -sf -m 5 http://${addr}:${port}/`, 30_000)).trim();

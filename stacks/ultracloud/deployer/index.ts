@@ -13,6 +13,7 @@ export const deployerOps: DeployerOps = opsOf<DeployerOps>(
   'deployer',
   {
     timing: TIMING.deployer,
+    unit: surface('deployer').unit,
     baremetal: opsOf<BaremetalOps>('deployer.baremetal', {}, "upstream documents the ISO flow's kernel parameters and markers, not deployer's HTTP API"),
   },
   "upstream documents neither deployer's API nor its state layout in chainfire",
