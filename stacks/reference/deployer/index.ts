@@ -187,7 +187,7 @@ export const deployer: Role = {
     filesDir: path.join(here, 'files'),
     generated: bundledService('deployer', 'usr/lib/ultracloud/deployer/deployer.js'),
   },
-  units: (n) => ['ultracloud-role-setup@deployer.service', n.kind === 'control' ? 'deployer.service' : 'deployer-agent.service'],
+  units: (n) => ['ultracloud-role-setup@deployer.service', n.kind === 'control' ? DEPLOYER_UNIT : 'deployer-agent.service'],
   probes: [
     {
       name: 'deployer answers /healthz on the control plane; the agent is registered and alive on a worker',
