@@ -28,8 +28,9 @@ const TAKEOVER_S = (DP?.leaseS ?? 30) + (DP?.handoverS ?? 60) + (DP?.settleS ?? 
 describe('deployer leadership under faults', () => {
   test(
     'one deployer acts at a time and none after its lease ran out: through a frozen leader and a leader cut off from chainfire',
-    // Seeded and balanced first (instances started: two passes); two takeovers (the second maybe after a chainfire election); chainfire rejoining; reading the history (150 s at most).
-    { timeout: budget((DP?.settleS ?? 60) * 2, TAKEOVER_S, (CF?.newLeaderS ?? 90) + TAKEOVER_S, CF?.rejoinS ?? 120, 150) },
+    // Seeded and balanced first (instances started: two passes); two takeovers, the second after an undrain retried until
+    // chainfire's majority takes it (maybe after an election); chainfire rejoining; reading the history (150 s at most).
+    { timeout: budget((DP?.settleS ?? 60) * 2, TAKEOVER_S, (CF?.newLeaderS ?? 90) + (DP?.settleS ?? 60), (CF?.newLeaderS ?? 90) + TAKEOVER_S, CF?.rejoinS ?? 120, 150) },
     async ({ cluster, nemesis, annotate, expect, onTestFinished }) => {
       const { deployer, chainfire } = cluster.ops;
       const T = deployer.timing;
@@ -67,7 +68,12 @@ describe('deployer leadership under faults', () => {
       const cut = afterFreeze.leader!;
       const rest = control.filter((n) => n !== cut);
       await nemesis.partition([[cut], rest], { ports: [chainfire.ports.client, chainfire.ports.peer] });
-      await deployer.undrain(cluster.node(rest[0]), drained);
+      // The majority elects a chainfire leader first when the cut-off node led it (writes time out until then): an
+      // operator's undrain is retried until chainfire takes it (it is idempotent; a timed-out one may have applied).
+      await cluster.eventually(`the undrain of ${drained} through ${rest[0]} accepted by chainfire's majority`, chainfire.timing.newLeaderS + T.settleS, async () => {
+        await deployer.undrain(cluster.node(rest[0]), drained);
+        return { ok: true, seen: 'accepted' };
+      }, { node: rest[0], intervalMs: 2000 });
       const afterCut = await takeover(`a deployer other than the cut-off ${cut} leads and the workers are balanced`, cut, chainfire.timing.newLeaderS + TAKEOVER_S, balanced);
       await nemesis.heal();
       await cluster.eventually(`chainfire on ${cut} healthy again`, chainfire.timing.rejoinS, async () => ({ ok: await chainfire.healthy(cluster.node(cut)), seen: 'endpoint health failing' }), { node: cut, intervalMs: 2000 });
