@@ -21,6 +21,8 @@ export interface EtcdRegistersConfig {
   opTimeoutMs: number;
   /** Serializable reads (a member's local state, no quorum): not linearizable under a partition, on purpose. A list: through those endpoints only. */
   serializable: boolean | string[];
+  /** A path on the node: the clients stop once it exists (the limits still bound the run). */
+  stopFile?: string;
   /** A fresh key prefix per run, so every register starts unwritten (null). */
   prefix: string;
   seed: number;

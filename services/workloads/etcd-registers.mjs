@@ -22,8 +22,10 @@
  *
  * "serializable": true reads every member's local state (no quorum: stale
  * under a partition, on purpose); a list of endpoints does so through those
- * only.
+ * only. "stopFile": a path; the clients stop once it exists (the harness
+ * ends the run when what it waits for is done; the limits still bound it).
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -122,7 +124,7 @@ function refusedBeforeSending(e) {
 async function client(index) {
   const endpoint = cfg.endpoints[index % cfg.endpoints.length];
   let process_ = index;
-  while (now() < cfg.timeLimitS * 1000 && started < cfg.opLimit) {
+  while (now() < cfg.timeLimitS * 1000 && started < cfg.opLimit && !(cfg.stopFile && fs.existsSync(cfg.stopFile))) {
     started++;
     const key = `r${Math.floor(rand() * cfg.keys)}`;
     const k = Number(key.slice(1));

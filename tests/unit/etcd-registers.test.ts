@@ -69,6 +69,19 @@ describe('register workload on a real etcd', () => {
     expect(countEvents(out.events).operations).toBe(25);
   }, 60_000);
 
+  it('stops once its stop file exists, well before its time and operation limits', async () => {
+    const stopFile = path.join(dir, 'stop');
+    const t = setTimeout(() => fs.writeFileSync(stopFile, ''), 1500);
+    try {
+      const { out, ms } = await workload({ endpoints: [endpoint], timeLimitS: 45, opLimit: 100_000, stopFile });
+      expect(countEvents(out.events).operations).toBeGreaterThan(0);
+      expect(countEvents(out.events).operations).toBeLessThan(100_000);
+      expect(ms, 'stopped by the file, not at its 45 s limit').toBeLessThan(40_000);
+    } finally {
+      clearTimeout(t);
+    }
+  }, 60_000);
+
   it('a member that refuses connections: every operation a fail naming ECONNREFUSED, none info', async () => {
     const [closed] = await freePorts(1);
     const { out } = await workload({ endpoints: [`127.0.0.1:${closed}`], timeLimitS: 1, clients: 2 });
