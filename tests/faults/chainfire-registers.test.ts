@@ -13,7 +13,7 @@
  */
 import { describe } from 'vitest';
 import { timing } from '../../fixtures/cluster.js';
-import { registerRun, test } from '../../fixtures/consistency.js';
+import { chainfireWhole, registerRun, test } from '../../fixtures/consistency.js';
 import { QUICK_TIME_LIMIT_S, faultPlan, planOptions } from '../../fixtures/fault-plan.js';
 import { budget } from '../../harness/budget.js';
 import { sleep } from '../../harness/proc.js';
@@ -57,15 +57,7 @@ describe('chainfire registers under faults', () => {
         // No member is left behind: each is healthy and the members agree on a leader again.
         settle: {
           tailS: SETTLED_TAIL_S,
-          async until() {
-            for (const name of control) {
-              await cluster.eventually(`chainfire on ${name} healthy again`, CF?.rejoinS ?? 120, async () => ({ ok: await cluster.ops.chainfire.healthy(cluster.node(name)), seen: 'endpoint health failing' }), { node: name, intervalMs: 2000 });
-            }
-            await cluster.eventually('the members agree on one leader', CF?.newLeaderS ?? 90, async () => {
-              const l = await cluster.ops.chainfire.leader(control.map((n) => cluster.node(n)));
-              return { ok: true, seen: l, value: l };
-            });
-          },
+          until: () => chainfireWhole(cluster, control),
         },
       });
       await annotate(run.line, 'verdict', { path: run.files.verdict, contentType: 'application/json' });

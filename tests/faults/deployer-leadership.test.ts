@@ -13,9 +13,8 @@
 import fs from 'node:fs';
 import { describe } from 'vitest';
 import { type TestCluster, timing } from '../../fixtures/cluster.js';
-import { test } from '../../fixtures/consistency.js';
+import { chainfireWhole, faultsDir, test } from '../../fixtures/consistency.js';
 import { balanced, describeView, settled } from '../../fixtures/rollout.js';
-import { runDir } from '../../fixtures/run-dir.js';
 import { budget } from '../../harness/budget.js';
 import { checkLeadership } from '../../harness/consistency/leadership.js';
 import type { DeployerView } from '../../stacks/contracts.js';
@@ -29,8 +28,8 @@ describe('deployer leadership under faults', () => {
   test(
     'one deployer acts at a time and none after its lease ran out: through a frozen leader and a leader cut off from chainfire',
     // Seeded and balanced first (instances started: two passes); two takeovers, the second after an undrain retried until
-    // chainfire's majority takes it (maybe after an election); chainfire rejoining; reading the history (150 s at most).
-    { timeout: budget((DP?.settleS ?? 60) * 2, TAKEOVER_S, (CF?.newLeaderS ?? 90) + (DP?.settleS ?? 60), (CF?.newLeaderS ?? 90) + TAKEOVER_S, CF?.rejoinS ?? 120, 150) },
+    // chainfire's majority takes it (maybe after an election); chainfire whole again; reading the history (150 s at most).
+    { timeout: budget((DP?.settleS ?? 60) * 2, TAKEOVER_S, (CF?.newLeaderS ?? 90) + (DP?.settleS ?? 60), (CF?.newLeaderS ?? 90) + TAKEOVER_S, (CF?.rejoinS ?? 120) + (CF?.newLeaderS ?? 90), 150) },
     async ({ cluster, nemesis, annotate, expect, onTestFinished }) => {
       const { deployer, chainfire } = cluster.ops;
       const T = deployer.timing;
@@ -76,13 +75,12 @@ describe('deployer leadership under faults', () => {
       }, { node: rest[0], intervalMs: 2000 });
       const afterCut = await takeover(`a deployer other than the cut-off ${cut} leads and the workers are balanced`, cut, chainfire.timing.newLeaderS + TAKEOVER_S, balanced);
       await nemesis.heal();
-      await cluster.eventually(`chainfire on ${cut} healthy again`, chainfire.timing.rejoinS, async () => ({ ok: await chainfire.healthy(cluster.node(cut)), seen: 'endpoint health failing' }), { node: cut, intervalMs: 2000 });
+      await chainfireWhole(cluster, control);
 
       const history = await deployer.leadershipHistory(cluster.node(rest[0]), control.map((n) => cluster.node(n)), mark);
       const check = checkLeadership(history);
       const line = `deployer leadership: ${check.newTerms} new terms, ${check.actions} actions, ${check.writes} leader writes, ${check.fenced} fenced, ${check.unknown} unanswered, revisions ${history.from}-${history.to}; per term ${check.perTerm.join(', ')}: ${check.ok ? 'safe' : `${check.violations.length} violations`}`;
-      const dir = runDir('faults', 'deployer-leadership');
-      fs.mkdirSync(dir, { recursive: true });
+      const dir = faultsDir('deployer-leadership');
       fs.writeFileSync(`${dir}/history.json`, `${JSON.stringify({ nemesis: nemesis.windows, ...history }, null, 1)}\n`);
       fs.writeFileSync(`${dir}/verdict.json`, `${JSON.stringify(check, null, 1)}\n`);
       await annotate(line, 'verdict', { path: `${dir}/verdict.json`, contentType: 'application/json' });

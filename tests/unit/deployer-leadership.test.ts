@@ -9,20 +9,19 @@
  * the status key by hand) must be found.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LeadershipHistory, checkLeadership } from '../../harness/consistency/leadership.js';
 import { bundleDeployer } from '../../services/deployer/build.js';
+import { b64 } from '../../services/deployer/src/etcd.js';
 import { K } from '../../services/deployer/src/state.js';
 import { eventsFromJournal, historyFromWatch } from '../../stacks/reference/deployer/leadership.js';
-import { findBinary, freePorts, missingPackageError, waitUntil } from './helpers/local-redis.js';
+import { LocalEtcd } from './helpers/local-etcd.js';
+import { freePorts, waitUntil } from './helpers/local-redis.js';
 
-const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('deployer leadership on a real etcd', () => {
-  let etcd: ChildProcess | undefined;
+  let etcd: LocalEtcd | undefined;
   const deployers = new Map<string, { proc: ChildProcess; out: string[] }>();
   let dir: string;
   let gateway: string;
@@ -78,28 +77,19 @@ describe('deployer leadership on a real etcd', () => {
   };
 
   beforeAll(async () => {
-    const bin = findBinary('etcd');
-    if (!bin) throw missingPackageError('etcd-server');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uc-deployer-'));
+    etcd = await LocalEtcd.start();
+    gateway = etcd.url;
+    dir = etcd.dir;
     bundle = path.join(dir, 'deployer.js');
     await bundleDeployer(bundle);
-    const [client, peer] = await freePorts(2);
-    gateway = `http://127.0.0.1:${client}`;
-    etcd = spawn(bin, ['--name', 'unit', '--data-dir', path.join(dir, 'data'), '--listen-client-urls', gateway, '--advertise-client-urls', gateway,
-      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `unit=http://127.0.0.1:${peer}`], { stdio: 'ignore' });
-    await waitUntil('etcd answers /health', 30_000, async () => {
-      const r = await fetch(`${gateway}/health`);
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    });
   }, 90_000);
 
-  afterAll(async () => {
+  afterAll(() => {
     for (const d of deployers.values()) {
       d.proc.kill('SIGCONT');
       d.proc.kill('SIGKILL');
     }
-    etcd?.kill('SIGKILL');
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    etcd?.stop();
   });
 
   it('a leader frozen past its lease: the standby takes over and acts, the frozen one steps down on waking; the history is safe, and a write nobody logged is found', async () => {

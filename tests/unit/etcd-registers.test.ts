@@ -5,9 +5,8 @@
  * classified as the script says (a refused connection is a fail, a timeout
  * of a write is info), and it stops by itself at its limits.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +14,8 @@ import { ETCD_REGISTERS_SCRIPT, type EtcdRegistersConfig, operationBoundMs, pars
 import { countEvents, longestOperationMs, pairOperations } from '../../harness/consistency/history.js';
 import { checkLinearizable } from '../../harness/consistency/linearizable.js';
 import { registerModel } from '../../harness/consistency/register.js';
-import { findBinary, freePorts, missingPackageError, waitUntil } from './helpers/local-redis.js';
+import { LocalEtcd } from './helpers/local-etcd.js';
+import { freePorts } from './helpers/local-redis.js';
 
 const run = promisify(execFile);
 
@@ -27,28 +27,16 @@ async function workload(cfg: Partial<EtcdRegistersConfig> & Pick<EtcdRegistersCo
 }
 
 describe('register workload on a real etcd', () => {
-  let etcd: ChildProcess | undefined;
+  let etcd: LocalEtcd | undefined;
   let dir: string;
   let endpoint: string;
 
   beforeAll(async () => {
-    const bin = findBinary('etcd');
-    if (!bin) throw missingPackageError('etcd-server');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uc-etcd-'));
-    const [client, peer] = await freePorts(2);
-    endpoint = `127.0.0.1:${client}`;
-    etcd = spawn(bin, ['--name', 'unit', '--data-dir', path.join(dir, 'data'), '--listen-client-urls', `http://${endpoint}`, '--advertise-client-urls', `http://${endpoint}`,
-      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `unit=http://127.0.0.1:${peer}`], { stdio: 'ignore' });
-    await waitUntil('etcd answers /health', 30_000, async () => {
-      const r = await fetch(`http://${endpoint}/health`);
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    });
+    etcd = await LocalEtcd.start();
+    ({ dir, endpoint } = etcd);
   }, 60_000);
 
-  afterAll(() => {
-    etcd?.kill('SIGKILL');
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => etcd?.stop());
 
   it('records reads, writes and cas that all succeed, and the history is linearizable', async () => {
     const { out } = await workload({ endpoints: [endpoint] });
@@ -92,7 +80,7 @@ describe('register workload on a real etcd', () => {
   }, 60_000);
 
   it('a frozen member: writes that time out are info (may have happened), reads fail, and the history still checks', async () => {
-    etcd?.kill('SIGSTOP');
+    etcd?.signal('SIGSTOP');
     try {
       const { out } = await workload({ endpoints: [endpoint], timeLimitS: 2, opTimeoutMs: 500, clients: 3 });
       const c = countEvents(out.events);
@@ -106,7 +94,7 @@ describe('register workload on a real etcd', () => {
       // An info client goes on as a new process: no process has two operations open.
       expect(() => pairOperations(out.events)).not.toThrow();
     } finally {
-      etcd?.kill('SIGCONT');
+      etcd?.signal('SIGCONT');
     }
   }, 60_000);
 });

@@ -13,19 +13,17 @@ import type { LeaderTerm, LeaderWrite, LeadershipHistory } from '../../../harnes
 import { NodeError } from '../../../harness/errors.js';
 import { type Node, shellQuote } from '../../../harness/remote/node.js';
 import { LEADERSHIP_TAG, type LeadershipEvent, parseLeadershipLine } from '../../../services/deployer/src/leadership-log.js';
+import { b64, prefixEnd, unb64 } from '../../../services/deployer/src/etcd.js';
 import { K, PREFIX } from '../../../services/deployer/src/state.js';
 import { etcdV3Ops } from '../../etcd-v3.js';
 import type { LeadershipMark } from '../../contracts.js';
 
 const GATEWAY = `http://127.0.0.1:${etcdV3Ops.ports.client}/v3`;
 /** The whole `/ultracloud/` range: the deployer's keys and the marker beside them (outside the prefix the deployers watch). */
-const RANGE = { key: '/ultracloud/', end: '/ultracloud0' };
+const RANGE = { key: '/ultracloud/', end: prefixEnd('/ultracloud/') };
 const MARKER_PREFIX = '/ultracloud/faults/leadership-mark-';
 /** The deployer's unit on the control nodes. */
 export const DEPLOYER_UNIT = 'deployer.service';
-
-const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
 
 interface RawKv {
   key?: string;
@@ -100,7 +98,7 @@ export async function leadershipHistory(via: Node, deployers: Node[], mark: Lead
   const to = Number(put.header.revision);
   try {
     // History replays in revision order: once the marker's event is out, every earlier one is. Then curl is stopped (it would wait for more).
-    const watch = JSON.stringify({ create_request: { key: b64(RANGE.key), range_end: b64(RANGE.end), start_revision: String(mark.revision + 1) } });
+    const watch = JSON.stringify({ create_request: { key: b64(RANGE.key), range_end: RANGE.end, start_revision: String(mark.revision + 1) } });
     const script = [
       `exec 3< <(curl -sS -N -m 120 -X POST ${GATEWAY}/watch -d ${shellQuote(watch)}); pid=$!`,
       `seen=no; while IFS= read -r -t 90 line <&3; do printf '%s\\n' "$line"; case $line in *${shellQuote(b64(marker))}*) seen=yes; break;; esac; done`,
