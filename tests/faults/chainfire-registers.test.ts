@@ -106,13 +106,19 @@ describe('chainfire registers under faults', () => {
       await annotate('history with the stale read outlined', 'chart', { path: run.files.timeline, contentType: 'image/svg+xml' });
       expect(run.check.verdict, run.line).toBe('not linearizable');
       expect(run.longestMs, `the longest operation, invoke to end (ms); ${run.line}`).toBeLessThanOrEqual(run.boundMs);
-      const bad = run.check.keys.find((k) => k.violation)?.violation;
-      // The read that could not be placed was served by the partitioned follower, inside the partition.
-      const served = run.output.events.find((e) => e.type === 'invoke' && e.process === bad?.blocked.process && e.time === bad?.blocked.call);
-      expect(bad?.blocked.f).toBe('read');
-      expect(served?.endpoint).toBe(`${cluster.node(follower).spec.clusterIp}:${ports.client}`);
+      // Every read that could not be placed was served by the partitioned follower: only its reads skip the quorum.
+      // (A follower's local read can lag a moment without a partition too: seen once, 2.8 s into a run, before it.)
+      const violations = run.check.keys.flatMap((k) => (k.violation ? [k.violation] : []));
+      const followerEndpoint = `${cluster.node(follower).spec.clusterIp}:${ports.client}`;
+      for (const v of violations) {
+        const served = run.output.events.find((e) => e.type === 'invoke' && e.process === v.blocked.process && e.time === v.blocked.call);
+        expect(v.blocked.f).toBe('read');
+        expect(served?.endpoint).toBe(followerEndpoint);
+      }
+      // And the partition made one: a violation whose window lies in it.
       const partition = run.windows[0];
-      expect(bad!.window.to).toBeGreaterThan(partition.from);
+      const bad = violations.find((v) => v.window.to > partition.from && v.window.from < partition.to + 2_000) ?? violations[0];
+      expect(bad!.window.to, `violation windows ${violations.map((v) => `${Math.round(v.window.from)}-${Math.round(v.window.to)}`).join(', ')} ms; the partition ${Math.round(partition.from)}-${Math.round(partition.to)}`).toBeGreaterThan(partition.from);
       expect(bad!.window.from).toBeLessThan(partition.to + 2_000);
     },
   );
