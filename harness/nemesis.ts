@@ -46,8 +46,12 @@ export function partitionRules(peers: string[], ports?: number[]): string[] {
       rules.push(`iptables -I INPUT -s ${ip} ${tag}`, `iptables -I OUTPUT -d ${ip} ${tag}`);
       continue;
     }
-    // Both directions of every connection to the port die: the peer's SYNs and data in, ours out.
-    for (const p of ports) rules.push(`iptables -I INPUT -s ${ip} -p tcp --dport ${p} ${tag}`, `iptables -I OUTPUT -d ${ip} -p tcp --dport ${p} ${tag}`);
+    // Both directions of every connection to the port die, whoever dialled: without the --sport rules the
+    // server's side of a connection the peer had opened (a replication stream, an etcd stream) kept flowing.
+    for (const p of ports) {
+      rules.push(`iptables -I INPUT -s ${ip} -p tcp --dport ${p} ${tag}`, `iptables -I INPUT -s ${ip} -p tcp --sport ${p} ${tag}`);
+      rules.push(`iptables -I OUTPUT -d ${ip} -p tcp --dport ${p} ${tag}`, `iptables -I OUTPUT -d ${ip} -p tcp --sport ${p} ${tag}`);
+    }
   }
   return rules;
 }
@@ -104,15 +108,24 @@ export class Nemesis {
     await this.apply(`pause ${unit} on ${name} (SIGSTOP)`, () => signalUnit(n, unit, 'SIGSTOP'), () => signalUnit(n, unit, 'SIGCONT'));
   }
 
-  /** `unit` on `name` killed with SIGKILL; started again on heal (and waited for). */
-  async crashUnit(name: string, unit: string, startTimeoutMs = 300_000): Promise<void> {
+  /**
+   * `unit` on `name` killed with SIGKILL; started again on heal (and waited
+   * for). A unit with Restart= is started again by systemd at once (a crash
+   * and restart); with `keepDown` it is masked for the run first (in /run,
+   * so a reboot clears it too) and stays down until the heal.
+   */
+  async crashUnit(name: string, unit: string, opts: { keepDown?: boolean; startTimeoutMs?: number } = {}): Promise<void> {
     const n = this.node(name);
     const u = shellQuote(unit);
     await this.apply(
-      `crash ${unit} on ${name} (SIGKILL)`,
-      () => signalUnit(n, unit, 'SIGKILL'),
+      `crash ${unit} on ${name} (SIGKILL${opts.keepDown ? ', kept down' : ''})`,
       async () => {
-        await n.succeed(`systemctl reset-failed ${u} 2>/dev/null; systemctl start ${u}`, startTimeoutMs);
+        if (opts.keepDown) await n.succeed(`systemctl mask --runtime ${u}`);
+        await signalUnit(n, unit, 'SIGKILL');
+      },
+      async () => {
+        if (opts.keepDown) await n.succeed(`systemctl unmask --runtime ${u}`);
+        await n.succeed(`systemctl reset-failed ${u} 2>/dev/null; systemctl start ${u}`, opts.startTimeoutMs ?? 300_000);
       },
     );
   }

@@ -35,6 +35,14 @@ export interface ChainfireOps {
 
 export interface FlaredbOps {
   timing: { convergeS: number; failoverS: number; rejoinS: number };
+  /** The Redis server's systemd unit on each node (what a nemesis pauses or kills). */
+  unit: string;
+  /** Its TCP ports: Redis (clients and replication) and Sentinel; a partition of both cuts a node out of the set. */
+  ports: { redis: number; sentinel: number };
+  /** Sentinel's name for the set (SENTINEL get-master-addr-by-name). */
+  master: string;
+  /** Where every node keeps the password clients authenticate with. */
+  passwordFile: string;
   /** Whether `node` acts as a primary (takes writes). Throws when its server does not answer. */
   isPrimary(node: Node): Promise<boolean>;
   /**
@@ -53,6 +61,8 @@ export interface FlaredbOps {
   del(node: Node, key: string): Promise<void>;
   stop(node: Node): Promise<void>;
   start(node: Node): Promise<void>;
+  /** When the server on `node` last wrote its data to disk (unix seconds): what it comes back with after a crash. */
+  lastSave(node: Node): Promise<number>;
 }
 
 export interface FlashdnsOps {

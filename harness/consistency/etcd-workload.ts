@@ -21,6 +21,8 @@ export interface EtcdRegistersConfig {
   opTimeoutMs: number;
   /** Serializable reads (a member's local state, no quorum): not linearizable under a partition, on purpose. A list: through those endpoints only. */
   serializable: boolean | string[];
+  /** A path on the node the script writes once its clients begin (the harness's faults start then). */
+  startedFile?: string;
   /** A path on the node: the clients stop once it exists (the limits still bound the run). */
   stopFile?: string;
   /** A fresh key prefix per run, so every register starts unwritten (null). */
@@ -48,8 +50,8 @@ export function operationBoundMs(opTimeoutMs: number, out: Pick<WorkloadOutput, 
   return opTimeoutMs + out.loopDelayMaxMs + 500;
 }
 
-/** The shell command that runs the script at `script` (a path on the node) with `cfg`. */
-export function workloadCommand(script: string, cfg: EtcdRegistersConfig): string {
+/** The shell command that runs the script at `script` (a path on the node) with `cfg`, its JSON argument. */
+export function workloadCommand(script: string, cfg: object): string {
   return `node ${shellQuote(script)} ${shellQuote(JSON.stringify(cfg))}`;
 }
 

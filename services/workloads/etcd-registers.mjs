@@ -24,6 +24,7 @@
  * under a partition, on purpose); a list of endpoints does so through those
  * only. "stopFile": a path; the clients stop once it exists (the harness
  * ends the run when what it waits for is done; the limits still bound it).
+ * "startedFile": a path the script writes once its clients begin.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -146,6 +147,8 @@ async function client(index) {
   }
 }
 
+// Started (Node itself can take seconds to start on a busy emulated node): the harness plays its faults from now.
+if (cfg.startedFile) fs.writeFileSync(cfg.startedFile, `${wallAtStart}\n`);
 await Promise.all(Array.from({ length: cfg.clients }, (_, i) => client(i)));
 loopDelay.disable();
 const loopDelayMaxMs = Math.round(loopDelay.max / 1e6);

@@ -34,7 +34,9 @@ describe('nemesis', () => {
   it('partition rules drop both directions, for the ports given or every packet', () => {
     expect(partitionRules(['10.0.0.12'], [2380])).toEqual([
       `iptables -I INPUT -s 10.0.0.12 -p tcp --dport 2380 -m comment --comment ${NEMESIS_COMMENT} -j DROP`,
+      `iptables -I INPUT -s 10.0.0.12 -p tcp --sport 2380 -m comment --comment ${NEMESIS_COMMENT} -j DROP`,
       `iptables -I OUTPUT -d 10.0.0.12 -p tcp --dport 2380 -m comment --comment ${NEMESIS_COMMENT} -j DROP`,
+      `iptables -I OUTPUT -d 10.0.0.12 -p tcp --sport 2380 -m comment --comment ${NEMESIS_COMMENT} -j DROP`,
     ]);
     expect(partitionRules(['10.0.0.12', '10.0.0.13'])).toHaveLength(4);
   });
@@ -73,6 +75,20 @@ describe('nemesis', () => {
     await expect(n.crashUnit('node02', 'etcd.service')).rejects.toThrow('SIGKILL');
     await n.healAll();
     expect(log.at(-1)).toBe('node02: systemctl reset-failed etcd.service 2>/dev/null; systemctl start etcd.service');
+  });
+
+  it('a crash kept down masks the unit for the run before the kill, and unmasks it before starting it on heal', async () => {
+    const { node, log } = fakeNodes();
+    const n = new Nemesis(node);
+    await n.crashUnit('node02', 'redis-server.service', { keepDown: true });
+    expect(n.windows[0].what).toBe('crash redis-server.service on node02 (SIGKILL, kept down)');
+    await n.heal();
+    expect(log).toEqual([
+      'node02: systemctl mask --runtime redis-server.service',
+      'node02: systemctl kill --kill-who=all -s SIGKILL redis-server.service',
+      'node02: systemctl unmask --runtime redis-server.service',
+      'node02: systemctl reset-failed redis-server.service 2>/dev/null; systemctl start redis-server.service',
+    ]);
   });
 
   it('the heal script removes exactly the nemesis rules, and finds none to remove the second time', () => {

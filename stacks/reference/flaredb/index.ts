@@ -73,6 +73,10 @@ async function replication(node: Node): Promise<Record<string, string>> {
 
 export const flaredbOps: FlaredbOps = {
   timing: TIMING,
+  unit: 'redis-server.service',
+  ports: { redis: 6379, sentinel: 26379 },
+  master: 'flaredb',
+  passwordFile: '/run/ultracloud/secret',
   async isPrimary(node) {
     return (await replication(node)).role === 'master';
   },
@@ -112,6 +116,11 @@ export const flaredbOps: FlaredbOps = {
   },
   async start(node) {
     await node.succeed('systemctl start redis-server.service', 300_000);
+  },
+  async lastSave(node) {
+    const out = (await node.succeed(`${CLI} lastsave`)).trim();
+    if (!/^\d+$/.test(out)) throw new NodeError(node.name, `flaredb LASTSAVE answered ${out}`);
+    return Number(out);
   },
 };
 

@@ -6,13 +6,14 @@
 import type { Role } from '../../../harness/stack.js';
 import type { FlaredbOps } from '../../contracts.js';
 import { TIMING } from '../timing.js';
-import { nixRole, opsOf, unitControl } from '../surfaces.js';
+import { SURFACES, nixRole, opsOf, unitControl } from '../surfaces.js';
 
 /** Implemented through documented surfaces; every other operation fails naming what it needs. */
 export const flaredbOps: FlaredbOps = opsOf<FlaredbOps>(
   'flaredb',
   {
     timing: TIMING.flaredb,
+    unit: SURFACES.flaredb.unit,
     ...unitControl('flaredb'),
   },
   "it needs flaredb's KV API (port 2479) and its replication view, which upstream does not document",
