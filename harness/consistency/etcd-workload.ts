@@ -2,7 +2,8 @@
  * The chainfire register workload (services/workloads/etcd-registers.mjs):
  * its settings, the command that runs it on a node, and its output read
  * back as a history. The script is plain Node with no dependencies, so it
- * is copied to the node as it is (Node.putFile), not bundled.
+ * is copied to the node as it is (Node.putFile), with recorder.mjs beside
+ * it, not bundled.
  */
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
@@ -10,6 +11,8 @@ import { shellQuote } from '../remote/node.js';
 import type { HistoryEvent } from './history.js';
 
 export const ETCD_REGISTERS_SCRIPT = path.join(PROJECT_ROOT, 'services', 'workloads', 'etcd-registers.mjs');
+/** What every workload script imports (its clock, events, limits, output): copied beside the script. */
+export const WORKLOAD_RECORDER = path.join(PROJECT_ROOT, 'services', 'workloads', 'recorder.mjs');
 
 export interface EtcdRegistersConfig {
   /** host:port of each member's client URL; client i talks to endpoint i mod n. */

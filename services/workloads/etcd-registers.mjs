@@ -8,8 +8,9 @@
  * itself at its time or operation limit and prints the history as one JSON
  * document on stdout.
  *
- * Plain Node (18+), no dependencies, so
- * the harness copies this one file to the node instead of bundling it.
+ * Plain Node (18+), no dependencies: the harness copies this file and
+ * recorder.mjs (the clock, limits and output it shares with the other
+ * workloads) to the node instead of bundling them.
  *
  * Outcomes: a read that errs is a fail (a read changes nothing); a write or
  * cas refused before it was sent (connection refused) is a fail; any other
@@ -26,32 +27,10 @@
  * ends the run when what it waits for is done; the limits still bound it).
  * "startedFile": a path the script writes once its clients begin.
  */
-import fs from 'node:fs';
 import http from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { startRecorder } from './recorder.mjs';
 
-const cfg = JSON.parse(process.argv[2] ?? '{}');
-for (const k of ['endpoints', 'clients', 'keys', 'timeLimitS', 'opLimit', 'opTimeoutMs', 'prefix']) {
-  if (cfg[k] === undefined) {
-    process.stderr.write(`etcd-registers: missing "${k}" in the JSON argument\n`);
-    process.exit(2);
-  }
-}
-
-// How late this process' timers ran (a starved node runs them late): an
-// operation ended by its own timer may end that much past opTimeoutMs.
-const loopDelay = monitorEventLoopDelay({ resolution: 20 });
-loopDelay.enable();
-const t0 = performance.now();
-const wallAtStart = Date.now();
-const now = () => Math.round((performance.now() - t0) * 1000) / 1000;
-const events = [];
-let started = 0;
-let seed = (cfg.seed ?? 1) >>> 0;
-const rand = () => {
-  seed = (seed * 1664525 + 1013904223) >>> 0;
-  return seed / 2 ** 32;
-};
+const { cfg, events, now, rand, another, run } = startRecorder('etcd-registers', ['endpoints', 'clients', 'keys', 'timeLimitS', 'opLimit', 'opTimeoutMs', 'prefix']);
 const b64 = (s) => Buffer.from(String(s)).toString('base64');
 const unb64 = (s) => Buffer.from(s, 'base64').toString();
 const keyName = (k) => `${cfg.prefix}/r${k}`;
@@ -125,8 +104,7 @@ function refusedBeforeSending(e) {
 async function client(index) {
   const endpoint = cfg.endpoints[index % cfg.endpoints.length];
   let process_ = index;
-  while (now() < cfg.timeLimitS * 1000 && started < cfg.opLimit && !(cfg.stopFile && fs.existsSync(cfg.stopFile))) {
-    started++;
+  while (another()) {
     const key = `r${Math.floor(rand() * cfg.keys)}`;
     const k = Number(key.slice(1));
     const dice = rand();
@@ -147,9 +125,4 @@ async function client(index) {
   }
 }
 
-// Started (Node itself can take seconds to start on a busy emulated node): the harness plays its faults from now.
-if (cfg.startedFile) fs.writeFileSync(cfg.startedFile, `${wallAtStart}\n`);
-await Promise.all(Array.from({ length: cfg.clients }, (_, i) => client(i)));
-loopDelay.disable();
-const loopDelayMaxMs = Math.round(loopDelay.max / 1e6);
-process.stdout.write(`${JSON.stringify({ wallAtStart, endpoints: cfg.endpoints, serializable: cfg.serializable ?? false, loopDelayMaxMs, events })}\n`);
+await run(client, { endpoints: cfg.endpoints, serializable: cfg.serializable ?? false });

@@ -8,8 +8,9 @@
  * time or operation limit, or once its stop file exists, and prints the
  * history as one JSON document on stdout.
  *
- * Plain Node (18+), no dependencies (a small RESP client below), so the
- * harness copies this one file to the node instead of bundling it.
+ * Plain Node (18+), no dependencies (a small RESP client below): the
+ * harness copies this file and recorder.mjs to the node instead of
+ * bundling them.
  *
  * Each operation asks its client's Sentinel for the primary (as a
  * Sentinel-aware client does), then opens one connection to it:
@@ -34,29 +35,10 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { startRecorder } from './recorder.mjs';
 
-const cfg = JSON.parse(process.argv[2] ?? '{}');
-for (const k of ['sentinels', 'master', 'passwordFile', 'clients', 'keys', 'timeLimitS', 'opLimit', 'opTimeoutMs', 'replicas', 'waitMs', 'prefix']) {
-  if (cfg[k] === undefined) {
-    process.stderr.write(`redis-registers: missing "${k}" in the JSON argument\n`);
-    process.exit(2);
-  }
-}
+const { cfg, events, now, rand, another, run } = startRecorder('redis-registers', ['sentinels', 'master', 'passwordFile', 'clients', 'keys', 'timeLimitS', 'opLimit', 'opTimeoutMs', 'replicas', 'waitMs', 'prefix']);
 const password = fs.readFileSync(cfg.passwordFile, 'utf8').trim();
-
-const loopDelay = monitorEventLoopDelay({ resolution: 20 });
-loopDelay.enable();
-const t0 = performance.now();
-const wallAtStart = Date.now();
-const now = () => Math.round((performance.now() - t0) * 1000) / 1000;
-const events = [];
-let started = 0;
-let seed = (cfg.seed ?? 1) >>> 0;
-const rand = () => {
-  seed = (seed * 1664525 + 1013904223) >>> 0;
-  return seed / 2 ** 32;
-};
 
 /** A reply the server sent as an error (-ERR, -READONLY ...): it refused the command. */
 class ReplyError extends Error {}
@@ -150,8 +132,7 @@ async function client(index) {
   const sentinel = cfg.sentinels[index % cfg.sentinels.length];
   let process_ = index;
   let writes = 0;
-  while (now() < cfg.timeLimitS * 1000 && started < cfg.opLimit && !(cfg.stopFile && fs.existsSync(cfg.stopFile))) {
-    started++;
+  while (another()) {
     const key = `r${Math.floor(rand() * cfg.keys)}`;
     const f = rand() < 0.5 ? 'read' : 'write';
     // Unique per write (client index, its count): a read names the one write it saw.
@@ -195,9 +176,4 @@ async function client(index) {
   }
 }
 
-// Started (Node itself can take seconds to start on a busy emulated node): the harness plays its faults from now.
-if (cfg.startedFile) fs.writeFileSync(cfg.startedFile, `${wallAtStart}\n`);
-await Promise.all(Array.from({ length: cfg.clients }, (_, i) => client(i)));
-loopDelay.disable();
-const loopDelayMaxMs = Math.round(loopDelay.max / 1e6);
-process.stdout.write(`${JSON.stringify({ wallAtStart, endpoints: cfg.sentinels, loopDelayMaxMs, events })}\n`);
+await run(client, { endpoints: cfg.sentinels });
