@@ -1,8 +1,7 @@
 /**
  * The flaredb register workload (services/workloads/redis-registers.mjs):
- * its settings and what it adds to a history. Like the chainfire workload
- * it is plain Node, copied to the node as it is; its output has the same
- * shape (parseWorkloadOutput), with each write's WAIT count on its end.
+ * its settings. It is run and read back as every workload is
+ * (workload.ts); its output adds each write's WAIT count to its end.
  */
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';

@@ -15,7 +15,8 @@
 import { describe } from 'vitest';
 import { timing } from '../../fixtures/cluster.js';
 import { test } from '../../fixtures/consistency.js';
-import { failedOver, flaredbRegisterRun, flaredbWhole } from '../../fixtures/flaredb-registers.js';
+import { failedOver, flaredbWhole } from '../../fixtures/flaredb.js';
+import { flaredbRegisterRun } from '../../fixtures/flaredb-registers.js';
 import { budget } from '../../harness/budget.js';
 import { sleep } from '../../harness/proc.js';
 
@@ -54,7 +55,7 @@ describe('flaredb registers under faults', () => {
             await n.heal();
           }
         },
-        settle: { until: () => flaredbWhole(cluster).then(() => undefined), tailS: SETTLED_TAIL_S },
+        settle: { until: async () => void (await flaredbWhole(cluster)), tailS: SETTLED_TAIL_S },
       });
       const anomalies = run.anomalies.map((a) => `${a.key}: ${a.what} at ${Math.round(a.window.to / 100) / 10} s, in ${a.nemesis.join(' + ') || 'no fault'}`);
       await annotate(`${run.line}; ${run.final.acknowledged} acknowledged writes, ${run.final.lost.length} lost`, 'verdict', { path: run.files.final!, contentType: 'application/json' });
@@ -104,7 +105,7 @@ describe('flaredb registers under faults', () => {
           await n.heal();
         },
         // The clients stop at the restart: later writes would replace what the end state shows was lost.
-        settle: { until: async () => {}, tailS: 0 },
+        settle: { tailS: 0 },
       });
       await flaredbWhole(cluster);
       await annotate(`${run.line}; ${run.final.acknowledged} acknowledged writes, ${run.final.lost.length} lost`, 'verdict', { path: run.files.final!, contentType: 'application/json' });

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import { type JSONWebKeySet, createLocalJWKSet, jwtVerify } from 'jose';
 import { describe } from 'vitest';
 import { type TestCluster, test, timing } from '../../fixtures/cluster.js';
+import { failedOver, flaredbSetView } from '../../fixtures/flaredb.js';
 import { budget } from '../../harness/budget.js';
 import { loadConfig } from '../../harness/config.js';
 
@@ -21,14 +22,11 @@ const unique = (p: string) => `${p}-${crypto.randomBytes(4).toString('hex')}`;
  * A node that returns as a second primary (an accepted split brain) is not ok.
  */
 async function flaredbRejoin(cluster: TestCluster, name: string, watcher: string) {
-  const { flaredb } = cluster.ops;
-  const sentinelPrimary = await flaredb.sentinelPrimary(cluster.node(watcher));
-  const replicaOf = await flaredb.replicaOf(cluster.node(name));
-  const primaries: string[] = [];
-  for (const n of cluster.nodesOfKind('control')) if (await flaredb.isPrimary(cluster.node(n))) primaries.push(n);
-  const ok = !!sentinelPrimary && replicaOf?.primary === sentinelPrimary && replicaOf.linked && primaries.length === 1 && primaries[0] === sentinelPrimary;
-  const seen = `${name}: ${replicaOf ? `replica of ${replicaOf.primary} (link ${replicaOf.linked ? 'up' : 'down'})` : 'a primary'}; Sentinel on ${watcher}: primary ${sentinelPrimary}; primaries: ${primaries.join(', ') || 'none'}`;
-  return { ok, seen, sentinelPrimary, replicaOf, primaries };
+  const v = await flaredbSetView(cluster);
+  const sentinelPrimary = v.sentinels[watcher];
+  const replicaOf = v.replicas[name];
+  const ok = !!sentinelPrimary && replicaOf?.primary === sentinelPrimary && replicaOf.linked && v.primaries.length === 1 && v.primaries[0] === sentinelPrimary;
+  return { ok, seen: v.seen, sentinelPrimary, replicaOf, primaries: v.primaries };
 }
 
 /** Services whose state lives in flaredb: each must ride through a failover, not only flaredb itself. */
@@ -183,11 +181,7 @@ describe('faults', () => {
     expect(acked).toHaveLength(5);
     await flaredb.stop(cluster.node(old));
     const watcher = cluster.node(cluster.nodesOfKind('control').find((n) => n !== old)!);
-    const promoted = await cluster.eventually('Sentinel promotes a replica', flaredb.timing.failoverS, async () => {
-      const p = await flaredb.sentinelPrimary(watcher);
-      const primary = p && p !== old ? await flaredb.isPrimary(cluster.node(p)) : undefined;
-      return { ok: primary === true, value: p, seen: `sentinel says ${p} (${primary ? 'a primary' : primary === false ? 'not a primary' : 'the old one'})` };
-    }, { node: old });
+    const promoted = await failedOver(cluster, old);
     await flaredb.set(cluster.node(promoted), unique('smoke:after'), 'written');
     for (const key of acked) expect(await flaredb.get(cluster.node(promoted), key), `${key} on the new primary`).toBe('kept');
     await flaredb.start(cluster.node(old));

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseWorkloadOutput } from '../../harness/consistency/etcd-workload.js';
+import { parseWorkloadOutput } from '../../harness/consistency/workload.js';
 import { pairOperations } from '../../harness/consistency/history.js';
 import { checkFinalState } from '../../harness/consistency/lost-writes.js';
 import { REDIS_REGISTERS_SCRIPT, type RedisRegistersConfig } from '../../harness/consistency/redis-workload.js';
