@@ -57,6 +57,7 @@ describe('creditservice config', () => {
         operatorsDn: 'cn=operators,ou=groups,dc=ultracloud,dc=test',
       },
       redisCommandTimeoutMs: 10_000,
+      redisWait: { replicas: 1, timeoutMs: 1000 },
       nightlightWriteUrl: 'http://127.0.0.1:9090/api/v1/write',
     });
   });
@@ -74,6 +75,8 @@ describe('creditservice config', () => {
         CREDIT_LDAP_BASE: 'dc=example,dc=org',
         CREDIT_CLOCK_TOLERANCE_S: '0',
         CREDIT_REDIS_TIMEOUT_MS: '2500',
+        CREDIT_REDIS_WAIT_REPLICAS: '2',
+        CREDIT_REDIS_WAIT_MS: '2499',
         CREDIT_ISSUER_UNUSED: '',
       },
       files({ '/tmp/s': 'feed\n' }),
@@ -84,6 +87,9 @@ describe('creditservice config', () => {
     expect(c.ldap.bindDn).toBe('uid=svc-platform,ou=services,dc=example,dc=org');
     expect(c.ldap.bindPassword).toBe('svc-platform-feed');
     expect(c.redisCommandTimeoutMs).toBe(2500);
+    expect(c.redisWait).toEqual({ replicas: 2, timeoutMs: 2499 });
+    // 0 replicas turns the WAIT off
+    expect(loadConfig({ CREDIT_REDIS_WAIT_REPLICAS: '0' }, withSecret).redisWait).toEqual({ replicas: 0, timeoutMs: 1000 });
     expect(loadConfig({ CREDIT_LISTEN: '' }, withSecret).listen).toEqual({ host: '127.0.0.1', port: 8085 });
   });
 
@@ -101,6 +107,16 @@ describe('creditservice config', () => {
     expect(configError({ CREDIT_ISSUER: 'http://a b' })).toMatch(/^CREDIT_ISSUER: /);
     expect(configError({ CREDIT_CLOCK_TOLERANCE_S: '-1' })).toBe("CREDIT_CLOCK_TOLERANCE_S: expected an integer, got '-1'");
     expect(configError({ CREDIT_REDIS_TIMEOUT_MS: '5' })).toBe('CREDIT_REDIS_TIMEOUT_MS: 5 is outside 100-600000');
+    expect(configError({ CREDIT_REDIS_WAIT_REPLICAS: '-1' })).toBe("CREDIT_REDIS_WAIT_REPLICAS: expected an integer, got '-1'");
+    expect(configError({ CREDIT_REDIS_WAIT_REPLICAS: 'one' })).toBe("CREDIT_REDIS_WAIT_REPLICAS: expected an integer, got 'one'");
+    expect(configError({ CREDIT_REDIS_WAIT_REPLICAS: '101' })).toBe('CREDIT_REDIS_WAIT_REPLICAS: 101 is outside 0-100');
+    expect(configError({ CREDIT_REDIS_WAIT_MS: '0' })).toBe('CREDIT_REDIS_WAIT_MS: 0 is outside 1-600000');
+    expect(configError({ CREDIT_REDIS_WAIT_MS: '1.5' })).toBe("CREDIT_REDIS_WAIT_MS: expected an integer, got '1.5'");
+    // cut off by the command timeout, WAIT would never report its count
+    expect(configError({ CREDIT_REDIS_WAIT_MS: '10000' })).toBe('CREDIT_REDIS_WAIT_MS: 10000 must be below CREDIT_REDIS_TIMEOUT_MS (10000)');
+    expect(configError({ CREDIT_REDIS_WAIT_MS: '1000', CREDIT_REDIS_TIMEOUT_MS: '500' })).toBe(
+      'CREDIT_REDIS_WAIT_MS: 1000 must be below CREDIT_REDIS_TIMEOUT_MS (500)',
+    );
   });
 
   it('reports a bad variable before a missing secret file', () => {
@@ -143,6 +159,8 @@ describe('creditservice config', () => {
       'CREDIT_REDIS_MASTER',
       'CREDIT_REDIS_SENTINELS',
       'CREDIT_REDIS_TIMEOUT_MS',
+      'CREDIT_REDIS_WAIT_MS',
+      'CREDIT_REDIS_WAIT_REPLICAS',
       'CREDIT_SECRET_FILE',
     ]);
   });

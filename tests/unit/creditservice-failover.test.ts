@@ -16,6 +16,7 @@ import {
   mustReconnect,
   switchMasterTarget,
   watchFailovers,
+  type ReplicationWait,
   type SentinelSubscriber,
   type WatchedClient,
 } from '../../services/creditservice/src/redis-ledger.js';
@@ -53,9 +54,18 @@ class FakeRedis extends EventEmitter {
     this.disconnected = true;
     this.end();
   }
+  /** WAIT's answer; `duringWait` runs before it (a reconnect, say). */
+  replicasCounted = 1;
+  duringWait = () => {};
+  readonly waits: [number, number][] = [];
+  async wait(replicas: number, timeoutMs: number): Promise<number> {
+    this.waits.push([replicas, timeoutMs]);
+    this.duringWait();
+    return this.replicasCounted;
+  }
 }
 
-function fakeLedger() {
+function fakeLedger(wait?: ReplicationWait) {
   const clients: FakeRedis[] = [];
   const logs: string[] = [];
   const ledger = new RedisLedger(
@@ -65,6 +75,7 @@ function fakeLedger() {
       return c as unknown as Redis;
     },
     (line) => logs.push(line),
+    wait,
   );
   return { ledger, clients, logs };
 }
@@ -148,6 +159,45 @@ describe('creditservice RedisLedger: a client that reached end is replaced', () 
       expect(logs).toHaveLength(3);
     } finally {
       ledger.close();
+    }
+  });
+});
+
+describe('creditservice RedisLedger: a change is acknowledged once replicated (WAIT)', () => {
+  it('WAITs on the same client after a change; fewer replicas than asked is 503, outcome unknown', async () => {
+    const { ledger, clients } = fakeLedger({ replicas: 2, timeoutMs: 700 });
+    const c = clients[0]!;
+    c.replicasCounted = 2;
+    expect(await ledger.setBalance('acct-a', 7)).toEqual({ account: 'acct-a', balance: 7, reserved: 2 });
+    expect(c.waits).toEqual([[2, 700]]);
+    await ledger.getAccount('acct-a'); // reads need no WAIT
+    expect(c.waits).toHaveLength(1);
+    c.replicasCounted = 1;
+    const e = await rejection(ledger.setBalance('acct-a', 7));
+    expect(e).toBeInstanceOf(UnavailableError);
+    expect(e.message).toBe(
+      'ledger unavailable: not replicated: WAIT counted 1 of 2 replicas within 700 ms; the change may or may not survive a failover',
+    );
+  });
+
+  it('a connection made between the change and WAIT\'s answer is "not replicated" (its WAIT would count writes it never made)', async () => {
+    const { ledger, clients } = fakeLedger({ replicas: 1, timeoutMs: 1000 });
+    const c = clients[0]!;
+    c.emit('connect'); // the first connection: before the change, fine
+    expect((await ledger.setBalance('acct-a', 7)).balance).toBe(7);
+    c.duringWait = () => c.emit('connect'); // a reconnect (same client)
+    const e = await rejection(ledger.setBalance('acct-a', 7));
+    expect(e.message).toBe(
+      'ledger unavailable: not replicated: the connection to flaredb changed before WAIT answered; the change may or may not survive a failover',
+    );
+  });
+
+  it('no WAIT with 0 replicas (and by default)', async () => {
+    for (const wait of [{ replicas: 0, timeoutMs: 1000 }, undefined]) {
+      const { ledger, clients } = fakeLedger(wait);
+      clients[0]!.replicasCounted = 0;
+      expect((await ledger.setBalance('acct-a', 7)).balance).toBe(7);
+      expect(clients[0]!.waits).toEqual([]);
     }
   });
 });

@@ -338,6 +338,54 @@ describe('creditservice API', () => {
       expect(h.ledger.reservations.get('00000000-0000-4000-8000-000000000001')).toMatchObject({ user: 'alice', created: 1_700_000_000_000 });
     });
 
+    it('201 with the client\'s own id (an idempotency key); GET finds it', async () => {
+      const h = await funded(50);
+      const r = await h.call('POST', '/v1/reservations', { body: { amount: 20, id: 'job-42-try-1' } });
+      expect(r.status).toBe(201);
+      expect(r.body).toEqual({ id: 'job-42-try-1', account: 'acct-alice', amount: 20, state: 'reserved', used: 0 });
+      expect((await h.call('GET', '/v1/reservations/job-42-try-1')).body).toEqual(r.body);
+      expect(h.ledger.reservations.get('job-42-try-1')).toMatchObject({ user: 'alice', created: 1_700_000_000_000 });
+      expect((await h.call('POST', '/v1/reservations/job-42-try-1/commit')).body).toMatchObject({ balance: 30, reserved: 0 });
+    });
+
+    it('409 when a reservation with that id exists (any account, any state); nothing changes', async () => {
+      const h = await funded(50);
+      expect((await h.call('POST', '/v1/reservations', { body: { amount: 20, id: 'k1' } })).status).toBe(201);
+      const before = { accounts: structuredClone([...h.ledger.accounts]), reservations: structuredClone([...h.ledger.reservations]) };
+      for (const [token, body] of [
+        ['tok-alice', { amount: 20, id: 'k1' }], // the same request again
+        ['tok-alice', { amount: 1, id: 'k1' }],
+        ['tok-alice', { amount: 500, id: 'k1' }], // would overdraw: the id is checked first
+        ['tok-bob', { amount: 1, id: 'k1' }], // another account
+      ] as const) {
+        const r = await h.call('POST', '/v1/reservations', { token, body });
+        expect(r.status, JSON.stringify([token, body])).toBe(409);
+        expect(r.body).toEqual({ error: 'reservation k1 already exists' });
+      }
+      expect({ accounts: [...h.ledger.accounts], reservations: [...h.ledger.reservations] }).toEqual(before);
+      expect((await h.call('GET', '/v1/balance')).body).toMatchObject({ balance: 50, reserved: 20 });
+      await h.call('POST', '/v1/reservations/k1/rollback');
+      expect((await h.call('POST', '/v1/reservations', { body: { amount: 1, id: 'k1' } })).status).toBe(409);
+      expect((await h.call('GET', '/v1/balance')).body).toMatchObject({ balance: 50, reserved: 0 });
+    });
+
+    it('400 for a bad id, before anything changes', async () => {
+      const h = await funded(50);
+      for (const id of ['', 'a b', 'x'.repeat(65), 'a/b', 'ü', 7, null, true, ['k1'], { k: 1 }]) {
+        const r = await h.call('POST', '/v1/reservations', { body: { amount: 1, id } });
+        expect(r.status, JSON.stringify(id)).toBe(400);
+        expect(r.body).toEqual({ error: expect.stringMatching(/^id: must be 1-64 letters, digits or '-', got /) });
+      }
+      expect((await h.call('POST', '/v1/reservations', { body: { amount: 1, id: 7 } })).body).toEqual({
+        error: "id: must be 1-64 letters, digits or '-', got number",
+      });
+      expect((await h.call('POST', '/v1/reservations', { body: { amount: 1, id: 'a b' } })).body).toEqual({
+        error: `id: must be 1-64 letters, digits or '-', got "a b"`,
+      });
+      expect(h.ledger.reservations.size).toBe(0);
+      expect((await h.call('POST', '/v1/reservations', { body: { amount: 1, id: 'x'.repeat(64) } })).status).toBe(201);
+    });
+
     it('409 on overdraw, nothing changes', async () => {
       const h = await funded(10);
       expect((await h.call('POST', '/v1/reservations', { body: { amount: 6 } })).status).toBe(201);

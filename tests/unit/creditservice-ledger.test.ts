@@ -19,7 +19,9 @@ import {
   reservationKey,
 } from '../../services/creditservice/src/lua.js';
 import { MemoryLedger } from '../../services/creditservice/src/memory-ledger.js';
-import { RedisLedger, redisOptions } from '../../services/creditservice/src/redis-ledger.js';
+import { RedisLedger, redisOptions, type ReplicationWait } from '../../services/creditservice/src/redis-ledger.js';
+import { UnavailableError } from '../../services/creditservice/src/errors.js';
+import { rejection } from '../../services/creditservice/src/testing.js';
 import { loadConfig } from '../../services/creditservice/src/config.js';
 import { LocalRedis, check, findBinary, missingPackageError, once } from './helpers/local-redis.js';
 
@@ -62,8 +64,14 @@ describe('creditservice Lua scripts', () => {
     expect(firstWrite).toBeGreaterThan(quota);
     expect(RESERVE_LUA).toContain("return {'overdraw', balance, reserved}");
     expect(RESERVE_LUA).toContain("return {'quota', balance, reserved}");
-    // an id that exists is a resent command: ok, no second increment
-    expect(RESERVE_LUA.indexOf("redis.call('EXISTS', KEYS[2])")).toBeLessThan(overdraw);
+    // the id first, before anything else: one that exists is refused unless
+    // it is this very call resent (its `call` token), which writes nothing new
+    expect(RESERVE_LUA.trim().startsWith("if redis.call('EXISTS', KEYS[2]) == 1 then")).toBe(true);
+    const exists = RESERVE_LUA.indexOf("return {'exists'}");
+    expect(exists).toBeGreaterThan(RESERVE_LUA.indexOf("if redis.call('HGET', KEYS[2], 'call') ~= ARGV[7] then"));
+    expect(exists).toBeLessThan(overdraw);
+    expect(RESERVE_LUA.slice(0, overdraw)).not.toContain('HINCRBY');
+    expect(RESERVE_LUA).toMatch(/redis\.call\('HSET', KEYS\[2\], 'id', [^)]*'call', ARGV\[7\]\)/);
   });
 
   it('settle: only from state reserved; commit also takes the amount off the balance', () => {
@@ -112,6 +120,9 @@ describe('creditservice Lua scripts', () => {
       kind: 'quota',
       state: { account: 'acct-a', balance: 100, reserved: 98 },
     });
+    expect(parseReserveReply(['exists'], req)).toEqual({ kind: 'exists' });
+    expect(parseReserveReply([Buffer.from('exists')], req)).toEqual({ kind: 'exists' });
+    expect(() => parseReserveReply(['exists', 1, 1], req)).toThrow(ReplyError);
     expect(() => parseReserveReply(['what', 1, 1], req)).toThrow(ReplyError);
     expect(() => parseReserveReply(['ok', 1], req)).toThrow(ReplyError);
     expect(() => parseReserveReply(['ok', 'x', 1], req)).toThrow(ReplyError);
@@ -153,7 +164,13 @@ describe('creditservice Lua scripts', () => {
  * port, a temp dir, no persistence), stopped after the suite. Where the
  * redis-server package is missing (`make deps` installs it) the case fails.
  */
-function ledgerContract(name: string, make: () => Ledger | Promise<Ledger>, cleanup: () => Promise<void> = async () => {}) {
+function ledgerContract(
+  name: string,
+  make: () => Ledger | Promise<Ledger>,
+  cleanup: () => Promise<void> = async () => {},
+  /** RedisLedger only: another ledger on the same Redis, with its own WAIT setting. */
+  another?: (wait: ReplicationWait) => RedisLedger,
+) {
   describe(`creditservice ledger contract: ${name}`, () => {
     let l: Ledger;
     let a: string;
@@ -181,7 +198,7 @@ function ledgerContract(name: string, make: () => Ledger | Promise<Ledger>, clea
         state: { account: a, balance: 100, reserved: 30 },
         reservation: { id: r1, account: a, amount: 30, state: 'reserved', user: 'alice', created: 1000 },
       });
-      expect((await l.reserve({ ...req, id: r2, account: a, amount: 20, quota: 100 })).state).toEqual({ account: a, balance: 100, reserved: 50 });
+      expect(await l.reserve({ ...req, id: r2, account: a, amount: 20, quota: 100 })).toMatchObject({ state: { account: a, balance: 100, reserved: 50 } });
       expect(await l.getReservation(r2)).toEqual({ id: r2, account: a, amount: 20, state: 'reserved', user: 'alice', created: 1000 });
       expect(await l.settle(r1, 'commit', 2000)).toEqual({ kind: 'ok', reservationState: 'committed', state: { account: a, balance: 70, reserved: 20 } });
       expect(await l.settle(r2, 'rollback', 2000)).toEqual({ kind: 'ok', reservationState: 'rolled_back', state: { account: a, balance: 70, reserved: 0 } });
@@ -204,11 +221,23 @@ function ledgerContract(name: string, make: () => Ledger | Promise<Ledger>, clea
       expect((await l.reserve({ ...req, id: id(), account: a, amount: 1, quota: 4 })).kind).toBe('quota');
     });
 
-    it('the same reservation id twice reserves once (a resent command)', async () => {
+    it('an id that exists is refused, for any account and before the rules; nothing changes', async () => {
       await l.setBalance(a, 10);
+      const other = `acct-test-${randomUUID().slice(0, 8)}`;
+      await l.setBalance(other, 10);
       const r = id();
-      await l.reserve({ ...req, id: r, account: a, amount: 4, quota: 100 });
-      expect(await l.reserve({ ...req, id: r, account: a, amount: 4, quota: 100 })).toMatchObject({ kind: 'ok', state: { balance: 10, reserved: 4 } });
+      expect((await l.reserve({ ...req, id: r, account: a, amount: 4, quota: 100 })).kind).toBe('ok');
+      // the same request again (a client's retry), another account, one the rules would refuse
+      expect(await l.reserve({ ...req, id: r, account: a, amount: 4, quota: 100 })).toEqual({ kind: 'exists' });
+      expect(await l.reserve({ ...req, id: r, account: other, amount: 1, quota: 100 })).toEqual({ kind: 'exists' });
+      expect(await l.reserve({ ...req, id: r, account: a, amount: 11, quota: 100 })).toEqual({ kind: 'exists' });
+      expect(await l.getAccount(a)).toEqual({ account: a, balance: 10, reserved: 4 });
+      expect(await l.getAccount(other)).toEqual({ account: other, balance: 10, reserved: 0 });
+      expect(await l.getReservation(r)).toEqual({ id: r, account: a, amount: 4, state: 'reserved', user: 'alice', created: 1000 });
+      // a settled one still exists
+      await l.settle(r, 'rollback', 2000);
+      expect(await l.reserve({ ...req, id: r, account: a, amount: 4, quota: 100 })).toEqual({ kind: 'exists' });
+      expect(await l.getAccount(a)).toEqual({ account: a, balance: 10, reserved: 0 });
     });
 
     it('setting a balance keeps reserved; a commit may then go below zero', async () => {
@@ -266,9 +295,52 @@ function ledgerContract(name: string, make: () => Ledger | Promise<Ledger>, clea
     it('amounts up to 10^15 stay exact', async () => {
       await l.setBalance(a, MAX_AMOUNT);
       const r = id();
-      expect((await l.reserve({ ...req, id: r, account: a, amount: MAX_AMOUNT - 1, quota: MAX_AMOUNT })).state).toEqual({ account: a, balance: MAX_AMOUNT, reserved: MAX_AMOUNT - 1 });
+      expect(await l.reserve({ ...req, id: r, account: a, amount: MAX_AMOUNT - 1, quota: MAX_AMOUNT })).toMatchObject({
+        state: { account: a, balance: MAX_AMOUNT, reserved: MAX_AMOUNT - 1 },
+      });
       expect(await l.settle(r, 'commit', 1)).toMatchObject({ state: { balance: 1, reserved: 0 } });
     });
+
+    if (another) {
+      it('Redis: a resent reserve (the same call token) answers ok again and changes nothing; another call with that id is refused', async () => {
+        const redis = (l as RedisLedger).client as unknown as Record<string, (...args: string[]) => Promise<unknown>>;
+        await l.setBalance(a, 10);
+        const r = id();
+        const call = (token: string) => redis.creditReserve!(accountKey(a), reservationKey(r), '4', '100', r, a, 'alice', '1000', token);
+        expect(await call('t1')).toEqual(['ok', 10, 4]);
+        expect(await call('t1')).toEqual(['ok', 10, 4]);
+        expect(await call('t2')).toEqual(['exists']);
+        expect(await l.getAccount(a)).toEqual({ account: a, balance: 10, reserved: 4 });
+      });
+
+      it('Redis: WAIT: a change no replica has is refused "not replicated" (503) though applied; refusals need no WAIT', async () => {
+        // This Redis has no replica: WAIT 1 counts 0.
+        const w = another({ replicas: 1, timeoutMs: 50 });
+        try {
+          const notReplicated = 'ledger unavailable: not replicated: WAIT counted 0 of 1 replicas within 50 ms; the change may or may not survive a failover';
+          const e = await rejection(w.setBalance(a, 10));
+          expect(e).toBeInstanceOf(UnavailableError);
+          expect(e.message).toBe(notReplicated);
+          // outcome unknown, not undone: the primary has it
+          expect(await w.getAccount(a)).toEqual({ account: a, balance: 10, reserved: 0 });
+          const r = id();
+          expect((await rejection(w.reserve({ ...req, id: r, account: a, amount: 4, quota: 100 }))).message).toBe(notReplicated);
+          expect(await w.getReservation(r)).toMatchObject({ id: r, state: 'reserved', amount: 4 });
+          expect((await rejection(w.meter(r, a, 1))).message).toBe(notReplicated);
+          expect((await rejection(w.unmeter(r, 1))).message).toBe(notReplicated);
+          expect((await rejection(w.settle(r, 'commit', 2))).message).toBe(notReplicated);
+          // refusals changed nothing and answer as usual
+          expect(await w.reserve({ ...req, id: r, account: a, amount: 1, quota: 100 })).toEqual({ kind: 'exists' });
+          expect(await w.reserve({ ...req, id: id(), account: a, amount: 11, quota: 100 })).toMatchObject({ kind: 'overdraw' });
+          expect(await w.settle(r, 'rollback', 3)).toEqual({ kind: 'settled', reservationState: 'committed' });
+          expect(await w.meter(r, a, 1)).toEqual({ kind: 'settled', reservationState: 'committed' });
+          // WAIT 0 replicas (the default of this constructor): no WAIT at all
+          expect(await l.setBalance(a, 7)).toEqual({ account: a, balance: 7, reserved: 0 });
+        } finally {
+          w.close();
+        }
+      });
+    }
   });
 }
 
@@ -283,6 +355,7 @@ if (redisUrl) {
     async () => {
       ledger.close();
     },
+    (wait) => new RedisLedger(() => new Redis(redisUrl, { commandTimeout: 5000 }), undefined, wait),
   );
 } else {
   const server = findBinary('redis-server');
@@ -308,6 +381,7 @@ if (redisUrl) {
         ledger?.close();
         await local.stop();
       },
+      (wait) => new RedisLedger(() => new Redis(local.url, { commandTimeout: 5000 }), undefined, wait),
     );
   }
 }

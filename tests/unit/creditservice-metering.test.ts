@@ -18,6 +18,7 @@ import {
 } from '../../services/creditservice/src/remote-write.js';
 import { MAX_BODY_BYTES, MAX_WRITE_BODY_BYTES, bodyLimit } from '../../services/creditservice/src/server.js';
 import { harness, type Harness } from '../../services/creditservice/src/testing.js';
+import { UnavailableError } from '../../services/creditservice/src/errors.js';
 
 type Series = { labels: { __name__: string; [k: string]: string }; samples: { value: number; timestamp: number }[] };
 
@@ -212,6 +213,21 @@ describe('POST /v1/metered/nightlight/write', () => {
     expect((await write(h, 'not a uuid!', body)).status).toBe(404);
     const bobs = await reserved(h, 5);
     expect((await write(h, bobs, body, 'tok-alice')).status).toBe(204);
+  });
+
+  it('a draw no replica has yet: 503 (outcome unknown), and the write never reaches NightLight', async () => {
+    const h = harness();
+    const id = await reserved(h, 5);
+    // As RedisLedger does when WAIT counts too few replicas: the primary drew, then it throws.
+    const meter = h.ledger.meter.bind(h.ledger);
+    h.ledger.meter = async (...args) => {
+      await meter(...args);
+      throw new UnavailableError('ledger', 'not replicated: WAIT counted 0 of 1 replicas within 1000 ms; the change may or may not survive a failover');
+    };
+    const r = await write(h, id, await remoteWriteBody([series('m', 2)]));
+    expect(r.status).toBe(503);
+    expect((r.body as { error: string }).error).toMatch(/^ledger unavailable: not replicated: /);
+    expect(h.nightlight.received).toEqual([]);
   });
 
   it('NightLight down: 502 naming it, and the credits are given back', async () => {

@@ -7,6 +7,8 @@
  * away, once frozen (SIGSTOP: it keeps its connections but never answers).
  * After each, /healthz and a reservation must work again on the new
  * primary, and the client must never have been given up (status `end`).
+ * Before that, both replicas are frozen: a reservation the primary applied
+ * but no replica acknowledged (WAIT) answers 503, and 201 once they thaw.
  *
  * The binaries come from the redis-server and redis-sentinel packages, which
  * `make deps` installs with their services off; where one is missing the
@@ -53,7 +55,7 @@ describe('creditservice through real Sentinel failovers', () => {
     );
     const logs: string[] = [];
     const log = (line: string) => logs.push(line);
-    const ledger = new RedisLedger(() => createRedis(config, log), log);
+    const ledger = new RedisLedger(() => createRedis(config, log), log, config.redisWait);
     closers.push(() => ledger.close());
     const failovers = watchFailovers(config, () => ledger.client, log);
     closers.push(() => failovers.close());
@@ -81,6 +83,34 @@ describe('creditservice through real Sentinel failovers', () => {
 
     expect((await call('PUT', '/v1/accounts/acct-alice/balance', { balance: 100 })).status).toBe(200);
     await served('before any failover');
+
+    // Acknowledged means replicated (CREDIT_REDIS_WAIT_REPLICAS 1, the
+    // default): with both replicas frozen the primary still applies a
+    // reservation, but WAIT counts no replica, so the answer is 503.
+    const primary = await flaredb.primary();
+    const replicas = flaredb.redisPorts.filter((p) => p !== primary);
+    expect(config.redisWait).toEqual({ replicas: 1, timeoutMs: 1000 });
+    for (const p of replicas) await flaredb.signal(p, 'SIGSTOP');
+    const frozen = await call('POST', '/v1/reservations', { amount: 1, id: 'replicas-frozen' });
+    expect(frozen.status, JSON.stringify(frozen.body)).toBe(503);
+    expect(frozen.body).toEqual({
+      error: 'ledger unavailable: not replicated: WAIT counted 0 of 1 replicas within 1000 ms; the change may or may not survive a failover',
+    });
+    // The outcome was unknown; the client's own id finds it (the primary has it), and is not reserved twice.
+    expect((await call('GET', '/v1/reservations/replicas-frozen')).body).toMatchObject({ id: 'replicas-frozen', state: 'reserved' });
+    expect((await call('POST', '/v1/reservations', { amount: 1, id: 'replicas-frozen' })).status).toBe(409);
+    for (const p of replicas) flaredb.procs.get(p)!.kill('SIGCONT'); // (signal() would wait for an exit)
+    const thawed = await call('POST', '/v1/reservations', { amount: 1, id: 'replicas-thawed' });
+    expect(thawed.status, JSON.stringify(thawed.body)).toBe(201);
+    expect((await call('POST', '/v1/reservations/replicas-frozen/rollback')).status).toBe(200);
+    // The sentinels see both replicas well again before the first failover needs one.
+    for (const s of flaredb.sentinelPorts) {
+      await waitUntil(`sentinel ${s} to see both replicas up again`, 30_000, async () => {
+        const list = (await once(s, undefined, 'sentinel', 'replicas', MASTER)) as string[][];
+        const flags = list.map((r) => r[r.indexOf('flags') + 1]);
+        check(flags.length === 2 && flags.every((f) => f === 'slave'), `flags ${flags.join(', ')}`);
+      });
+    }
 
     const faults: { name: string; apply: (primary: number) => Promise<void> }[] = [
       { name: 'primary stopped', apply: (p) => flaredb!.signal(p, 'SIGTERM') },

@@ -39,6 +39,11 @@ export interface Config {
   };
   /** Per-command Redis timeout: a request fails with 503 rather than waiting longer. */
   redisCommandTimeoutMs: number;
+  /**
+   * A change is acknowledged once `replicas` replicas have it (Redis WAIT,
+   * up to `timeoutMs`); otherwise 503. 0 replicas: no WAIT.
+   */
+  redisWait: { replicas: number; timeoutMs: number };
   /** NightLight's remote-write receiver, where metered writes go once paid for. */
   nightlightWriteUrl: string;
 }
@@ -56,6 +61,8 @@ export const DEFAULTS = {
   CREDIT_LDAP_BASE: 'dc=ultracloud,dc=test',
   CREDIT_CLOCK_TOLERANCE_S: '30',
   CREDIT_REDIS_TIMEOUT_MS: '10000',
+  CREDIT_REDIS_WAIT_REPLICAS: '1',
+  CREDIT_REDIS_WAIT_MS: '1000',
   CREDIT_NIGHTLIGHT_WRITE_URL: 'http://127.0.0.1:9090/api/v1/write',
 } as const;
 
@@ -164,6 +171,12 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
   const base = parseDn(get(env, 'CREDIT_LDAP_BASE'), 'CREDIT_LDAP_BASE');
   const clockToleranceS = parseIntVar(get(env, 'CREDIT_CLOCK_TOLERANCE_S'), 'CREDIT_CLOCK_TOLERANCE_S', 0, 3600);
   const redisCommandTimeoutMs = parseIntVar(get(env, 'CREDIT_REDIS_TIMEOUT_MS'), 'CREDIT_REDIS_TIMEOUT_MS', 100, 600_000);
+  const waitReplicas = parseIntVar(get(env, 'CREDIT_REDIS_WAIT_REPLICAS'), 'CREDIT_REDIS_WAIT_REPLICAS', 0, 100);
+  const waitMs = parseIntVar(get(env, 'CREDIT_REDIS_WAIT_MS'), 'CREDIT_REDIS_WAIT_MS', 1, 600_000);
+  // A WAIT the command timeout cuts off would report a timeout instead of the replica count.
+  if (waitMs >= redisCommandTimeoutMs) {
+    throw new ConfigError(`CREDIT_REDIS_WAIT_MS: ${waitMs} must be below CREDIT_REDIS_TIMEOUT_MS (${redisCommandTimeoutMs})`);
+  }
   const writeUrls = parseUrlList(get(env, 'CREDIT_NIGHTLIGHT_WRITE_URL'), 'CREDIT_NIGHTLIGHT_WRITE_URL', ['http:']);
   if (writeUrls.length !== 1) throw new ConfigError(`CREDIT_NIGHTLIGHT_WRITE_URL: one URL, got ${writeUrls.length}`);
   const nightlightWriteUrl = writeUrls[0]!;
@@ -181,6 +194,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
       operatorsDn: `cn=operators,ou=groups,${base}`,
     },
     redisCommandTimeoutMs,
+    redisWait: { replicas: waitReplicas, timeoutMs: waitMs },
     nightlightWriteUrl,
   };
 }

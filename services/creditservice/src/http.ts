@@ -86,6 +86,20 @@ export function requireInteger(body: Record<string, unknown>, field: string, min
   return v;
 }
 
+/**
+ * body.id, the client's own reservation id (an idempotency key), if sent;
+ * 400 naming the field when it is not one.
+ */
+export function optionalReservationId(body: Record<string, unknown>): string | undefined {
+  if (!Object.prototype.hasOwnProperty.call(body, 'id') || body.id === undefined) return undefined;
+  const v = body.id;
+  if (typeof v !== 'string' || !RESERVATION_ID_RE.test(v)) {
+    const got = typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+    throw new HttpError(400, `id: must be 1-64 letters, digits or '-', got ${got}`);
+  }
+  return v;
+}
+
 export function parseAccountParam(raw: string): string {
   if (!ACCOUNT_RE.test(raw)) {
     throw new HttpError(400, `account: must be 1-128 characters of letters, digits, '.', '_', '@', '-', got ${JSON.stringify(raw)}`);
@@ -209,12 +223,16 @@ export function createApp(deps: AppDeps): App {
 
   const postReservation: Handler = async (ctx) => {
     const caller = await authenticate(ctx);
-    const amount = requireInteger(parseJsonBody(ctx.req.body), 'amount', 1);
+    const body = parseJsonBody(ctx.req.body);
+    const amount = requireInteger(body, 'amount', 1);
+    // A client's own id lets it find out, after a 503, whether the reservation was made.
+    const id = optionalReservationId(body) ?? newId();
     const identity = await identify(caller);
     const account = accountOf(identity);
     if (identity.quota === null) throw new HttpError(403, `${identity.uid} has no ultracloudQuota in the directory`);
     const quota = identity.quota;
-    const out = await deps.ledger.reserve({ id: newId(), account, amount, quota, user: identity.uid, now: now() });
+    const out = await deps.ledger.reserve({ id, account, amount, quota, user: identity.uid, now: now() });
+    if (out.kind === 'exists') throw new HttpError(409, `reservation ${id} already exists`);
     const { balance, reserved } = out.state;
     switch (out.kind) {
       case 'overdraw':
@@ -278,6 +296,7 @@ export function createApp(deps: AppDeps): App {
     const identity = await identify(caller);
     const id = reservationIdParam(rawId);
     const r = await ownReservation(identity, id);
+    // A draw no replica has yet throws (503): its outcome is unknown, so NightLight never sees the write.
     const out = await deps.ledger.meter(id, r.account, cost);
     switch (out.kind) {
       case 'not_found':

@@ -46,7 +46,9 @@ export type ReserveOutcome =
   /** amount > balance - reserved: nothing changed. */
   | { kind: 'overdraw'; state: AccountState }
   /** reserved + amount > quota: nothing changed. */
-  | { kind: 'quota'; state: AccountState };
+  | { kind: 'quota'; state: AccountState }
+  /** A reservation with this id exists already (any account): nothing changed. */
+  | { kind: 'exists' };
 
 export type SettleOutcome =
   | { kind: 'ok'; state: AccountState; reservationState: ReservationState }
@@ -70,7 +72,7 @@ export interface Ledger {
   getAccount(account: string): Promise<AccountState>;
   /** Sets the balance; `reserved` is left as it is. */
   setBalance(account: string, balance: number): Promise<AccountState>;
-  /** Both checks and the update in one atomic step. */
+  /** The id check, both rules and the update in one atomic step. */
   reserve(req: ReserveRequest): Promise<ReserveOutcome>;
   getReservation(id: string): Promise<Reservation | null>;
   /**
@@ -110,7 +112,7 @@ export function stateAfterSettle(action: SettleAction): ReservationState {
 
 /** Account ids as used in paths and keys. */
 export const ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
-/** Reservation ids (UUIDs; anything else cannot exist). */
+/** Reservation ids: server-made UUIDs or the client's own (an idempotency key); anything else cannot exist. */
 export const RESERVATION_ID_RE = /^[A-Za-z0-9-]{1,64}$/;
 
 /** The reservation a successful `reserve` stores (the Lua script and the in-memory ledger alike). */

@@ -21,25 +21,36 @@ import {
 export const KEY_PREFIX = 'credit:';
 /** Hash: balance, reserved (integers; a missing field reads as 0). */
 export const accountKey = (account: string): string => `${KEY_PREFIX}account:${account}`;
-/** Hash: id, account, amount, state, user, created, [settled], [used]. */
+/** Hash: id, account, amount, state, user, created, call, [settled], [used]. */
 export const reservationKey = (id: string): string => `${KEY_PREFIX}reservation:${id}`;
 
 /**
  * KEYS[1] account hash, KEYS[2] reservation hash.
- * ARGV amount, quota, id, account, user, now (ms).
- * Reply: {status, balance, reserved} with status ok | overdraw | quota;
- * balance and reserved are the values after the step. An id that exists
- * already is the same command once more (ioredis resends a command whose
- * reply a failover cut off; ids are random UUIDs): 'ok', nothing changes.
+ * ARGV amount, quota, id, account, user, now (ms), call (a random token of
+ * this ledger call, stored as the reservation's `call`).
+ * Reply: {'exists'} | {status, balance, reserved} with status ok | overdraw
+ * | quota; balance and reserved are the values after the step.
+ *
+ * The id is checked first: ids may be the client's own (an idempotency
+ * key), so one that exists is refused ('exists', nothing changes). Unless
+ * its `call` is this call's: then it is the same command once more (ioredis
+ * resends a command whose reply a failover cut off), answered 'ok'. It
+ * writes `call` again, unchanged, so that this connection's WAIT covers the
+ * reservation too.
  */
 export const RESERVE_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('HGET', KEYS[2], 'call') ~= ARGV[7] then
+    return {'exists'}
+  end
+  redis.call('HSET', KEYS[2], 'call', ARGV[7])
+  local a = redis.call('HMGET', KEYS[1], 'balance', 'reserved')
+  return {'ok', tonumber(a[1] or '0'), tonumber(a[2] or '0')}
+end
 local amount = tonumber(ARGV[1])
 local quota = tonumber(ARGV[2])
 local balance = tonumber(redis.call('HGET', KEYS[1], 'balance') or '0')
 local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return {'ok', balance, reserved}
-end
 if amount > balance - reserved then
   return {'overdraw', balance, reserved}
 end
@@ -48,7 +59,7 @@ if reserved + amount > quota then
 end
 reserved = redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[1])
 redis.call('HSET', KEYS[2], 'id', ARGV[3], 'account', ARGV[4], 'amount', ARGV[1],
-  'state', 'reserved', 'user', ARGV[5], 'created', ARGV[6])
+  'state', 'reserved', 'user', ARGV[5], 'created', ARGV[6], 'call', ARGV[7])
 return {'ok', balance, reserved}
 `;
 
@@ -151,6 +162,7 @@ export function parseReserveReply(
   reply: unknown,
   req: { id: string; account: string; amount: number; user: string; now: number },
 ): ReserveOutcome {
+  if (Array.isArray(reply) && reply.length === 1 && str(reply[0]) === 'exists') return { kind: 'exists' };
   if (!Array.isArray(reply) || reply.length !== 3) throw new ReplyError(`reserve: unexpected reply ${JSON.stringify(reply)}`);
   const status = str(reply[0]);
   const state: AccountState = {

@@ -59,9 +59,9 @@ export class MemoryLedger implements Ledger {
 
   async reserve(req: ReserveRequest): Promise<ReserveOutcome> {
     await this.tick();
-    const existing = this.reservations.get(req.id);
-    // The same command once more (as after a resend by ioredis): nothing changes.
-    if (existing) return { kind: 'ok', reservation: { ...existing }, state: this.state(req.account) };
+    // Ids may be the client's own: one that exists (any account) is refused.
+    // (No resends here, so no `call` token as in the Lua script.)
+    if (this.reservations.has(req.id)) return { kind: 'exists' };
     const { balance, reserved } = this.state(req.account);
     const decision = decideReserve(balance, reserved, req.amount, req.quota);
     if (decision !== 'ok') return { kind: decision, state: this.state(req.account) };

@@ -8,7 +8,12 @@
  * on every reconnect; watchFailovers() drops a connection to a primary that
  * Sentinel replaced (one that hangs rather than closes); and RedisLedger
  * starts a fresh client should ioredis ever give up on one (status `end`).
+ *
+ * Replication is asynchronous, so a change the primary applied can vanish
+ * in a failover: every change is followed by WAIT on the same connection,
+ * and is acknowledged only once enough replicas have it (503 otherwise).
  */
+import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config, HostPort } from './config.js';
 import { UnavailableError, reasonOf } from './errors.js';
@@ -186,6 +191,15 @@ export function watchFailovers(
   return { close: () => subs.forEach((s) => s.disconnect()) };
 }
 
+/** How many replicas must have a change before it is acknowledged, and how long WAIT may take. */
+export interface ReplicationWait {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** No WAIT: for a Redis without replicas (the tests' single server). */
+export const NO_WAIT: ReplicationWait = { replicas: 0, timeoutMs: 1000 };
+
 /**
  * The ledger's client: a fresh one from `connect()`, with the Lua commands
  * defined. ioredis gives up on a client for good once it reaches status
@@ -195,10 +209,13 @@ export function watchFailovers(
 export class RedisLedger implements Ledger {
   private current!: Redis;
   private closed = false;
+  /** Connections made so far (all clients): a WAIT must run on the connection that made the change. */
+  private connections = 0;
 
   constructor(
     private readonly connect: () => Redis,
     private readonly log: (line: string) => void = () => {},
+    private readonly wait: ReplicationWait = NO_WAIT,
   ) {
     this.use(connect());
   }
@@ -215,6 +232,7 @@ export class RedisLedger implements Ledger {
     redis.defineCommand('creditMeter', { numberOfKeys: 1, lua: METER_LUA });
     redis.defineCommand('creditUnmeter', { numberOfKeys: 1, lua: UNMETER_LUA });
     this.current = redis;
+    redis.on('connect', () => this.connections++);
     redis.once('end', () => {
       if (this.closed || this.current !== redis) return;
       this.log('redis: the client closed for good (ioredis status end); starting a new one');
@@ -240,6 +258,27 @@ export class RedisLedger implements Ledger {
     }
   }
 
+  /**
+   * After a change: WAIT for the replicas, on the connection that made it.
+   * WAIT counts the replicas that have everything this connection wrote so
+   * far, which includes the change. A connection made in between (a
+   * reconnect, a new client) has written nothing, so its WAIT would count
+   * every replica at once: that is "not replicated" too.
+   * `connection` is this.connections as the change's reply arrived.
+   */
+  private async replicated(connection: number): Promise<void> {
+    const { replicas, timeoutMs } = this.wait;
+    if (replicas === 0) return;
+    const counted = await this.run(() => this.current.wait(replicas, timeoutMs));
+    const unknown = 'the change may or may not survive a failover';
+    if (this.connections !== connection) {
+      throw new UnavailableError('ledger', `not replicated: the connection to flaredb changed before WAIT answered; ${unknown}`);
+    }
+    if (counted < replicas) {
+      throw new UnavailableError('ledger', `not replicated: WAIT counted ${counted} of ${replicas} replicas within ${timeoutMs} ms; ${unknown}`);
+    }
+  }
+
   async ping(): Promise<void> {
     await this.run(() => this.current.ping());
   }
@@ -251,7 +290,10 @@ export class RedisLedger implements Ledger {
 
   async setBalance(account: string, balance: number): Promise<AccountState> {
     const reply = await this.run(() => this.scripts.creditSetBalance(accountKey(account), String(balance)));
-    return parseSetBalanceReply(reply, account);
+    const connection = this.connections;
+    const state = parseSetBalanceReply(reply, account);
+    await this.replicated(connection);
+    return state;
   }
 
   async reserve(req: ReserveRequest): Promise<ReserveOutcome> {
@@ -265,9 +307,15 @@ export class RedisLedger implements Ledger {
         req.account,
         req.user,
         String(req.now),
+        // Tells a resend of this very command (ok) from another request with the same id (exists).
+        randomUUID(),
       ),
     );
-    return parseReserveReply(reply, req);
+    const connection = this.connections;
+    const out = parseReserveReply(reply, req);
+    // Refusals changed nothing: no WAIT.
+    if (out.kind === 'ok') await this.replicated(connection);
+    return out;
   }
 
   async getReservation(id: string): Promise<Reservation | null> {
@@ -283,18 +331,26 @@ export class RedisLedger implements Ledger {
     const reply = await this.run(() =>
       this.scripts.creditSettle(reservationKey(id), accountKey(account), action, String(now), account),
     );
-    return parseSettleReply(reply, account);
+    const connection = this.connections;
+    const out = parseSettleReply(reply, account);
+    if (out.kind === 'ok') await this.replicated(connection);
+    return out;
   }
 
   async meter(id: string, account: string, cost: number): Promise<MeterOutcome> {
     const reply = await this.run(() => this.scripts.creditMeter(reservationKey(id), String(cost), account));
-    return parseMeterReply(reply);
+    const connection = this.connections;
+    const out = parseMeterReply(reply);
+    if (out.kind === 'ok') await this.replicated(connection);
+    return out;
   }
 
   async unmeter(id: string, cost: number): Promise<number> {
     const reply = await this.run(() => this.scripts.creditUnmeter(reservationKey(id), String(cost)));
+    const connection = this.connections;
     const n = Number(reply);
     if (!Number.isSafeInteger(n)) throw new UnavailableError('ledger', `unmeter: unexpected reply ${JSON.stringify(reply)}`);
+    await this.replicated(connection);
     return n;
   }
 }

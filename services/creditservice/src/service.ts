@@ -97,9 +97,9 @@ export async function runService(env: Record<string, string | undefined>): Promi
   log(
     `creditservice starting: listen ${formatHostPort(config.listen)}, sentinels ${config.redis.sentinels.map(formatHostPort).join(',')} ` +
       `(master ${config.redis.masterName}), JWKS ${config.iam.jwksUrls.join(',')}, LDAP ${config.ldap.urls.join(',')}, ` +
-      `metered writes to ${config.nightlightWriteUrl}`,
+      `metered writes to ${config.nightlightWriteUrl}, acknowledged once ${config.redisWait.replicas} replica(s) have a change (WAIT ${config.redisWait.timeoutMs} ms)`,
   );
-  const ledger = new RedisLedger(() => createRedis(config, log), log);
+  const ledger = new RedisLedger(() => createRedis(config, log), log, config.redisWait);
   const failovers = watchFailovers(config, () => ledger.client, log);
   const jwks = new JwksCache(config.iam.jwksUrls);
   const auth = new JwtAuthenticator(jwks, config.iam.issuer, config.iam.clockToleranceS, log);
