@@ -158,8 +158,12 @@ export interface CreditAccount {
 }
 
 export interface CreditserviceOps {
+  /** The service's root on its own node (not through the gateway). */
+  url: string;
   /** GET `path` straight from the service on `node` (not through the gateway), with `token` as bearer if given. */
   get(node: Node, path: string, token?: string): Promise<{ status: number; body: string }>;
+  /** `method` `path` straight from the service on `node`, with `token` as bearer and `json` as the body if given; throws only when nothing answered. */
+  request(node: Node, method: 'GET' | 'POST' | 'PUT', path: string, token?: string, json?: unknown): Promise<{ status: number; body: string }>;
 }
 
 export interface IamOps {

@@ -15,7 +15,7 @@
 import { describe } from 'vitest';
 import { timing } from '../../fixtures/cluster.js';
 import { test } from '../../fixtures/consistency.js';
-import { failedOver, flaredbWhole } from '../../fixtures/flaredb.js';
+import { flaredbFailovers, flaredbWhole } from '../../fixtures/flaredb.js';
 import { flaredbRegisterRun } from '../../fixtures/flaredb-registers.js';
 import { budget } from '../../harness/budget.js';
 import { sleep } from '../../harness/proc.js';
@@ -38,23 +38,7 @@ describe('flaredb registers under faults', () => {
         clientNode: cluster.nodesOfKind('gateway')[0],
         sentinels: control,
         workload: { clients: 6, keys: 6, timeLimitS: RUN_S, opLimit: 20_000, opTimeoutMs: 3000, replicas: 1, waitMs: 1000 },
-        async schedule(n) {
-          // Each fault hits the primary of a whole set (Sentinel promotes only a replica that follows the primary it
-          // replaces: seen, a crash 11 s after a heal was never failed over), is held until the Sentinels on the
-          // other nodes have promoted a replica, and is healed.
-          for (const fault of ['pause', 'partition', 'crash'] as const) {
-            const primary = await flaredbWhole(cluster);
-            await sleep(4_000);
-            if (fault === 'pause') await n.pauseUnit(primary, flaredb.unit);
-            // Redis and Sentinel only: chainfire and the other services on the node are left alone.
-            else if (fault === 'partition') await n.partition([[primary], control.filter((m) => m !== primary)], { ports: [flaredb.ports.redis, flaredb.ports.sentinel] });
-            // Kept down: systemd would restart it within Sentinel's down-after, which is the second test's case.
-            else await n.crashUnit(primary, flaredb.unit, { keepDown: true });
-            await failedOver(cluster, primary);
-            if (fault !== 'crash') await sleep(3_000);
-            await n.heal();
-          }
-        },
+        schedule: flaredbFailovers(cluster),
         settle: { until: async () => void (await flaredbWhole(cluster)), tailS: SETTLED_TAIL_S },
       });
       const anomalies = run.anomalies.map((a) => `${a.key}: ${a.what} at ${Math.round(a.window.to / 100) / 10} s, in ${a.nemesis.join(' + ') || 'no fault'}`);

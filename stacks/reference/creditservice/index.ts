@@ -18,12 +18,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const PORT = 8085;
 
 export const creditserviceOps: CreditserviceOps = {
-  async get(node, urlPath, token) {
+  url: `http://127.0.0.1:${PORT}`,
+  get(node, urlPath, token) {
+    return creditserviceOps.request(node, 'GET', urlPath, token);
+  },
+  async request(node, method, urlPath, token, json) {
     const auth = token ? `-H 'Authorization: Bearer ${token.replace(/'/g, '')}' ` : '';
+    const body = json === undefined ? '' : `-H 'Content-Type: application/json' -d '${JSON.stringify(json).replace(/'/g, '')}' `;
     // curl exits non-zero only when nothing answered: that throws (with its output), an HTTP error status does not.
-    const r = await node.execute(`curl -s -m 30 -w '\\n%{http_code}' ${auth}'http://127.0.0.1:${PORT}${urlPath.replace(/'/g, '')}'`);
+    const r = await node.execute(`curl -s -m 30 -X ${method} -w '\\n%{http_code}' ${auth}${body}'http://127.0.0.1:${PORT}${urlPath.replace(/'/g, '')}'`);
     if (r.code !== 0) {
-      throw new NodeError(node.name, `creditservice did not answer GET ${urlPath} on 127.0.0.1:${PORT} (${curlFailure(r.code)})`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
+      throw new NodeError(node.name, `creditservice did not answer ${method} ${urlPath} on 127.0.0.1:${PORT} (${curlFailure(r.code)})`, { lastSeen: `${r.stdout}${r.stderr}`.trim() || '(no output)' });
     }
     const out = r.stdout;
     const nl = out.lastIndexOf('\n');
