@@ -400,6 +400,8 @@ describe('creditservice Redis client options', () => {
     expect(o.password).toBe('cafe');
     expect(o.sentinelPassword).toBeUndefined();
     expect(o.enableOfflineQueue).toBe(true);
+    // A command whose answer a dropped connection lost may have been applied: never sent again (503, outcome unknown).
+    expect(o.autoResendUnfulfilledCommands).toBe(false);
     expect(o.commandTimeout).toBe(7000);
     // retries forever, at most every 2 s
     expect(o.retryStrategy!(1)).toBe(200);

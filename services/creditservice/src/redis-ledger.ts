@@ -69,6 +69,12 @@ export function redisOptions(config: Config): RedisOptions {
     // does the same job without that race.
     failoverDetector: false,
     enableOfflineQueue: true,
+    // A command sent but not answered when the connection dropped may have
+    // been applied: resending it could apply a settle or a draw twice (or
+    // answer 409 for a commit that did happen). It fails instead, and the
+    // request answers 503: outcome unknown. (Commands never sent wait in the
+    // offline queue; READONLY refusals, which applied nothing, are resent.)
+    autoResendUnfulfilledCommands: false,
     commandTimeout: config.redisCommandTimeoutMs,
     connectTimeout: 5000,
     sentinelCommandTimeout: 5000,
