@@ -41,7 +41,7 @@ export function takeFaultOptions(argv: string[]): { env: Record<string, string>;
 export function faultsCommands(): Record<string, Command> {
   const base = suiteCommands(
     'faults',
-    'chainfire and flaredb register histories and the deployers\' leadership under partitions, pauses and crashes, judged whole (tests/faults; history, verdict and timeline in faults/ of the run folder)',
+    'chainfire and flaredb register histories, the deployers\' leadership and creditservice\'s ledger (a bank) under partitions, pauses and crashes, judged whole (tests/faults; history, verdict and timeline in faults/ of the run folder)',
     'cluster faults -t partitioned',
     ['--project', 'faults'],
   );
