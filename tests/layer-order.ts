@@ -15,7 +15,7 @@ export const LAYER_ORDER: Record<string, string[]> = {
   baremetal: ['iso'],
   scheduling: ['rollout'],
   bench: ['storage'],
-  faults: ['chainfire-registers', 'deployer-leadership', 'flaredb-registers', 'credit-bank'],
+  faults: ['chainfire-registers', 'deployer-leadership', 'flaredb'],
   prove: ['quick'],
 };
 

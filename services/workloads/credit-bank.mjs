@@ -161,15 +161,17 @@ async function client(index) {
       } else {
         events.push({ ...end, type: 'fail', error: `${status} ${body?.error ?? ''}`, time: now() });
       }
-      // A reservation that is settled, gone or used up is left alone from now on.
-      if (op.f === 'settle' || ((op.f === 'draw' || op.f === 'read-reservation') && (status === 404 || status === 409 || status === 402))) open.splice(open.indexOf(op.value.id), 1);
+      // A reservation that is settled or does not exist is left alone from now on. One that is used up stays until it is
+      // settled (left open it would hold its quota for good); so does one whose settle's outcome is unknown: the next
+      // settle finds out (409 when the first one happened).
+      const gone = status === 404 || status === 409;
+      if ((op.f === 'settle' && status < 500) || (op.f !== 'reserve' && op.f !== 'read' && gone)) open.splice(open.indexOf(op.value.id), 1);
     } catch (e) {
       const code = e?.code ?? '';
       const type = op.f.startsWith('read') || !sent || REFUSED_CODES.has(code) ? 'fail' : 'info';
       events.push({ process: process_, type, f: op.f, key, account, time: now(), error: `${e?.name === 'TimeoutError' ? 'timeout' : e?.message ?? e}${code ? ` (${code})` : ''}` });
       if (type === 'info') process_ += cfg.clients;
       if (op.f === 'reserve' && type === 'info') open.push(op.value.id);
-      if (op.f === 'settle') open.splice(open.indexOf(op.value.id), 1);
       // A failing server answers at once: do not spin on it.
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -13,7 +13,7 @@
  */
 import { describe } from 'vitest';
 import { timing } from '../../fixtures/cluster.js';
-import { chainfireWhole, registerRun, test } from '../../fixtures/consistency.js';
+import { annotateWithFile, chainfireWhole, registerRun, test } from '../../fixtures/consistency.js';
 import { QUICK_TIME_LIMIT_S, faultPlan, planOptions } from '../../fixtures/fault-plan.js';
 import { budget } from '../../harness/budget.js';
 import { pairOperations } from '../../harness/consistency/history.js';
@@ -63,7 +63,7 @@ describe('chainfire registers under faults', () => {
           until: () => chainfireWhole(cluster, control),
         },
       });
-      await annotate(run.line, 'verdict', { path: run.files.verdict, contentType: 'application/json' });
+      await annotateWithFile(annotate, run.line, 'verdict', run.files.verdict, 'application/json');
       await annotate('history: operations per client, nemesis windows shaded', 'chart', { path: run.files.timeline, contentType: 'image/svg+xml' });
       expect(run.check.verdict, `${run.line}; see ${run.files.timeline}`).toBe('linearizable');
       // The client's own timeout ends every operation (a request left running would hide what happened when):
@@ -105,7 +105,7 @@ describe('chainfire registers under faults', () => {
           await n.heal();
         },
       });
-      await annotate(run.line, 'verdict', { path: run.files.verdict, contentType: 'application/json' });
+      await annotateWithFile(annotate, run.line, 'verdict', run.files.verdict, 'application/json');
       await annotate('history with the stale read outlined', 'chart', { path: run.files.timeline, contentType: 'image/svg+xml' });
       expect(run.check.verdict, run.line).toBe('not linearizable');
       expect(run.longestMs, `the longest operation, invoke to end (ms); ${run.line}`).toBeLessThanOrEqual(run.boundMs);

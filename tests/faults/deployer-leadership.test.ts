@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import { describe } from 'vitest';
 import { type TestCluster, timing } from '../../fixtures/cluster.js';
-import { faultsDir, test } from '../../fixtures/consistency.js';
+import { annotateWithFile, faultsDir, test } from '../../fixtures/consistency.js';
 import { balanced, describeView, settled } from '../../fixtures/rollout.js';
 import { budget } from '../../harness/budget.js';
 import { checkLeadership } from '../../harness/consistency/leadership.js';
@@ -83,7 +83,7 @@ describe('deployer leadership under faults', () => {
       const dir = faultsDir('deployer-leadership');
       fs.writeFileSync(`${dir}/history.json`, `${JSON.stringify({ nemesis: nemesis.windows, ...history }, null, 1)}\n`);
       fs.writeFileSync(`${dir}/verdict.json`, `${JSON.stringify(check, null, 1)}\n`);
-      await annotate(line, 'verdict', { path: `${dir}/verdict.json`, contentType: 'application/json' });
+      await annotateWithFile(annotate, line, 'verdict', `${dir}/verdict.json`, 'application/json');
 
       expect(check.violations, `${line}: ${check.violations.join('; ')}`).toEqual([]);
       // Not a vacuous history: both faults moved leadership, each new leader acted, and the last leader is the view's.

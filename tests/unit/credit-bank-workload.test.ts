@@ -64,8 +64,6 @@ describe('the bank workload against creditservice on loopback', () => {
     expect(Object.keys(r.finals.reservations).sort()).toEqual([...r.ids].sort());
     // Every acknowledged draw reached NightLight, and only those (a write is one body).
     expect(r.nightlight.received.length).toBe(r.check.acknowledged.draw);
-    // Quota refusals happen: four clients keep up to four reservations of up to 8 against bob's 50.
-    expect(r.events.some((e) => e.type === 'fail' && e.f === 'reserve' && /quota exceeded/.test(e.error ?? ''))).toBe(true);
   }, 30_000);
 
   it('a ledger that acknowledges commits it never makes: the checker finds the lost commits', async () => {
