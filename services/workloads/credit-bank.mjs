@@ -30,48 +30,28 @@
  * other workloads (recorder.mjs).
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import { startRecorder } from './recorder.mjs';
+import { httpRequest, startRecorder } from './recorder.mjs';
 
 const FINALS = JSON.parse(process.argv[2] ?? '{}').finals === true;
 const { cfg, events, now, rand, another, run } = startRecorder('credit-bank', FINALS ? ['url', 'tokenFile', 'ids', 'opTimeoutMs'] : ['url', 'tokenFile', 'clients', 'timeLimitS', 'opLimit', 'opTimeoutMs', 'maxAmount', 'maxOpen', 'prefix']);
 const holders = JSON.parse(fs.readFileSync(cfg.tokenFile, 'utf8'));
 
-/** One request on a connection of its own; resolves { status, body, headers } or rejects (TimeoutError, ECONNREFUSED ...). */
-function request(method, path, token, { json, body, headers = {} } = {}) {
-  const payload = json !== undefined ? Buffer.from(JSON.stringify(json)) : body;
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${cfg.url}${path}`, {
-      method,
-      agent: false,
-      headers: { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...(payload ? { 'content-length': payload.length } : {}), ...headers },
-    });
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), cfg.opTimeoutMs);
-    req.on('response', (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed;
-        try {
-          parsed = text ? JSON.parse(text) : undefined;
-        } catch {
-          parsed = { error: text.slice(0, 200) };
-        }
-        resolve({ status: res.statusCode, body: parsed, headers: res.headers });
-      });
-      res.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
-    req.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    req.end(payload);
+/** One request to the service as `token`: { status, body (parsed JSON, or { error: its text }), headers }. */
+async function request(method, path, token, { json, body, headers = {} } = {}) {
+  const payload = json !== undefined ? JSON.stringify(json) : body;
+  const res = await httpRequest(`${cfg.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: payload,
+    timeoutMs: cfg.opTimeoutMs,
   });
+  let parsed;
+  try {
+    parsed = res.text ? JSON.parse(res.text) : undefined;
+  } catch {
+    parsed = { error: res.text.slice(0, 200) };
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
 }
 
 // A remote-write body, by hand: protobuf WriteRequest { TimeSeries { labels, samples } } in an uncompressed snappy block.

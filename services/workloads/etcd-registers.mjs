@@ -27,52 +27,24 @@
  * ends the run when what it waits for is done; the limits still bound it).
  * "startedFile": a path the script writes once its clients begin.
  */
-import http from 'node:http';
-import { startRecorder } from './recorder.mjs';
+import { httpRequest, startRecorder } from './recorder.mjs';
 
 const { cfg, events, now, rand, another, run } = startRecorder('etcd-registers', ['endpoints', 'clients', 'keys', 'timeLimitS', 'opLimit', 'opTimeoutMs', 'prefix']);
 const b64 = (s) => Buffer.from(String(s)).toString('base64');
 const unb64 = (s) => Buffer.from(s, 'base64').toString();
 const keyName = (k) => `${cfg.prefix}/r${k}`;
 
-/**
- * One POST with node:http, a connection of its own (no pool: a request stuck
- * on a partitioned member never holds up another), destroyed by our own timer.
- * Node 18's fetch ignored its abort signal here under partitions (seen: a
- * request ending ok 22 s past a 5 s limit, and one with 503 after 45 s).
- */
-function post(endpoint, path, body) {
-  const [host, port] = endpoint.split(':');
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    let timedOut = false;
-    const req = http.request({ host, port: Number(port), path: `/v3/${path}`, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          return reject(new Error(`HTTP ${res.statusCode}: not JSON: ${text.slice(0, 200)}`));
-        }
-        if (res.statusCode !== 200 || json.error !== undefined || json.code !== undefined) return reject(new Error(`HTTP ${res.statusCode}: ${json.message ?? json.error ?? text.slice(0, 200)}`));
-        resolve(json);
-      });
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      req.destroy();
-    }, cfg.opTimeoutMs);
-    req.on('error', (e) => {
-      clearTimeout(timer);
-      reject(timedOut ? Object.assign(new Error('timeout'), { name: 'TimeoutError' }) : e);
-    });
-    req.end(payload);
-  });
+/** One POST to a member's JSON gateway: its answer, or an error naming the status and etcd's message. */
+async function post(endpoint, path, body) {
+  const res = await httpRequest(`http://${endpoint}/v3/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs: cfg.opTimeoutMs });
+  let json;
+  try {
+    json = JSON.parse(res.text);
+  } catch {
+    throw new Error(`HTTP ${res.status}: not JSON: ${res.text.slice(0, 200)}`);
+  }
+  if (res.status !== 200 || json.error !== undefined || json.code !== undefined) throw new Error(`HTTP ${res.status}: ${json.message ?? json.error ?? res.text.slice(0, 200)}`);
+  return json;
 }
 
 const ops = {

@@ -3,10 +3,47 @@
  * harness copies this file beside the workload script): its JSON argument
  * checked, one monotonic clock, the event list, a seeded random source, the
  * operation budget, the limits and the stop file, how late the process ran
- * its timers, the start marker, and the history printed as one JSON line.
+ * its timers, the start marker, the history printed as one JSON line, and
+ * an HTTP request bounded by its own timer.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+/**
+ * One HTTP request with node:http on a connection of its own (no pool: a
+ * request stuck on a partitioned server never holds up another), destroyed
+ * by our own timer after `timeoutMs` (a TimeoutError). Node 18's fetch
+ * ignored its abort signal under partitions (seen: a request ending ok 22 s
+ * past a 5 s limit, and one with 503 after 45 s). Resolves with the status,
+ * headers and body text whatever the status.
+ */
+export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs }) {
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const req = http.request(url, { method, agent: false, headers: { ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(timedOut ? Object.assign(new Error('timeout'), { name: 'TimeoutError' }) : e);
+    });
+    req.end(body);
+  });
+}
 
 /**
  * The workload's config from argv[2], exiting 2 naming the first of
