@@ -52,8 +52,8 @@ export function faultsCommands(): Record<string, Command> {
         ...c,
         args: `[--time-limit S] [--nemesis partition,pause,crash] ${c.args}`,
         details: `${c.details}
---time-limit S (at least 40) and --nemesis KINDS replace the quick schedule (one partition of the
-leader, one pause, one crash in 55 s) for the first test: the kinds chosen, again and again while
+--time-limit S (at least 60) and --nemesis KINDS replace the quick schedule (one partition of the
+leader, one pause, one crash in 95 s) for the first test: the kinds chosen, again and again while
 they fit in S seconds, each on the next member in turn.`,
         run: (argv: string[]) => {
           const { env, rest } = takeFaultOptions(argv);

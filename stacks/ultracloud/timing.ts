@@ -12,5 +12,5 @@ export const TIMING = {
   fiberlb: { reloadS: 30, failoverS: 45 },
   prismnet: { electionMs: 16_000, bindS: 90, chassisS: 120 },
   plasmavmc: { answerS: 180, guestUpS: { kvm: 120, qemu: 600 }, pingS: 120 },
-  deployer: { leaseS: 10, settleS: 60, failoverS: 120, handoverS: 60 },
+  deployer: { leaseS: 30, settleS: 60, failoverS: 120, handoverS: 60 },
 };

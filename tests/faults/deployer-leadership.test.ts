@@ -22,7 +22,7 @@ import type { DeployerView } from '../../stacks/contracts.js';
 const DP = timing?.deployer;
 const CF = timing?.chainfire;
 /** Each takeover: the old leader's lease running out (after a new chainfire leader, when the cut-off node led chainfire too), a campaign, the change reconciled. */
-const TAKEOVER_S = (DP?.leaseS ?? 10) + (DP?.handoverS ?? 60) + (DP?.settleS ?? 60);
+const TAKEOVER_S = (DP?.leaseS ?? 30) + (DP?.handoverS ?? 60) + (DP?.settleS ?? 60);
 
 describe('deployer leadership under faults', () => {
   test(

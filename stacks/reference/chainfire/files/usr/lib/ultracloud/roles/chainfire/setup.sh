@@ -1,9 +1,7 @@
 # chainfire = etcd 3.4: this node's member config from its identity and peers.
 # Timers sized for TCG (see ../index.ts TIMING): hardware defaults of 100 ms
 # heartbeat / 1 s election flap when a guest stalls for a second, and every
-# heartbeat costs idle CPU under emulation. Pre-vote (etcd 3.5's default): a
-# member cut off campaigns without raising the term, so healing it does not
-# depose a working leader.
+# heartbeat costs idle CPU under emulation.
 ip="$ULTRACLOUD_CLUSTER_IP"
 cluster=$(awk '{ printf "%s%s=http://%s:2380", (NR > 1 ? "," : ""), $1, $2 }' "$ROLE_NODES")
 # A member that has joined before restarts into the existing cluster.
@@ -19,7 +17,6 @@ ETCD_ADVERTISE_CLIENT_URLS=http://$ip:2379
 ETCD_INITIAL_CLUSTER=$cluster
 ETCD_INITIAL_CLUSTER_STATE=$state
 ETCD_INITIAL_CLUSTER_TOKEN=ultracloud-chainfire
-ETCD_HEARTBEAT_INTERVAL=500
-ETCD_ELECTION_TIMEOUT=5000
-ETCD_PRE_VOTE=true
+ETCD_HEARTBEAT_INTERVAL=2000
+ETCD_ELECTION_TIMEOUT=20000
 ENV
