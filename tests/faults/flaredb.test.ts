@@ -24,10 +24,10 @@
  */
 import { describe } from 'vitest';
 import { type TestCluster, timing } from '../../fixtures/cluster.js';
-import { annotateWithFile, playWorkloads, test } from '../../fixtures/consistency.js';
+import { annotateWithFile, playWorkload, playWorkloads, test } from '../../fixtures/consistency.js';
 import { type BankRun, creditBankWorkload } from '../../fixtures/credit-bank.js';
 import { flaredbFailovers, flaredbWhole } from '../../fixtures/flaredb.js';
-import { type FlaredbRun, flaredbRegisterRun, flaredbRegisterWorkload } from '../../fixtures/flaredb-registers.js';
+import { type FlaredbRun, flaredbRegisterWorkload } from '../../fixtures/flaredb-registers.js';
 import type { Nemesis } from '../../harness/nemesis.js';
 import { budget } from '../../harness/budget.js';
 import { sleep } from '../../harness/proc.js';
@@ -82,11 +82,14 @@ describe('flaredb under faults', () => {
       const control = cluster.nodesOfKind('control');
       const primary = await flaredbWhole(cluster);
       let savedAt = 0;
-      const run = await flaredbRegisterRun(cluster, nemesis, {
+      const registers = flaredbRegisterWorkload(cluster, {
         name: 'flaredb-quick-restart',
-        clientNode: cluster.nodesOfKind('gateway')[0],
+        clientNode: cluster.nodesOfKind('gateway')[0]!,
         sentinels: control,
         workload: { clients: 4, keys: 8, timeLimitS: 150, opLimit: 20_000, opTimeoutMs: 3000, replicas: 1, waitMs: 1000 },
+      });
+      const played = await playWorkload(cluster, nemesis, {
+        ...registers.spec,
         async schedule(n) {
           // Writes acknowledged for a while after the last snapshot (save 60 1 writes one at most a minute apart):
           // at least 8 s of them, so the loss does not hang on when the last save happened to fall.
@@ -102,7 +105,12 @@ describe('flaredb under faults', () => {
         // The clients stop at the restart: later writes would replace what the end state shows was lost.
         settle: { tailS: 0 },
       });
-      await flaredbWhole(cluster);
+      // The end state is read once the replicas follow a primary again (a full resync from the restarted one), and
+      // only if that is the restarted node: had Sentinel failed over, the test's premise would not have held.
+      const window = played.windows[0]!;
+      const after = await flaredbWhole(cluster);
+      expect(after, `the primary Sentinel names once the set is whole, after ${primary} was killed and started again (${Math.round(window.to - window.from)} ms from the kill to the restart's end)`).toBe(primary);
+      const run = await registers.judge(played);
       await annotateWithFile(annotate, `${run.line}; ${run.final.acknowledged} acknowledged writes, ${run.final.lost.length} lost`, 'verdict', run.files.final!, 'application/json');
       await annotate('history: the kill and restart shaded', 'chart', { path: run.files.timeline, contentType: 'image/svg+xml' });
       // The restart beat Sentinel (no failover): the node is still the primary.
