@@ -7,7 +7,9 @@
  * from the head; reaching a return first means the open choices were wrong,
  * so it undoes the last one. A (linearized set, state) pair seen before is
  * not searched twice. Keys are independent registers: each is checked on
- * its own (P-compositionality), which keeps the search small.
+ * its own (P-compositionality), which keeps the search small. Before the
+ * search, the model may leave out operations that cannot change the verdict
+ * (the register's unobserved unknown writes: Model.prune).
  *
  * A search that passes its time bound answers "unknown", never a guess.
  */
@@ -34,6 +36,8 @@ export interface KeyResult {
   key: string;
   verdict: Verdict;
   operations: number;
+  /** Of those, left out before the search as unable to change the verdict (Model.prune). */
+  pruned: number;
   /** Search steps taken. */
   steps: number;
   ms: number;
@@ -66,8 +70,9 @@ export function checkLinearizable<S>(model: Model<S>, ops: Operation[], timeoutM
   return { verdict, keys, ms: Date.now() - t0 };
 }
 
-function checkKey<S>(model: Model<S>, key: string, ops: Operation[], deadline: number): KeyResult {
+function checkKey<S>(model: Model<S>, key: string, all: Operation[], deadline: number): KeyResult {
   const t0 = Date.now();
+  const ops = model.prune ? model.prune(all) : all;
   const head = buildList(ops);
   const n = ops.length;
   const linearized = new Uint8Array(n);
@@ -78,7 +83,7 @@ function checkKey<S>(model: Model<S>, key: string, ops: Operation[], deadline: n
   let entry = head.next;
   let steps = 0;
   let deepest: { order: Operation[]; state: S; blocked: Operation; open: Operation[] } | undefined;
-  const result = (verdict: Verdict, violation?: Violation): KeyResult => ({ key, verdict, operations: n, steps, ms: Date.now() - t0, violation });
+  const result = (verdict: Verdict, violation?: Violation): KeyResult => ({ key, verdict, operations: all.length, pruned: all.length - n, steps, ms: Date.now() - t0, violation });
 
   while (head.next !== undefined) {
     if (++steps % 4096 === 0 && Date.now() > deadline) return result('unknown');

@@ -18,6 +18,12 @@ export interface Model<S> {
   key(state: S): string;
   /** One operation in words, for reports. */
   describe(op: Operation): string;
+  /**
+   * Optional: one key's operations less those that cannot change its verdict,
+   * left out before the search. Must be exact (the verdict with and without
+   * them is the same), not a heuristic.
+   */
+  prune?(ops: Operation[]): Operation[];
 }
 
 export const registerModel: Model<RegisterValue> = {
@@ -42,6 +48,17 @@ export const registerModel: Model<RegisterValue> = {
     }
   },
   key: (s) => JSON.stringify(s),
+  // Unknown outcomes are what make a search blow up: each may take effect at any point after its call. Two kinds can go:
+  // - a read with an unknown outcome: it changes nothing and any state fits it;
+  // - on a key with no cas, a write with an unknown outcome whose value no read returned: placed after every other
+  //   operation (allowed: it has no return) it changes no read, and in any linearization with it, it is never the write
+  //   a read saw, so the rest in the same order is one without it.
+  // With a cas on the key a write can decide a cas (a failed one needs a different value), so those writes stay.
+  prune(ops) {
+    const hasCas = ops.some((o) => o.f === 'cas');
+    const read = new Set(ops.filter((o) => o.f === 'read' && o.status === 'ok').map((o) => JSON.stringify(o.output)));
+    return ops.filter((o) => o.status === 'ok' || (o.f === 'write' ? hasCas || read.has(JSON.stringify(o.input)) : o.f !== 'read'));
+  },
   describe(op) {
     const out = op.status === 'info' ? '?' : JSON.stringify(op.output);
     if (op.f === 'read') return `read -> ${out}`;
