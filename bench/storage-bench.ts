@@ -48,7 +48,7 @@ export interface BenchSizes {
 /** The sizes: 256 MiB object, 32 x 4 MiB objects with 8 parallel jobs. */
 export const FULL: BenchSizes = { mode: 'full', runs: 3, iperfS: 10, fioMiB: 128, fioRandS: 10, volumeMiB: 64, bigObjectMiB: 256, small: { count: 32, sizeMiB: 4 }, parallel: 8 };
 /** Tiny sizes, one run each: proves every section produces a figure. */
-export const QUICK: BenchSizes = { mode: 'quick', runs: 1, iperfS: 2, fioMiB: 4, fioRandS: 1, volumeMiB: 4, bigObjectMiB: 2, small: { count: 4, sizeMiB: 1 }, parallel: 2 };
+export const QUICK: BenchSizes = { mode: 'quick', runs: 1, iperfS: 2, fioMiB: 4, fioRandS: 1, volumeMiB: 4, bigObjectMiB: 1, small: { count: 2, sizeMiB: 1 }, parallel: 2 };
 
 /** Upstream's lab figures (../shared/upstream-facts.md). */
 export const UPSTREAM = {

@@ -155,6 +155,6 @@ describe('bench sizes', () => {
   it('uses the issue sizes in full mode and tiny ones, one run, in quick mode', () => {
     expect(FULL).toMatchObject({ bigObjectMiB: 256, small: { count: 32, sizeMiB: 4 }, parallel: 8 });
     expect(QUICK.runs).toBe(1);
-    expect(sizesLines(QUICK).join(' ')).toContain('4 x 1 MiB');
+    expect(sizesLines(QUICK).join(' ')).toContain('2 x 1 MiB');
   });
 });
