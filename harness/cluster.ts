@@ -13,7 +13,7 @@ import { isAlive } from './proc.js';
 import { progress } from './log.js';
 import type { NodeExpectations } from './expectations.js';
 import type { BaremetalImages } from './image/baremetal.js';
-import type { BuiltImage } from './image/debian.js';
+import type { BuiltImage } from './image/built.js';
 import type { BuiltGuestImage } from './image/guest.js';
 import type { SnapshotMeta } from './snapshot.js';
 import type { NodeSpec } from './topology.js';

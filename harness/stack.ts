@@ -2,7 +2,7 @@
  * The contract between the harness and a stack. The harness boots nodes and
  * waits for what a role says "ready" means; a role knows nothing of QEMU.
  */
-import type { ImageBackend } from './image/backend.js';
+import type { BuiltImage, EnsureOptions } from './image/built.js';
 import type { BaremetalDef } from './image/baremetal.js';
 import type { GuestImageDef } from './image/guest.js';
 import type { Node } from './remote/node.js';
@@ -91,6 +91,28 @@ export interface SecretSpec {
   name: string;
   /** New random content. */
   make(): Buffer;
+}
+
+/** What a backend builds for: the stack (its roles narrowed to the profile's) and the apt sources override. */
+export interface ImageContext {
+  stack: Stack;
+  /** ULTRACLOUD_DEBIAN_SOURCES: an explicit apt sources file, else the host's own. */
+  debianSources?: string;
+}
+
+/**
+ * Where a stack's node images come from (Stack.imageBackend): the Debian
+ * builder (image/backend.ts) or the nix backend (image/nix.ts). The harness
+ * calls preflight() before it writes or boots anything, so a host that
+ * cannot build stops with one line.
+ */
+export interface ImageBackend {
+  kind: string;
+  /** Throws a one-line HostError when this host cannot build the images; reads only. */
+  preflight(): void;
+  /** The recipe hash this checkout would build, without building; throws when it cannot be known here. */
+  recipeHash(nodes: NodeSpec[], ctx: ImageContext): string;
+  ensure(nodes: NodeSpec[], opts: EnsureOptions & ImageContext): Promise<BuiltImage>;
 }
 
 export interface Stack<Ops = unknown> {

@@ -6,7 +6,7 @@
  * and the host CPU); nothing is read or run here.
  */
 import path from 'node:path';
-import type { BuiltImage } from '../image/debian.js';
+import type { BuiltImage } from '../image/built.js';
 import { type Accel, type BootSpec, QemuVm } from '../vm/qemu.js';
 import { SNAPSHOT_FORMAT, type SnapshotKeyParts, normaliseArgs } from '../snapshot.js';
 import { type Stack, readinessDefinition, secretsFor } from '../stack.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { HarnessConfig } from '../config.js';
 import { UsageError } from '../errors.js';
-import type { BuiltImage } from '../image/debian.js';
+import type { BuiltImage } from '../image/built.js';
 import { FileLock } from '../lock.js';
 import { Node } from '../remote/node.js';
 import { type Accel, type BootSpec, QemuVm } from '../vm/qemu.js';

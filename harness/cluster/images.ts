@@ -5,10 +5,11 @@
  */
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import type { ImageBackend } from '../image/backend.js';
+import type { ImageBackend } from '../stack.js';
 import { type BaremetalImages, ensureBaremetalImages } from '../image/baremetal.js';
 import { readBuilt } from '../image/cache.js';
-import { type BuiltImage, imageDir } from '../image/debian.js';
+import type { BuiltImage } from '../image/built.js';
+import { imageDir } from '../image/debian.js';
 import { type BuiltGuestImage, ensureGuestImage } from '../image/guest.js';
 import type { ClusterCore } from './core.js';
 

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { resolveAccel } from '../vm/accel.js';
 import { startSampler, stopSampler } from '../cpu.js';
 import { HostError, NodeError } from '../errors.js';
-import type { BuiltImage } from '../image/debian.js';
+import type { BuiltImage } from '../image/built.js';
 import { BOOT_BYTES_PER_NODE, requireFreeSpace, requirePortsFree, requireTools } from '../host.js';
 import { elapsed, progress } from '../log.js';
 import { findClusterProcesses, isAlive, terminate } from '../proc.js';

@@ -3,7 +3,7 @@
  * previous boot), the nodes whose QEMU runs, and the options. Pure: the
  * lifecycle (lifecycle.ts start) acts on the plan; every decision is here.
  */
-import type { BuiltImage } from '../image/debian.js';
+import type { BuiltImage } from '../image/built.js';
 import type { Accel } from '../vm/qemu.js';
 import type { ClusterRuntime } from './runtime.js';
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { NodeExpectations } from '../expectations.js';
-import type { BuiltImage } from '../image/debian.js';
+import type { BuiltImage } from '../image/built.js';
 import type { Accel } from '../vm/qemu.js';
 import type { SecretSpec } from '../stack.js';
 

@@ -8,7 +8,6 @@
  * a changed one always is. Builds happen in a temp dir renamed into place at
  * the end, so a killed build leaves nothing that looks finished.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,55 +18,15 @@ import { IMAGE_BUILD_BYTES, requireRoot, requireTools } from '../host.js';
 import { type Role, type Stack, allUnits, unitsOn } from '../stack.js';
 import type { NodeSpec } from '../topology.js';
 import { hostSourcesFor } from './apt-sources.js';
+import type { BuiltImage, EnsureOptions } from './built.js';
 import { cachedBuild } from './cache.js';
+import { pathDigest, sha256, treeDigest } from './digest.js';
 import { DPKG_EXCLUDES, mmdebstrap } from './mmdebstrap.js';
 
 const BUILDER_SOURCE = fileURLToPath(import.meta.url);
 const MMDEBSTRAP_SOURCE = path.join(path.dirname(BUILDER_SOURCE), 'mmdebstrap.ts');
 /** ext4 size inside the qcow2; sparse, so only used blocks cost disk. */
 const DISK_SIZE = '8G';
-
-export interface BuiltImage {
-  stack: string;
-  hash: string;
-  dir: string;
-  disk: string;
-  kernel: string;
-  initrd: string;
-  /** Busybox initramfs that prints a marker once userspace runs. */
-  probeInitrd: string;
-  builtAt: string;
-  buildSeconds: number;
-  /**
-   * Per-node boot parts, where each node has an image of its own (the nix
-   * backend: one NixOS system per node); absent when all nodes boot the one
-   * disk, kernel and initrd above.
-   */
-  nodes?: Record<string, NodeImage>;
-}
-
-/** One node's own disk, kernel and initrd, and the kernel arguments its system needs. */
-export interface NodeImage {
-  disk: string;
-  kernel: string;
-  initrd: string;
-  /** Appended to the harness's kernel command line (a NixOS system's `init=` and its kernelParams). */
-  append: string[];
-}
-
-/**
- * How a stack's node images are made when not by this Debian builder (the
- * nix backend, harness/image/nix.ts). The harness calls preflight() before
- * it writes or boots anything, so a host that cannot build stops with one line.
- */
-export interface ImageBackend {
-  kind: string;
-  /** Throws a one-line HostError when this host cannot build the images; reads only. */
-  preflight(): void;
-  /** The recipe hash this checkout would build, without building; throws when it cannot be known here. */
-  recipeHash(nodes: NodeSpec[]): string;
-  ensure(nodes: NodeSpec[], opts: EnsureOptions): Promise<BuiltImage>;
-}
 
 export interface Recipe {
   hash: string;
@@ -87,7 +46,7 @@ export function imageRecipe(stack: Stack, nodes: NodeSpec[], sources: string): R
     nodes: hostsOf(r, nodes).map((n) => n.name),
     files: r.image.filesDir ? treeDigest(r.image.filesDir) : {},
     customize: r.image.customizeScript ? sha256(fs.readFileSync(r.image.customizeScript)) : null,
-    generated: [...(r.image.generated?.inputs ?? []).map((p) => (fs.statSync(p).isDirectory() ? treeDigest(p) : sha256(fs.readFileSync(p)))), ...(r.image.generated?.data ? [r.image.generated.data()] : [])],
+    generated: [...(r.image.generated?.inputs ?? []).map(pathDigest), ...(r.image.generated?.data ? [r.image.generated.data()] : [])],
   }));
   const description = {
     stack: stack.name,
@@ -102,15 +61,6 @@ export function imageRecipe(stack: Stack, nodes: NodeSpec[], sources: string): R
     disk: DISK_SIZE,
   };
   return { hash: sha256(JSON.stringify(description)).slice(0, 16), description, packages, sources };
-}
-
-export interface EnsureOptions {
-  cacheDir: string;
-  debianSources?: string;
-  /** Drop the cached image of this recipe and build again. */
-  rebuild?: boolean;
-  /** Print every line of the build (ULTRACLOUD_VERBOSE, through the parsed config). */
-  verbose?: boolean;
 }
 
 export function imageDir(cacheDir: string, stack: string, hash: string): string {
@@ -250,23 +200,4 @@ export function hostsFile(nodes: NodeSpec[]): string {
     ...nodes.map((n) => `${n.clusterIp} ${n.name}`),
     '',
   ].join('\n');
-}
-
-export function treeDigest(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = path.join(d, e.name);
-      const rel = path.relative(dir, p);
-      if (e.isDirectory()) walk(p);
-      else if (e.isSymbolicLink()) out[rel] = `link:${fs.readlinkSync(p)}`;
-      else out[rel] = `${(fs.statSync(p).mode & 0o777).toString(8)}:${sha256(fs.readFileSync(p))}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-export function sha256(data: string | Buffer): string {
-  return crypto.createHash('sha256').update(data).digest('hex');
 }

@@ -3,18 +3,30 @@
  * image, bare-metal ISO): a string's or file's sha256, a folder's
  * treeDigest, and the digest of a path that may be either. Every recipe
  * takes them from here, so one input hashes the same in all of them.
- *
- * sha256 and treeDigest are still written in debian.ts: that file's own
- * bytes are part of the node image recipe (and guest.ts's of the guest
- * image's), so moving them would rebuild both images for no change in what
- * they hold. Move the two bodies here, and switch debian.ts's and guest.ts's
- * inline file-or-folder digest to pathDigest, the next time those files
- * change anyway.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { sha256, treeDigest } from './debian.js';
+import path from 'node:path';
 
-export { sha256, treeDigest };
+export function sha256(data: string | Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/** Every file under `dir` by relative path: its mode and sha256; a link its target. */
+export function treeDigest(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      const rel = path.relative(dir, p);
+      if (e.isDirectory()) walk(p);
+      else if (e.isSymbolicLink()) out[rel] = `link:${fs.readlinkSync(p)}`;
+      else out[rel] = `${(fs.statSync(p).mode & 0o777).toString(8)}:${sha256(fs.readFileSync(p))}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
 
 /** A file's sha256, or a folder's treeDigest (every file by relative path: mode and sha256, a link its target). */
 export function pathDigest(p: string): string | Record<string, string> {

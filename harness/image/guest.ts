@@ -18,7 +18,7 @@ import { elapsed, progress } from '../log.js';
 import { requireRoot, requireTools } from '../host.js';
 import { hostSourcesFor } from './apt-sources.js';
 import { cachedBuild } from './cache.js';
-import { sha256, treeDigest } from './debian.js';
+import { pathDigest, sha256, treeDigest } from './digest.js';
 import { DPKG_EXCLUDES, mmdebstrap } from './mmdebstrap.js';
 
 const BUILDER_SOURCES = ['guest.ts', 'mmdebstrap.ts'].map((f) => path.join(path.dirname(fileURLToPath(import.meta.url)), f));
@@ -58,14 +58,13 @@ export interface BuiltGuestImage {
 }
 
 export function guestRecipe(def: GuestImageDef, suite: string, sources: string): { hash: string; description: Record<string, unknown> } {
-  const digest = (p: string) => (fs.statSync(p).isDirectory() ? treeDigest(p) : sha256(fs.readFileSync(p)));
   const description = {
     guest: def.name,
     suite,
     variant: def.variant,
     packages: [...def.packages].sort(),
     files: def.filesDir ? treeDigest(def.filesDir) : {},
-    generated: [...(def.generated?.inputs ?? []).map(digest), ...(def.generated?.data ? [def.generated.data()] : [])],
+    generated: [...(def.generated?.inputs ?? []).map(pathDigest), ...(def.generated?.data ? [def.generated.data()] : [])],
     customize: def.customizeScript ? sha256(fs.readFileSync(def.customizeScript)) : null,
     sizeMiB: def.sizeMiB,
     sources,

@@ -18,8 +18,9 @@ import { which } from '../host.js';
 import { progress } from '../log.js';
 import { cachedBuild } from './cache.js';
 import type { NodeSpec } from '../topology.js';
-import type { ImageBackend } from './backend.js';
-import { type BuiltImage, type NodeImage, imageDir } from './debian.js';
+import type { ImageBackend } from '../stack.js';
+import type { BuiltImage, NodeImage } from './built.js';
+import { imageDir } from './debian.js';
 import { pathDigest, sha256 } from './digest.js';
 
 /** Flakes came with nix 2.4. */
