@@ -17,20 +17,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { filesUnder } from './source-files.mjs';
 
-/** Every .ts file under `dir` (node_modules left out), sorted. */
+/** Every .ts file under `dir` (node_modules and dot folders left out), sorted. */
 export function tsFiles(dir) {
-  const out = [];
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== 'node_modules') walk(p);
-      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
+  return filesUnder(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 }
 
 /** The project files `file` imports or re-exports from (relative specifiers only, resolved; unresolvable ones left out). */

@@ -26,6 +26,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { filesUnder } from './source-files.mjs';
 
 const SCOPE = ['tests', 'bench', 'fixtures', 'stacks'];
 const EXCLUDED = ['tests/unit'];
@@ -128,22 +129,12 @@ export function inScope(rel) {
   return !EXCLUDED.some((d) => rel.startsWith(`${d}/`));
 }
 
-function walk(dir, out) {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) walk(p, out);
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
-}
-
 export function lintTree(root, targets = SCOPE) {
   const files = [];
   for (const t of targets) {
     const abs = path.resolve(root, t);
     if (!fs.existsSync(abs)) continue;
-    if (fs.statSync(abs).isDirectory()) walk(abs, files);
+    if (fs.statSync(abs).isDirectory()) files.push(...filesUnder(abs));
     else files.push(abs);
   }
   const findings = [];

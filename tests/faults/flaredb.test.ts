@@ -113,7 +113,7 @@ describe('flaredb under faults', () => {
       const run = await registers.judge(played);
       await annotateWithFile(annotate, `${run.line}; ${run.final.acknowledged} acknowledged writes, ${run.final.lost.length} lost`, 'verdict', run.files.final!, 'application/json');
       await annotate('history: the kill and restart shaded', 'chart', { path: run.files.timeline, contentType: 'image/svg+xml' });
-      // The restart beat Sentinel (no failover): the node is still the primary.
+      // And still the primary once the end state was read: no failover while the values were compared.
       expect(await flaredb.sentinelPrimary(cluster.node(control.find((n) => n !== primary)!)), `the primary after ${primary} was killed and started again`).toBe(primary);
       expect(run.final.impossible).toEqual([]);
       // Lost: acknowledged writes, each applied after the snapshot (LASTSAVE is whole seconds on the primary's clock,
