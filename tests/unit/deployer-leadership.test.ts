@@ -138,4 +138,29 @@ describe('deployer leadership on a real etcd', () => {
     const bad = checkLeadership(await history(mark.revision, mark));
     expect(bad.violations.some((v) => v.startsWith(`a leader write no deployer logged: put ${K.status}`) && v.includes("(in beta's term"))).toBe(true);
   }, 120_000);
+
+  it('a standby that lost the race for a handed-over key waits for its next campaign: it does not campaign again and again', async () => {
+    const txns = async () => {
+      const m = await (await fetch(`${gateway}/metrics`)).text();
+      return Number(/^grpc_server_started_total\{grpc_method="Txn",grpc_service="etcdserverpb.KV",grpc_type="unary"\} (\d+)/m.exec(m)?.[1] ?? 0);
+    };
+    await startDeployer('gamma');
+    await waitUntil('gamma up', 30_000, async () => {
+      if (!deployers.get('gamma')!.out.join('').includes('deployer gamma up')) throw new Error('no');
+    });
+    // beta stopped hands over (its lease revoked, the key gone): alpha's and gamma's watches both see it and campaign at once.
+    const beta = deployers.get('beta')!.proc;
+    const exited = new Promise((r) => beta.once('exit', r));
+    beta.kill('SIGTERM');
+    await exited;
+    await waitUntil('alpha or gamma leads', 30_000, async () => {
+      if (!['alpha', 'gamma'].includes((await leader()).term?.holder ?? '')) throw new Error('no');
+    });
+    // Seen: the loser kept the wake-up and campaigned every 300 ms from then on (a quarter of a guest's CPU on the
+    // cluster, and chainfire's with it). Now: its next campaign is CAMPAIGN_MS away, the leader's pass PASS_MS.
+    await new Promise((r) => setTimeout(r, 1000));
+    const from = await txns();
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(await txns() - from, 'etcd transactions in 4 s with a leader and a standby settled').toBeLessThanOrEqual(2);
+  }, 60_000);
 });

@@ -39,7 +39,11 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
   const leadership = (e: LeadershipEvent) => log(leadershipLine(e));
   /** Leads no more: says so once, with why (the history's end of this term). */
   const stepDown = (why: string, leaseId = lease.id) => {
-    if (leaderRev) leadership({ event: 'step-down', term: leaderRev, lease: leaseId, why });
+    if (leaderRev) {
+      leadership({ event: 'step-down', term: leaderRev, lease: leaseId, why });
+      // What `systemctl status` shows: it said "leader since ..." until the next restart.
+      void sdNotify(statusArg(`standby since ${new Date().toISOString()} (${why})`));
+    }
     leaderRev = 0;
   };
   const lease = new KeptLease(etcd, cfg.leaseTtlS, log, (oldId) => {
@@ -200,6 +204,9 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
   };
 
   while (!signal.aborted) {
+    // This turn answers every wake-up so far. (Left set in a standby, a poke made every later wait return at once:
+    // a campaign after campaign, a quarter of a guest's CPU and chainfire's with it.)
+    dirty = false;
     try {
       if (!leaderRev) {
         if (watchingMode !== 'standby') {
@@ -213,13 +220,10 @@ export async function runDeployer(cfg: Config, signal: AbortSignal, log: (m: str
           const { revision } = await etcd.list(K.leader);
           // Health reports (every few seconds per instance) matter only while a move waits for its new copy to be healthy.
           startWatch('leader', PREFIX, revision + 1, (key) => movesPending || (!key.startsWith(`${PREFIX}health/`) && key !== K.status && !key.startsWith(BM_PREFIX)));
-          dirty = true;
         }
       }
-      if (leaderRev) {
-        dirty = false;
-        await pass();
-      }
+      // A new leader's first pass too, at once.
+      if (leaderRev) await pass();
     } catch (e) {
       log(`pass failed: ${(e as Error).message}`);
     }
