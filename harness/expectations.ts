@@ -23,6 +23,8 @@ export interface Expectation {
 export interface NodeExpectations {
   /** Whether `kvm_amd`/`kvm_intel` must load in the node and give a working /dev/kvm. */
   nestedKvm: Expectation;
+  /** CPUs the node must have online: its `-smp` (QEMU's default, 1, when absent). */
+  vcpus: number;
 }
 
 export function readHostVirt(): HostVirt {
@@ -70,6 +72,15 @@ export function expectNestedKvm(argv: string[], host: HostVirt): Expectation {
   return { expected: false, reason: `accel ${accel}: nested KVM is not expected` };
 }
 
+/** The vCPU count from `-smp N` or `-smp cpus=N,...`; 1 (QEMU's default) without `-smp`. */
+export function expectVcpus(argv: string[]): number {
+  const smp = argOf(argv, '-smp');
+  if (smp === undefined) return 1;
+  const n = /^(?:cpus=)?(\d+)(?:,|$)/.exec(smp) ?? /(?:^|,)cpus=(\d+)/.exec(smp);
+  if (!n) throw new Error(`-smp ${smp}: no CPU count in it`);
+  return Number(n[1]);
+}
+
 export function nodeExpectations(argv: string[], host: HostVirt): NodeExpectations {
-  return { nestedKvm: expectNestedKvm(argv, host) };
+  return { nestedKvm: expectNestedKvm(argv, host), vcpus: expectVcpus(argv) };
 }

@@ -26,6 +26,8 @@ export interface NodeSpec {
   clusterMac: string;
   mgmtMac: string;
   memoryMiB: number;
+  /** Virtual CPUs (`-smp`): NODE_VCPUS. */
+  vcpus: number;
   forwards: ForwardSpec[];
 }
 
@@ -35,6 +37,16 @@ export interface Profile {
   /** One line for `cluster status` and the help. */
   description: string;
 }
+
+/**
+ * Two vCPUs a node. QEMU runs each as its own thread (multi-threaded TCG),
+ * so a node that works while the others idle (a power cycle, a boot, a
+ * nested guest) uses both host cores instead of one: node05's power cycle
+ * on an idle cluster was ready in 65 s with two, 101-119 s with one
+ * (docs/measurements.md). When all six are busy the host's two cores are
+ * the limit either way.
+ */
+export const NODE_VCPUS = 2;
 
 function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB: number, prefix = ''): NodeSpec {
   const nn = String(index).padStart(2, '0');
@@ -49,6 +61,7 @@ function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB
     clusterMac: `52:54:00:12:34:${nn}`,
     mgmtMac: `52:54:00:aa:00:${nn}`,
     memoryMiB,
+    vcpus: NODE_VCPUS,
     forwards: [{ name: 'ssh', guestPort: 22, offset: index }],
   };
 }

@@ -64,6 +64,7 @@ async function plainBoot(cluster: Cluster, rt: ClusterRuntime): Promise<Record<s
         vm.start({
           accel: rt.accel,
           memoryMiB: s.memoryMiB,
+          vcpus: s.vcpus,
           kernel: image.kernel,
           initrd: image.initrd,
           append: cluster.kernelCmdline(s),

@@ -67,6 +67,7 @@ export function bootSpec(inputs: BootInputs, s: NodeSpec, rt: BootImage, key: st
   return {
     accel: rt.accel,
     memoryMiB: s.memoryMiB,
+    vcpus: s.vcpus,
     kernel: img.kernel,
     initrd: img.initrd,
     append: [kernelCmdline(inputs.stack, s, key), ...img.append].join(' '),

@@ -50,6 +50,9 @@ export interface Marker {
   at: number;
 }
 
+/** One vCPU a chassis: the bare-metal suite installs two side by side, which already fills the host's two cores. */
+const CHASSIS_VCPUS = 1;
+
 const MARKER = /ULTRACLOUD_MARKER (\S+)(?: ([^\r\n]*))?/g;
 
 /** Console lines that mean the machine will not get further by itself. */
@@ -109,7 +112,7 @@ export class Chassis extends QemuProcess {
       '-device', `virtio-blk-pci,drive=disk${i},serial=${d.serial}${d.boot ? ',bootindex=1' : ''}`,
     ]);
     return this.qemuArgs(
-      { ...s, accel: 'tcg', hostForwards: [{ hostPort: s.sshPort, guestPort: 22 }] },
+      { ...s, accel: 'tcg', vcpus: CHASSIS_VCPUS, hostForwards: [{ hostPort: s.sshPort, guestPort: 22 }] },
       {
         boot: [
           ...fw,

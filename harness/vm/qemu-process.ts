@@ -20,6 +20,8 @@ export interface QemuMachine {
   name: string;
   accel: Accel;
   memoryMiB: number;
+  /** `-smp`: virtual CPUs (one QEMU thread each under multi-threaded TCG). */
+  vcpus: number;
   vdeSocket: string;
   clusterMac: string;
   mgmtMac: string;
@@ -72,7 +74,7 @@ export abstract class QemuProcess {
       '-machine', `pc,accel=${m.accel}`,
       // max under TCG exposes an emulated SVM, so KVM works inside the guest.
       '-cpu', m.accel === 'kvm' ? 'host' : 'max',
-      '-smp', '1',
+      '-smp', String(m.vcpus),
       '-m', String(m.memoryMiB),
       '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
       ...parts.boot,

@@ -19,6 +19,7 @@ export type { Accel };
 export interface BootSpec {
   accel: Accel;
   memoryMiB: number;
+  vcpus: number;
   kernel: string;
   initrd: string;
   append: string;

@@ -35,6 +35,13 @@ describe.concurrent.each(clusterInfo.nodes.map((n) => [n.name, n.clusterIp] as c
     expect(addrs, `${name}: cluster0 addresses`).toContain(`inet ${clusterIp}/24`);
   });
 
+  test('has the vCPUs its QEMU command line gives it, all online', async ({ cluster, expect }) => {
+    const want = clusterInfo.expect[name]?.vcpus;
+    if (want === undefined) throw new Error(`${name}: the cluster record has no vCPU expectation for this node (a cluster.json from before vCPUs were recorded: restart the cluster)`);
+    const online = (await cluster.node(name).succeed('getconf _NPROCESSORS_ONLN')).trim();
+    expect(Number(online), `${name}: CPUs online (getconf _NPROCESSORS_ONLN) against -smp ${want}`).toBe(want);
+  });
+
   test('runs the units its stack requires', async ({ cluster, expect }) => {
     const node = cluster.node(name);
     const units = cluster.expectedUnits(name);

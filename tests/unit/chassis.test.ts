@@ -18,6 +18,7 @@ describe('chassis QEMU arguments', () => {
     const devices = args.filter((a) => a.startsWith('virtio-blk-pci'));
     expect(devices).toEqual(['virtio-blk-pci,drive=disk0,serial=UCDATA-bm-cp01', 'virtio-blk-pci,drive=disk1,serial=UCSYS-bm-cp01,bootindex=1']);
     expect(args.join(' ')).not.toContain('pflash');
+    expect(args[args.indexOf('-smp') + 1], 'one vCPU a chassis').toBe('1');
   });
 
   it('UEFI chassis get OVMF code read-only and their own variables', () => {

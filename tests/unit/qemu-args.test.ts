@@ -20,6 +20,7 @@ function spec(over: Partial<BootSpec> = {}): BootSpec {
   return {
     accel: 'tcg',
     memoryMiB: 1024,
+    vcpus: 2,
     kernel: '/cache/img/vmlinuz',
     initrd: '/cache/img/initrd.img',
     append: 'console=ttyS0,115200 root=/dev/vda rw',
@@ -151,10 +152,11 @@ describe('QemuVm.args', () => {
     expect(one(vm.args(spec()), '-qmp')).toBe(`unix:${path.join(dir, 'node01', 'qmp.sock')},server=on,wait=off`);
   });
 
-  it('boots the given kernel, initrd and command line with the given memory, from the overlay disk', () => {
-    const args = vm.args(spec({ memoryMiB: 1536 }));
+  it('boots the given kernel, initrd and command line with the given memory and vCPUs, from the overlay disk', () => {
+    const args = vm.args(spec({ memoryMiB: 1536, vcpus: 3 }));
     expect(one(args, '-name')).toBe('node01');
     expect(one(args, '-m')).toBe('1536');
+    expect(one(args, '-smp')).toBe('3');
     expect(one(args, '-kernel')).toBe('/cache/img/vmlinuz');
     expect(one(args, '-initrd')).toBe('/cache/img/initrd.img');
     expect(one(args, '-append')).toBe('console=ttyS0,115200 root=/dev/vda rw');

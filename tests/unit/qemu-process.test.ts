@@ -47,10 +47,11 @@ describe('QEMU process (node VMs and chassis alike)', () => {
   });
 
   it('the machine, NICs and console around what it boots; forwards on 127.0.0.1 only', () => {
-    const m: QemuMachine = { name: 'n', accel: 'kvm', memoryMiB: 512, vdeSocket: '/v', clusterMac: 'c', mgmtMac: 'g', hostForwards: [{ hostPort: 2222, guestPort: 22 }] };
+    const m: QemuMachine = { name: 'n', accel: 'kvm', memoryMiB: 512, vcpus: 3, vdeSocket: '/v', clusterMac: 'c', mgmtMac: 'g', hostForwards: [{ hostPort: 2222, guestPort: 22 }] };
     const args = new TestQemu('/s/n').args(m, { boot: ['BOOT'], devices: ['DEV'], tail: ['TAIL'] });
     expect(args.slice(0, 4)).toEqual(['-name', 'n', '-machine', 'pc,accel=kvm']);
     expect(args[args.indexOf('-cpu') + 1]).toBe('host');
+    expect(args[args.indexOf('-smp') + 1], 'the vCPUs the machine asks for').toBe('3');
     expect(args.indexOf('BOOT')).toBeLessThan(args.indexOf('-netdev'));
     expect(args.indexOf('DEV')).toBe(args.indexOf('virtio-rng-pci') + 1);
     expect(args.at(-1)).toBe('TAIL');
