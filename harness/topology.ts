@@ -39,14 +39,15 @@ export interface Profile {
 }
 
 /**
- * Two vCPUs a node. QEMU runs each as its own thread (multi-threaded TCG),
- * so a node that works while the others idle (a power cycle, a boot, a
- * nested guest) uses both host cores instead of one: node05's power cycle
- * on an idle cluster was ready in 65 s with two, 101-119 s with one
- * (docs/measurements.md). When all six are busy the host's two cores are
- * the limit either way.
+ * One vCPU a node. Two were tried (multi-threaded TCG runs each vCPU as its
+ * own thread): node05's power cycle on an idle cluster was ready in 65 s
+ * instead of 101-119 s, but the cold boot took 542 s instead of 501 s, and
+ * in the smoke suite node04 stopped answering (SSH and its serial console
+ * dead, the vCPUs busy in the kernel) while its nested-KVM inner guest ran
+ * (docs/measurements.md, 2026-12-08). A verdict that depends on that is
+ * worse than the time it saves.
  */
-export const NODE_VCPUS = 2;
+export const NODE_VCPUS = 1;
 
 function node(index: number, kind: NodeKind, tier: number, ip: string, memoryMiB: number, prefix = ''): NodeSpec {
   const nn = String(index).padStart(2, '0');
